@@ -1,0 +1,1 @@
+"""The evaluation harness (transfer suites, game evaluations, reports)."""

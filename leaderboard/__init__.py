@@ -1,0 +1,1 @@
+"""The match store, ratings and the leaderboard page."""

@@ -1,0 +1,184 @@
+"""The env registry: versioned ids, lazy entry points, third-party plugins.
+
+``register("MyGame-v1", "mypkg.games:MyGameEnv", roles=(...), description=...)`` adds a game;
+``make("MyGame-v1", **options)`` builds it, importing its module only then, so ``import spenv``
+stays light. Ids are ``Name-vN``; ``make("MyGame")`` picks the highest registered version.
+
+Third-party packages register games through the entry-point group ``spenv.envs``: the entry
+point's name is the env id and its value the env class (or any callable returning an env), e.g.
+``"MyGame-v1" = "mypkg.games:MyGameEnv"`` in ``[project.entry-points."spenv.envs"]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+ENTRY_POINT_GROUP = "spenv.envs"
+_ID_RE = re.compile(r"^(?:[\w.]+:)?[A-Za-z][\w.]*-v\d+$")
+
+
+class UnknownEnvError(KeyError):
+    """No env is registered under the requested id."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What the registry knows about an env id without importing the game."""
+
+    id: str
+    entry_point: str | Callable[..., Any]
+    roles: tuple[str, ...] = ()
+    description: str = ""
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    #: Agent specs ``spenv play`` uses when none are given (one per seat).
+    default_agents: tuple[str, ...] = ()
+    #: Names of the game's scripted reference agents (see :func:`spenv.agents.make_agent`).
+    reference_agents: tuple[str, ...] = ()
+    #: ``"module:function"`` building a reference agent: ``function(name, seed=..., **params)``.
+    agent_factory: str | None = None
+    source: str = "spenv"
+
+    @property
+    def name(self) -> str:
+        return self.id.rpartition("-v")[0]
+
+    @property
+    def version(self) -> int:
+        return int(self.id.rpartition("-v")[2])
+
+    def load(self) -> Callable[..., Any]:
+        """Import and return the env class or factory."""
+        return _load(self.entry_point, self.id)
+
+    def load_agent_factory(self) -> Callable[..., Any] | None:
+        """Import and return the game's reference-agent factory (``None`` if it has none)."""
+        return None if self.agent_factory is None else _load(self.agent_factory, self.id)
+
+    def make(self, **options: Any) -> Any:
+        kwargs = {**self.kwargs, **options}
+        env = self.load()(**kwargs)
+        if getattr(env, "env_id", None) != self.id:
+            with contextlib.suppress(AttributeError):
+                env.env_id = self.id
+        return env
+
+
+def _load(ep: str | Callable[..., Any], id: str) -> Callable[..., Any]:
+    if callable(ep):
+        return ep
+    module, _, attr = ep.partition(":")
+    if not attr:
+        raise ValueError(f"entry point {ep!r} of {id} must look like 'module:attr'")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+_REGISTRY: dict[str, EnvSpec] = {}
+_loaded_builtin = False
+_loaded_plugins = False
+
+
+def register(
+    id: str,
+    entry_point: str | Callable[..., Any],
+    *,
+    roles: tuple[str, ...] | list[str] = (),
+    description: str = "",
+    kwargs: Mapping[str, Any] | None = None,
+    default_agents: tuple[str, ...] | list[str] = (),
+    reference_agents: tuple[str, ...] | list[str] = (),
+    agent_factory: str | None = None,
+    source: str = "spenv",
+    overwrite: bool = False,
+) -> EnvSpec:
+    """Register an env under a versioned id (``Name-vN``)."""
+    if not isinstance(id, str) or not _ID_RE.match(id):
+        raise ValueError(f"env ids look like 'Name-v1', got {id!r}")
+    if id in _REGISTRY and not overwrite:
+        raise ValueError(f"{id} is already registered (pass overwrite=True to replace it)")
+    spec = EnvSpec(
+        id=id,
+        entry_point=entry_point,
+        roles=tuple(roles),
+        description=description,
+        kwargs=dict(kwargs or {}),
+        default_agents=tuple(default_agents),
+        reference_agents=tuple(reference_agents),
+        agent_factory=agent_factory,
+        source=source,
+    )
+    _REGISTRY[id] = spec
+    return spec
+
+
+def _ensure_loaded(plugins: bool = True) -> None:
+    global _loaded_builtin, _loaded_plugins
+    if not _loaded_builtin:
+        _loaded_builtin = True
+        importlib.import_module("spenv.games")
+    if plugins and not _loaded_plugins:
+        _loaded_plugins = True
+        load_plugins()
+
+
+def load_plugins() -> list[str]:
+    """Register the envs that installed packages declare in the ``spenv.envs`` group."""
+    added = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in _REGISTRY:
+            continue
+        dist = getattr(ep, "dist", None)
+        source = dist.name if dist is not None else "plugin"
+        try:
+            register(ep.name, ep.value, source=source, description=f"plugin from {source}")
+        except ValueError as exc:
+            import warnings
+
+            warnings.warn(f"ignoring spenv.envs entry point {ep.name!r}: {exc}", stacklevel=2)
+            continue
+        added.append(ep.name)
+    return added
+
+
+def spec(id: str) -> EnvSpec:
+    """The :class:`EnvSpec` of an id (unversioned ids resolve to the latest version)."""
+    _ensure_loaded()
+    if id in _REGISTRY:
+        return _REGISTRY[id]
+    versions = sorted(
+        (s for s in _REGISTRY.values() if s.name == id), key=lambda s: s.version
+    )
+    if versions:
+        return versions[-1]
+    close = difflib.get_close_matches(id, list(_REGISTRY), n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise UnknownEnvError(f"no env registered as {id!r}.{hint} See spenv.list_envs().")
+
+
+def make(id: str, **options: Any) -> Any:
+    """Build the env registered as ``id`` with the given constructor options."""
+    return spec(id).make(**options)
+
+
+def list_envs() -> list[str]:
+    """All registered env ids, sorted."""
+    _ensure_loaded()
+    return sorted(_REGISTRY)
+
+
+def specs() -> list[EnvSpec]:
+    """All registered specs, sorted by id."""
+    _ensure_loaded()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]

@@ -1,0 +1,392 @@
+"""The rollout engine: one game (:func:`play`), many games at once (:class:`Runner`), replay.
+
+The runner keeps up to ``batch_size`` games live. Each tick it gathers every pending decision
+and hands all decisions of one agent to a single ``act_batch`` call (falling back to ``act``):
+that is how a language model plays hundreds of games per forward pass. Finished games stream out
+as :class:`~spenv.episode.Episode` objects (optionally to JSONL) and their env is reused.
+
+Seating: with ``swap_seats`` (the default) game ``i`` rotates the agents by ``i % n_seats``
+seats and uses seed ``seed + i // n_seats``, so every seating plays the same deals: the
+comparison between agents is paired, which removes most of the luck of the cards.
+
+Failures never lose games: an agent call that raises is recorded in that game as an invalid
+move (error ``agent failed: ...``), and an env that raises ends that game with status ``error``
+and the traceback, while the other games go on.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spenv.agents.base import Agent
+from spenv.agents.specs import make_agent
+from spenv.env import AgentFailure, TextEnv
+from spenv.episode import Episode, EpisodeWriter
+from spenv.registry import make
+
+
+class ReplayMismatch(AssertionError):
+    """A replayed episode differs from its record."""
+
+
+AgentsArg = Sequence["Agent | str"] | Mapping[str, "Agent | str"]
+
+
+def _resolve_agents(
+    env: TextEnv, agents: AgentsArg, seed: int | None
+) -> tuple[list[Agent], list[str]]:
+    seats = env.possible_agents
+    if isinstance(agents, Mapping):
+        missing = [s for s in seats if s not in agents]
+        extra = [a for a in agents if a not in seats]
+        if missing or extra:
+            raise ValueError(f"{env.env_id} has seats {seats}; got agents for {list(agents)}")
+        agents = [agents[s] for s in seats]
+    agents = list(agents)
+    if len(agents) != len(seats):
+        raise ValueError(
+            f"{env.env_id} has {len(seats)} seats ({', '.join(seats)}); got {len(agents)} agents"
+        )
+    built: list[Agent] = []
+    labels: list[str] = []
+    cache: dict[str, Agent] = {}
+    for i, a in enumerate(agents):
+        if isinstance(a, str):
+            # The same spec twice is one agent object (self-play shares one batch).
+            if a not in cache:
+                agent_seed = None if seed is None else seed * 1_000_003 + i
+                cache[a] = make_agent(a, env.env_id, seed=agent_seed)
+            built.append(cache[a])
+            labels.append(a)
+        else:
+            built.append(make_agent(a))
+            labels.append(getattr(a, "name", type(a).__name__))
+    return built, labels
+
+
+def unique_labels(labels: Sequence[str]) -> list[str]:
+    """Make labels distinct by numbering repeats (``nash``, ``nash#2``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab}#{seen[lab]}")
+    if len(set(out)) != len(out):  # a numbered label collided with a given one
+        out = [f"{lab}@{i}" for i, lab in enumerate(labels)]
+    return out
+
+
+def _call_batch(agent: Agent, observations: list[Any]) -> list[Any]:
+    """Ask ``agent`` for every observation at once; isolate failures per decision."""
+    batch = getattr(agent, "act_batch", None)
+    if batch is not None:
+        try:
+            actions = list(batch(observations))
+            if len(actions) != len(observations):
+                raise ValueError(
+                    f"act_batch returned {len(actions)} answers for {len(observations)} prompts"
+                )
+            return actions
+        except Exception:
+            pass
+    out: list[Any] = []
+    for obs in observations:
+        try:
+            out.append(agent.act(obs))
+        except Exception as exc:
+            out.append(AgentFailure(f"agent failed: {type(exc).__name__}: {exc}"))
+    return out
+
+
+def play(
+    env: str | TextEnv,
+    agents: AgentsArg,
+    seed: int | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    env_options: Mapping[str, Any] | None = None,
+) -> Episode:
+    """Play one game and return its episode.
+
+    ``env`` is an env id or an env instance; ``agents`` one agent (or agent spec) per seat, in
+    seat order or as a ``{seat: agent}`` mapping; ``options`` the game's reset options;
+    ``env_options`` its constructor options.
+    """
+    runner = Runner(
+        env,
+        agents,
+        games=1,
+        seed=seed,
+        swap_seats=False,
+        reset_options=options,
+        env_options=env_options,
+        batch_size=1,
+    )
+    (episode,) = list(runner)
+    return episode
+
+
+@dataclass
+class _Slot:
+    env: TextEnv
+    index: int
+    seats: dict[str, Agent]
+    players: dict[str, str]
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Runner:
+    """Plays ``games`` games of one env between the given agents, many at once.
+
+    Iterating the runner yields episodes as games finish (not in game order; each episode's
+    ``metadata["game"]`` is its index). ``out`` streams them to a JSONL file as well.
+    """
+
+    def __init__(
+        self,
+        env: str | TextEnv,
+        agents: AgentsArg,
+        *,
+        games: int = 1,
+        seed: int | None = 0,
+        swap_seats: bool = True,
+        batch_size: int = 64,
+        env_options: Mapping[str, Any] | None = None,
+        reset_options: Mapping[str, Any] | None = None,
+        out: str | Path | None = None,
+        progress: bool = False,
+        on_episode: Callable[[Episode], None] | None = None,
+    ) -> None:
+        if not isinstance(games, int) or games < 0:
+            raise ValueError(f"games must be a non-negative integer, got {games!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
+        self.env_options = dict(env_options or {})
+        if isinstance(env, str):
+            self._make_env: Callable[[], TextEnv] = lambda: make(env, **self.env_options)
+            first = self._make_env()
+        else:
+            if self.env_options:
+                raise ValueError("env_options go with an env id, not an env instance")
+            first = env
+            self._make_env = None  # type: ignore[assignment]
+            batch_size = 1  # one instance cannot host two games at once
+        self._first_env: TextEnv | None = first
+        self.env_id = first.env_id
+        self.seats = list(first.possible_agents)
+        self.agents, labels = _resolve_agents(first, agents, seed)
+        self.labels = unique_labels(labels)
+        self.games = games
+        self.seed = seed
+        self.swap_seats = swap_seats
+        self.batch_size = batch_size
+        self.reset_options = dict(reset_options or {})
+        self.out = Path(out) if out is not None else None
+        self.progress = progress
+        self.on_episode = on_episode
+        self.calls = 0  # number of act/act_batch calls made (one per agent per tick)
+
+    def seating(self, index: int) -> tuple[int, int | None]:
+        """(rotation, seed) of game ``index``."""
+        n = len(self.seats)
+        if self.swap_seats:
+            rotation, group = index % n, index // n
+        else:
+            rotation, group = 0, index
+        return rotation, None if self.seed is None else self.seed + group
+
+    def _start(self, env: TextEnv, index: int) -> _Slot:
+        rotation, seed = self.seating(index)
+        n = len(self.seats)
+        seats = {s: self.agents[(k + rotation) % n] for k, s in enumerate(self.seats)}
+        players = {s: self.labels[(k + rotation) % n] for k, s in enumerate(self.seats)}
+        env.reset(seed=seed, options=self.reset_options or None)
+        return _Slot(env=env, index=index, seats=seats, players=players)
+
+    def _episode(self, slot: _Slot, error: str | None = None) -> Episode:
+        env = slot.env
+        try:
+            ep = env.episode(players=slot.players)
+        except Exception as exc:
+            ep = Episode(
+                env_id=self.env_id, seed=self.seating(slot.index)[1], agents=list(self.seats),
+                turns=[], rewards=dict.fromkeys(self.seats, 0.0), outcomes={},
+                players=dict(slot.players),
+                error=f"could not build the episode record: {exc!r}",
+            )
+        if error is not None:
+            ep.status = "error"
+            ep.error = error
+            ep.outcomes = dict.fromkeys(self.seats, "error")
+        ep.metadata["game"] = slot.index
+        ep.timings["wall"] = time.perf_counter() - slot.started
+        return ep
+
+    def __iter__(self) -> Iterator[Episode]:
+        writer = EpisodeWriter(self.out) if self.out is not None else None
+        bar = _Progress(self.games, f"{self.env_id}") if self.progress else None
+        try:
+            yield from self._run(writer, bar)
+        finally:
+            if writer is not None:
+                writer.close()
+            if bar is not None:
+                bar.close()
+
+    def _run(self, writer: EpisodeWriter | None, bar: _Progress | None) -> Iterator[Episode]:
+        pool: list[TextEnv] = []
+        if self._first_env is not None:
+            pool.append(self._first_env)
+            self._first_env = None
+        live: list[_Slot] = []
+        next_game = 0
+        while live or next_game < self.games:
+            while next_game < self.games and len(live) < self.batch_size:
+                env = pool.pop() if pool else self._make_env()
+                try:
+                    live.append(self._start(env, next_game))
+                except Exception:  # bad reset options fail loudly: every game would fail
+                    raise
+                next_game += 1
+            # Gather pending decisions, one group per agent object.
+            groups: dict[int, tuple[Agent, list[_Slot]]] = {}
+            finished: list[tuple[_Slot, str | None]] = []
+            for slot in live:
+                env = slot.env
+                if env.done:
+                    finished.append((slot, None))
+                    continue
+                agent = slot.seats[env.agent_selection]
+                group = groups.get(id(agent))
+                if group is None:
+                    groups[id(agent)] = (agent, [slot])
+                else:
+                    group[1].append(slot)
+            for agent, slots in groups.values():
+                observations = [s.env.infos[s.env.agent_selection]["observation"] for s in slots]
+                t0 = time.perf_counter()
+                actions = _call_batch(agent, observations)
+                share = (time.perf_counter() - t0) / len(slots)
+                self.calls += 1
+                for slot, action in zip(slots, actions, strict=True):
+                    try:
+                        slot.env.step(action)
+                        slot.env.annotate_turn(elapsed=share)
+                    except Exception:
+                        finished.append((slot, traceback.format_exc(limit=8)))
+            done_ids = set()
+            for slot, error in finished:
+                if id(slot) in done_ids:
+                    continue
+                done_ids.add(id(slot))
+                ep = self._episode(slot, error)
+                live.remove(slot)
+                if error is None:
+                    pool.append(slot.env)  # reuse healthy envs
+                if writer is not None:
+                    writer.write(ep)
+                if self.on_episode is not None:
+                    self.on_episode(ep)
+                if bar is not None:
+                    bar.advance()
+                yield ep
+
+
+def run_games(env: str | TextEnv, agents: AgentsArg, **kwargs: Any) -> list[Episode]:
+    """Run a :class:`Runner` to the end and return the episodes in game order."""
+    episodes = list(Runner(env, agents, **kwargs))
+    episodes.sort(key=lambda e: e.metadata["game"])
+    return episodes
+
+
+class _Progress:
+    """A rich progress bar (quiet when not attached to a terminal)."""
+
+    def __init__(self, total: int, label: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._p = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self._task = self._p.add_task(label, total=total)
+        self._p.start()
+
+    def advance(self) -> None:
+        self._p.advance(self._task)
+
+    def close(self) -> None:
+        self._p.stop()
+
+
+def replay(episode: Episode, *, check: bool = True) -> Episode:
+    """Re-run an episode from its seed and recorded actions.
+
+    Returns the re-run episode (same id and players). With ``check`` (the default) it raises
+    :class:`ReplayMismatch`, naming the first difference, unless the re-run reproduces the record
+    exactly (everything but timings and agent-side metadata).
+    """
+    if episode.status == "error":
+        raise ReplayMismatch(
+            f"episode {episode.id} ended in an env error and cannot be replayed: {episode.error}"
+        )
+    env: TextEnv = make(episode.env_id, **episode.env_options)
+    options = dict(episode.reset_options)
+    if episode.rng_state is not None:
+        options["rng_state"] = episode.rng_state
+    env.reset(seed=episode.seed, options=options)
+    for turn in episode.turns:
+        if env.done:
+            raise ReplayMismatch(f"the game ended before turn {turn.index} of the record")
+        if env.agent_selection != turn.agent:
+            raise ReplayMismatch(
+                f"turn {turn.index}: the record has {turn.agent} to move, the replay "
+                f"{env.agent_selection}"
+            )
+        action: Any = turn.action
+        if action is None and turn.error is not None and turn.error.startswith("agent failed"):
+            action = AgentFailure(turn.error)
+        env.step(action)
+    new = env.episode(players=episode.players)
+    new.id = episode.id
+    new.timings = dict(episode.timings)
+    new.metadata = dict(episode.metadata)
+    for t_new, t_old in zip(new.turns, episode.turns, strict=False):
+        t_new.elapsed, t_new.extra = t_old.elapsed, dict(t_old.extra)
+    if check:
+        a, b = episode.replay_key(), new.replay_key()
+        if a != b:
+            raise ReplayMismatch(f"episode {episode.id}: {_first_difference(a, b)}")
+    return new
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                return f"{path}.{k}: present in only one"
+            if a[k] != b[k]:
+                return _first_difference(a[k], b[k], f"{path}.{k}")
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} recorded, {len(b)} replayed"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return _first_difference(x, y, f"{path}[{i}]")
+    return f"{path or 'episode'}: recorded {a!r:.200}, replayed {b!r:.200}"

@@ -1,0 +1,1 @@
+"""Verifier backends (math grading, code sandbox, proof checkers, search corpus, judges)."""

@@ -37,6 +37,7 @@ from spenv.spaces import ACTION_SPACE_LENGTH, OBSERVATION_SPACE_LENGTH, UnicodeT
 _OBS_SPACE = UnicodeText(max_length=OBSERVATION_SPACE_LENGTH)
 _ACT_SPACE = UnicodeText(max_length=ACTION_SPACE_LENGTH)
 
+
 class AgentFailure:
     """Stands in for an action when the agent itself failed (raised, timed out, ...).
 

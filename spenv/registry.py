@@ -157,9 +157,7 @@ def spec(id: str) -> EnvSpec:
     _ensure_loaded()
     if id in _REGISTRY:
         return _REGISTRY[id]
-    versions = sorted(
-        (s for s in _REGISTRY.values() if s.name == id), key=lambda s: s.version
-    )
+    versions = sorted((s for s in _REGISTRY.values() if s.name == id), key=lambda s: s.version)
     if versions:
         return versions[-1]
     close = difflib.get_close_matches(id, list(_REGISTRY), n=3, cutoff=0.5)

@@ -214,8 +214,12 @@ class Runner:
             ep = env.episode(players=slot.players)
         except Exception as exc:
             ep = Episode(
-                env_id=self.env_id, seed=self.seating(slot.index)[1], agents=list(self.seats),
-                turns=[], rewards=dict.fromkeys(self.seats, 0.0), outcomes={},
+                env_id=self.env_id,
+                seed=self.seating(slot.index)[1],
+                agents=list(self.seats),
+                turns=[],
+                rewards=dict.fromkeys(self.seats, 0.0),
+                outcomes={},
                 players=dict(slot.players),
                 error=f"could not build the episode record: {exc!r}",
             )

@@ -19,9 +19,7 @@ from spenv.observation import Observation
 #: Scripted strategy tables (probability of the aggressive move at each information set).
 AGGRESSIVE = dict.fromkeys(INFOSETS, 1.0)
 PASSIVE = {k: (1.0 if k.endswith("b") else 0.0) for k in INFOSETS}  # check, always call
-HONEST = {
-    k: (1.0 if k[0] == "K" or (k[0] == "Q" and k.endswith("b")) else 0.0) for k in INFOSETS
-}
+HONEST = {k: (1.0 if k[0] == "K" or (k[0] == "Q" and k.endswith("b")) else 0.0) for k in INFOSETS}
 
 
 class PolicyAgent(BaseAgent):

@@ -103,10 +103,13 @@ class KuhnPokerEnv(TextEnv):
         super().__init__(**kwargs)
         self.hands = hands
         penalty = (
-            "loses the hand" if hands == 1 and self.retries == 0 else
-            ("forfeits: the hand counts as folded and the match ends"
-             if self.retries == 0 else
-             f"is asked again; after {self.retries} invalid answers you forfeit")
+            "loses the hand"
+            if hands == 1 and self.retries == 0
+            else (
+                "forfeits: the hand counts as folded and the match ends"
+                if self.retries == 0
+                else f"is asked again; after {self.retries} invalid answers you forfeit"
+            )
         )
         self._system = {
             seat: _RULES.format(
@@ -155,8 +158,15 @@ class KuhnPokerEnv(TextEnv):
         self._history = ""
         self._first = h % 2
         self._hand_key = (
-            self.env_id, self.hands, self.retries, h, cards, self._first,
-            self._chips[0], self._chips[1], self._turn,
+            self.env_id,
+            self.hands,
+            self.retries,
+            h,
+            cards,
+            self._first,
+            self._chips[0],
+            self._chips[1],
+            self._turn,
         )
         self.agent_selection = _SEATS[self._first]
 
@@ -192,13 +202,14 @@ class KuhnPokerEnv(TextEnv):
         lines = []
         if self.hands > 1:
             lines.append(
-                f"Hand {self._hand + 1} of {self.hands}. Your chips so far: "
-                f"{self._chips[seat]:+d}."
+                f"Hand {self._hand + 1} of {self.hands}. Your chips so far: {self._chips[seat]:+d}."
             )
         lines.append(f"You are {agent}. Your card: {card}.")
         events = _describe(hist, first, second)
-        lines.append(f"{first} acts first. " + ("; ".join(events) + "." if events else
-                                                  "No one has acted yet."))
+        lines.append(
+            f"{first} acts first. "
+            + ("; ".join(events) + "." if events else "No one has acted yet.")
+        )
         legal: tuple[str, ...] = ()
         facing_bet = "b" in hist
         state: dict[str, Any] = {
@@ -219,8 +230,9 @@ class KuhnPokerEnv(TextEnv):
                 other = self._cards[1 - seat]
                 lines.append(f"Showdown: your {card} against the other player's {other}.")
                 state["opponent_card"] = other
-            lines.append(f"The game is over: {outcome}. Your total chips: "
-                         f"{self._totals.get(agent, 0.0):+g}.")
+            lines.append(
+                f"The game is over: {outcome}. Your total chips: {self._totals.get(agent, 0.0):+g}."
+            )
             state["outcome"] = outcome
         elif acting:
             legal = _FOLD_CALL if facing_bet else _CHECK_BET
@@ -333,8 +345,10 @@ def _showdown(history: str) -> bool:
 
 
 def _is_pair_list(deal: Any) -> bool:
-    return isinstance(deal, list | tuple) and len(deal) > 0 and all(
-        isinstance(p, list | tuple) for p in deal
+    return (
+        isinstance(deal, list | tuple)
+        and len(deal) > 0
+        and all(isinstance(p, list | tuple) for p in deal)
     )
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from spenv.cli import main
+
+sys.exit(main())

@@ -1,0 +1,291 @@
+"""The ``spenv`` command line.
+
+- ``spenv list``: registered env ids, roles, reference agents, one-line descriptions.
+- ``spenv play ENV --agents A,B --games N --seed S --out FILE``: play games (both seatings),
+  print a win/draw/loss table with 95% intervals, write episodes (JSONL) and metadata.
+- ``spenv replay FILE``: re-run every recorded episode and check it is reproduced exactly.
+- ``spenv demo --out DIR``: the reference-agent tournament (see :mod:`spenv.demo`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from spenv._version import __version__
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+
+
+def _parse_options(items: Sequence[str] | None) -> dict[str, Any]:
+    """``key=value`` pairs; values are parsed as JSON when they parse, else kept as text."""
+    out: dict[str, Any] = {}
+    for item in items or ():
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise SystemExit(f"spenv: options look like key=value, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _fmt_rate(p: float, lo: float, hi: float) -> str:
+    if math.isnan(p):
+        return "-"
+    return f"{p:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _fmt_mean(m: float, lo: float, hi: float) -> str:
+    if math.isnan(m):
+        return "-"
+    if math.isnan(lo):
+        return f"{m:+.3f}"
+    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def results_table(table: Any, title: str) -> Table:
+    """A rich table of a :class:`~spenv.stats.ResultTable` (rates with 95% Wilson intervals)."""
+    t = Table(title=title, title_justify="left")
+    for col in ("agent", "seat", "games", "win", "draw", "loss", "invalid", "mean reward"):
+        t.add_column(col, justify="left" if col in ("agent", "seat") else "right")
+    for rec in table.rows():
+        t.add_row(
+            rec.agent if rec.seat == "all" else "",
+            rec.seat,
+            str(rec.games),
+            _fmt_rate(*rec.rate("win")),
+            _fmt_rate(*rec.rate("draw")),
+            _fmt_rate(*rec.rate("loss")),
+            _fmt_rate(*rec.rate("invalid")),
+            _fmt_mean(*rec.mean_reward()),
+        )
+    return t
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_list(args: argparse.Namespace) -> int:
+    import spenv
+
+    specs = spenv.specs()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": s.id,
+                        "roles": list(s.roles),
+                        "description": s.description,
+                        "reference_agents": ["random", *s.reference_agents],
+                        "source": s.source,
+                    }
+                    for s in specs
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    t = Table(title="spenv environments", title_justify="left")
+    for col in ("id", "roles", "reference agents", "description"):
+        t.add_column(col)
+    for s in specs:
+        t.add_row(
+            s.id, ", ".join(s.roles), ", ".join(["random", *s.reference_agents]), s.description
+        )
+    _console().print(t)
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    import spenv
+    from spenv.episode import EpisodeFormatError  # noqa: F401 - keeps import errors early
+    from spenv.meta import run_metadata, write_metadata
+    from spenv.rollout import Runner
+    from spenv.stats import ResultTable
+
+    try:
+        es = spenv.spec(args.env)
+    except KeyError as exc:
+        print(f"spenv: {exc}", file=sys.stderr)
+        return 2
+    agents = [a.strip() for a in args.agents.split(",")] if args.agents else list(es.default_agents)
+    env_options = _parse_options(args.option)
+    reset_options = _parse_options(args.reset_option)
+    table = ResultTable()
+    out = Path(args.out) if args.out else None
+    try:
+        runner = Runner(
+            es.id,
+            agents,
+            games=args.games,
+            seed=args.seed,
+            swap_seats=not args.no_swap,
+            batch_size=args.batch_size,
+            env_options=env_options,
+            reset_options=reset_options,
+            out=out,
+            progress=not args.quiet and sys.stderr.isatty(),
+            on_episode=table.add,
+        )
+    except (ValueError, TypeError) as exc:
+        print(f"spenv: {exc}", file=sys.stderr)
+        return 2
+    import time
+
+    t0 = time.time()
+    try:
+        for _ in runner:
+            pass
+    except ValueError as exc:
+        print(f"spenv: {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.time() - t0
+    if out is not None:
+        write_metadata(
+            out.with_name(out.name + ".meta.json"),
+            run_metadata(
+                command="play",
+                env_id=es.id,
+                env_options=env_options,
+                reset_options=reset_options,
+                agents=runner.labels,
+                games=args.games,
+                seed=args.seed,
+                swap_seats=not args.no_swap,
+                batch_size=args.batch_size,
+                episodes=out.name,
+                elapsed=elapsed,
+                results=table.to_dict(),
+            ),
+        )
+    con = _console()
+    seats = "both seatings" if not args.no_swap else "fixed seats"
+    con.print(results_table(table, f"{es.id}: {args.games} games, {seats}, seed {args.seed}"))
+    con.print("rates with 95% Wilson intervals; mean reward with a 95% normal interval")
+    if out is not None:
+        con.print(f"episodes: {out}  metadata: {out.name}.meta.json")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from spenv.episode import EpisodeFormatError, read_episodes
+    from spenv.rollout import ReplayMismatch, replay
+
+    ok = bad = skipped = 0
+    errors: list[str] = []
+    con = _console()
+    try:
+        for i, ep in enumerate(read_episodes(args.file, skip_bad=args.skip_bad, errors=errors)):
+            if i < args.show:
+                con.print(transcript(ep))
+            if ep.status == "error":
+                skipped += 1
+                continue
+            try:
+                replay(ep)
+                ok += 1
+            except ReplayMismatch as exc:
+                bad += 1
+                con.print(f"[red]mismatch[/red] {exc}")
+            except (ValueError, KeyError) as exc:
+                bad += 1
+                con.print(f"[red]cannot replay[/red] episode {ep.id}: {exc}")
+    except (OSError, EpisodeFormatError) as exc:
+        print(f"spenv: {exc}", file=sys.stderr)
+        return 2
+    for e in errors:
+        con.print(f"[yellow]skipped malformed line[/yellow] {e}")
+    con.print(
+        f"replayed {ok + bad} episodes: {ok} reproduced, {bad} mismatched"
+        + (f", {skipped} env errors not replayable" if skipped else "")
+        + (f", {len(errors)} malformed lines skipped" if errors else "")
+    )
+    return 1 if bad else 0
+
+
+def transcript(ep: Any) -> str:
+    """A readable account of an episode."""
+    lines = [f"episode {ep.id} · {ep.env_id} · seed {ep.seed}"]
+    for t in ep.turns:
+        who = ep.players.get(t.agent, t.agent)
+        status = f"-> {t.move}" if t.valid else f"INVALID ({t.error})"
+        action = (t.action or "")[:120].replace("\n", " ")
+        lines.append(f"  {t.index:>3} {t.agent} ({who}): {action!r} {status}")
+    lines.append(f"  rewards {ep.rewards} · outcomes {ep.outcomes}")
+    return "\n".join(lines)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from spenv.demo import run_demo
+
+    return run_demo(out=Path(args.out), games=args.games, seed=args.seed, quiet=args.quiet)
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="spenv", description="Multi-agent text environments for language-model self-play."
+    )
+    p.add_argument("--version", action="version", version=f"spenv {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pl = sub.add_parser("list", help="list registered environments")
+    pl.add_argument("--json", action="store_true", help="machine-readable output")
+    pl.set_defaults(func=cmd_list)
+
+    pp = sub.add_parser("play", help="play games between agents and print the results")
+    pp.add_argument("env", help="env id, e.g. KuhnPoker-v1")
+    pp.add_argument(
+        "--agents",
+        help="comma-separated agent specs, one per seat (default: the game's reference agents)",
+    )
+    pp.add_argument("--games", type=int, default=100, help="number of games in all (default 100)")
+    pp.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    pp.add_argument("--out", help="write episodes to this JSONL file (+ FILE.meta.json)")
+    pp.add_argument("--batch-size", type=int, default=64, help="games played at once")
+    pp.add_argument("--no-swap", action="store_true", help="keep the seats fixed")
+    pp.add_argument(
+        "-o", "--option", action="append", metavar="KEY=VALUE", help="env constructor option"
+    )
+    pp.add_argument(
+        "-r", "--reset-option", action="append", metavar="KEY=VALUE", help="env reset option"
+    )
+    pp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    pp.set_defaults(func=cmd_play)
+
+    pr = sub.add_parser("replay", help="re-run recorded episodes and check they reproduce")
+    pr.add_argument("file", help="a JSONL file of episodes")
+    pr.add_argument("--show", type=int, default=0, metavar="K", help="print the first K")
+    pr.add_argument("--skip-bad", action="store_true", help="skip malformed lines")
+    pr.set_defaults(func=cmd_replay)
+
+    pd = sub.add_parser("demo", help="a tournament of the reference agents")
+    pd.add_argument("--out", default="demo-out", help="output folder (default demo-out)")
+    pd.add_argument("--games", type=int, default=500, help="games per pairing (default 500)")
+    pd.add_argument("--seed", type=int, default=0)
+    pd.add_argument("-q", "--quiet", action="store_true")
+    pd.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "games", 1) is not None and getattr(args, "games", 1) < 0:
+        print("spenv: --games must be non-negative", file=sys.stderr)
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

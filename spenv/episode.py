@@ -122,8 +122,8 @@ class Episode:
             "env_version": self.env_version,
             "seed": self.seed,
             "rng_state": self.rng_state,
-            "env_options": self.env_options,
-            "reset_options": self.reset_options,
+            "env_options": _plain(self.env_options),
+            "reset_options": _plain(self.reset_options),
             "agents": list(self.agents),
             "players": dict(self.players),
             "system": dict(self.system),
@@ -132,15 +132,23 @@ class Episode:
             "outcomes": dict(self.outcomes),
             "status": self.status,
             "error": self.error,
-            "info": self.info,
-            "verdicts": list(self.verdicts),
+            "info": _plain(self.info),
+            "verdicts": _plain(self.verdicts),
             "timings": dict(self.timings),
             "metadata": dict(self.metadata),
             "spenv_version": self.spenv_version,
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        """One line of JSON. Text stays readable UTF-8; text that cannot be encoded as UTF-8
+        (a lone surrogate in an agent's answer) is escaped instead, so it is never lost."""
+        d = self.to_dict()
+        text = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(d, ensure_ascii=True, separators=(",", ":"))
+        return text
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Episode:
@@ -202,6 +210,15 @@ class Episode:
             for v in d["verdicts"]
         ]
         return d
+
+
+def _plain(value: Any) -> Any:
+    """The value as JSON will read it back (tuples become lists, keys become strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 class EpisodeWriter:

@@ -262,7 +262,7 @@ class Runner:
             finished: list[tuple[_Slot, str | None]] = []
             for slot in live:
                 env = slot.env
-                if env.done:
+                if env.done:  # a game can end at reset
                     finished.append((slot, None))
                     continue
                 agent = slot.seats[env.agent_selection]
@@ -281,8 +281,11 @@ class Runner:
                     try:
                         slot.env.step(action)
                         slot.env.annotate_turn(elapsed=share)
-                    except Exception:
+                    except Exception:  # noqa: BLE001 - the game ends with the error recorded
                         finished.append((slot, traceback.format_exc(limit=8)))
+                        continue
+                    if slot.env.done:  # free the slot now, so the next tick's batch is full
+                        finished.append((slot, None))
             done_ids = set()
             for slot, error in finished:
                 if id(slot) in done_ids:
@@ -364,7 +367,9 @@ def replay(episode: Episode, *, check: bool = True) -> Episode:
                 f"{env.agent_selection}"
             )
         action: Any = turn.action
-        if action is None and turn.error is not None and turn.error.startswith("agent failed"):
+        if action is None and turn.error is not None:
+            # The agent failed, or answered with something that was not text: either way the
+            # record holds no action, only the error, and the env recorded exactly that.
             action = AgentFailure(turn.error)
         env.step(action)
     new = env.episode(players=episode.players)

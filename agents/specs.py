@@ -43,10 +43,6 @@ def make_agent(spec: str | Agent, env_id: str | None = None, *, seed: int | None
             raise AgentSpecError(f"{spec!r} is neither an agent spec nor an agent")
         return spec
     name, params = parse_agent_spec(spec)
-    if name == "random":
-        if params:
-            raise AgentSpecError(f"the random agent takes no parameters, got {params}")
-        return RandomAgent(seed=seed)
     known = ["random"]
     if env_id is not None:
         from spenv.registry import spec as env_spec
@@ -54,10 +50,23 @@ def make_agent(spec: str | Agent, env_id: str | None = None, *, seed: int | None
         es = env_spec(env_id)
         known += list(es.reference_agents)
         factory = es.load_agent_factory()
-        if name in es.reference_agents and factory is not None:
+        if factory is not None and name == "random":
+            # A game whose moves are free text has its own random agent; games with finite
+            # moves may fall back to the generic one.
+            try:
+                return factory("random", seed=seed, **params)
+            except (ValueError, KeyError):
+                pass
+            except TypeError as exc:
+                raise AgentSpecError(f"agent spec {spec!r}: {exc}") from exc
+        elif name in es.reference_agents and factory is not None:
             try:
                 return factory(name, seed=seed, **params)
             except TypeError as exc:
                 raise AgentSpecError(f"agent spec {spec!r}: {exc}") from exc
+    if name == "random":
+        if params:
+            raise AgentSpecError(f"the random agent takes no parameters, got {params}")
+        return RandomAgent(seed=seed)
     where = f" for {env_id}" if env_id else ""
     raise AgentSpecError(f"unknown agent spec {spec!r}{where}; known: {', '.join(known)}")

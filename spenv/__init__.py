@@ -31,6 +31,7 @@ _LAZY = {
     "replay": "spenv.rollout",
     "ReplayMismatch": "spenv.rollout",
     "make_agent": "spenv.agents",
+    "RandomAgent": "spenv.agents",
 }
 
 __all__ = ["__version__", "list_envs", "make", "register", "spec", "specs", *_LAZY]

@@ -44,7 +44,7 @@ def _parse_options(items: Sequence[str] | None) -> dict[str, Any]:
 def _fmt_rate(p: float, lo: float, hi: float) -> str:
     if math.isnan(p):
         return "-"
-    return f"{p:.3f} [{lo:.3f}, {hi:.3f}]"
+    return f"{p:.3f} [{lo:.2f},{hi:.2f}]"
 
 
 def _fmt_mean(m: float, lo: float, hi: float) -> str:
@@ -52,7 +52,7 @@ def _fmt_mean(m: float, lo: float, hi: float) -> str:
         return "-"
     if math.isnan(lo):
         return f"{m:+.3f}"
-    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+    return f"{m:+.3f} [{lo:+.2f},{hi:+.2f}]"
 
 
 def results_table(table: Any, title: str) -> Table:

@@ -2,7 +2,8 @@
 
 A game subclasses :class:`TextEnv` and implements five hooks:
 
-- ``_new_game(options)``: set up a fresh game with ``self.np_random``, and return the first agent;
+- ``_new_game(options)``: set up a fresh game with ``self.np_random`` (or ``self._uniform()``, a
+  cheaper way to draw uniform floats from the same stream), and return the first agent;
 - ``_observe(agent)``: the :class:`~spenv.observation.Observation` for ``agent`` now (a decision
   when ``agent`` is to move; a waiting or final view otherwise);
 - ``_parse(agent, action)``: turn the raw text into a move, or return an error message;
@@ -11,6 +12,12 @@ A game subclasses :class:`TextEnv` and implements five hooks:
 - ``_forfeit(agent, reason)`` (optional): what an agent's invalid move costs once its retries are
   used up (by default the game ends, the offender gets ``invalid_reward``).
 
+A game that keeps its views whole may also set ``self._views`` to the tuple of every agent's
+current view (in ``possible_agents`` order) in ``_new_game`` and ``_apply``; the base class then
+takes the views from it instead of calling ``_observe`` once per agent. ``None`` (the default, and
+what ``reset`` and ``_finish`` set) means "ask ``_observe``". A game that sets it must keep it
+current: set it, or ``None``, whenever a view may change.
+
 The base class owns everything else: the AEC bookkeeping (rewards, cumulative rewards,
 terminations, infos, dead-agent steps), the per-instance random generator, the invalid-move
 policy (``retries=N``, each attempt recorded), the turn record, and ``episode()``.
@@ -18,22 +25,39 @@ policy (``retries=N``, each attempt recorded), the turn record, and ``episode()`
 ``env.last()`` returns the prompt text as the observation; its ``info`` carries
 ``info["observation"]`` (the full :class:`Observation`) and ``info["legal_actions"]`` (the exact
 strings the parser accepts, for games whose moves are finite).
+
+The hot path (``reset``, ``step``, ``last``, ``agent_iter``) is kept lean: LLM self-play and
+agent tests play millions of short games, so per-decision overhead matters (see
+``benchmarks/perf/``). Games help by caching their immutable observations and setting
+``_views``; a game may also inline its own common case (Kuhn poker does).
+
+Randomness and replay: each env owns a PCG64 generator, made on first use from the seed. A game
+that continues the stream (``reset()`` without a seed) records the generator state it starts
+from, read when it first draws (a game that never draws needs none: the seed replays it).
+``_uniform()`` draws ahead in blocks and tracks that state arithmetically instead of reading it
+every game.
 """
 
 from __future__ import annotations
 
+import copy
 import secrets
+import sys
 import time
 from collections.abc import Mapping
+from itertools import repeat
 from typing import Any, ClassVar
 
 import numpy as np
 from pettingzoo import AECEnv
+from pettingzoo.utils.env import AECIterable
 
 from spenv.episode import Episode, Turn
 from spenv.observation import Observation
 from spenv.spaces import ACTION_SPACE_LENGTH, OBSERVATION_SPACE_LENGTH, UnicodeText
 
+# Templates for each env's own spaces: an env copies them (shallowly: the charset tables are
+# shared, the sampling generator is not), so seeding one env's space never touches another's.
 _OBS_SPACE = UnicodeText(max_length=OBSERVATION_SPACE_LENGTH)
 _ACT_SPACE = UnicodeText(max_length=ACTION_SPACE_LENGTH)
 
@@ -56,6 +80,63 @@ class AgentFailure:
 
 #: Reset options that spenv itself reads; games never see them.
 RESERVED_RESET_OPTIONS = ("rng_state",)
+
+# PCG64 (numpy's default bit generator) is a 128-bit LCG: each 64-bit draw steps the state to
+# state * _PCG64_MULT + inc (mod 2**128), and Generator.random() takes one draw per value.
+# TextEnv._uniform uses this to record where a game starts in a prefetched block of draws
+# without reading the generator state (which costs more than a whole Kuhn poker hand); it is
+# checked once against numpy, and not used if numpy disagrees.
+_PCG64_MULT = 0x2360ED051FC65DA44385DF649FCCF645
+_MASK128 = (1 << 128) - 1
+_BLOCK_MAX = 32
+_pcg64_ok: bool | None = None
+
+
+def _pcg64_math_ok() -> bool:
+    """Whether numpy's PCG64 Generator draws as assumed above (checked once per process)."""
+    global _pcg64_ok
+    if _pcg64_ok is None:
+        try:
+            a = np.random.Generator(np.random.PCG64(20_240_601))
+            b = np.random.Generator(np.random.PCG64(20_240_601))
+            st = a.bit_generator.state
+            state, inc = st["state"]["state"], st["state"]["inc"]
+            ok = st["bit_generator"] == "PCG64"
+            ok = ok and a.random(5).tolist() == [b.random() for _ in range(5)]
+            for _ in range(5):
+                state = (state * _PCG64_MULT + inc) & _MASK128
+            ok = ok and a.bit_generator.state == b.bit_generator.state
+            ok = ok and a.bit_generator.state["state"]["state"] == state
+        except Exception:
+            ok = False
+        _pcg64_ok = bool(ok)
+    return _pcg64_ok
+
+
+class _AgentIterable(AECIterable):
+    """``agent_iter``'s iterable: PettingZoo's semantics, iterated by a generator.
+
+    It yields ``env.agent_selection`` while ``env.agents`` is non-empty, at most ``max_iter``
+    times, exactly like :class:`pettingzoo.utils.env.AECIterator`, but resuming a generator is
+    cheaper than calling a Python ``__next__`` once per decision.
+    """
+
+    def __init__(self, env: AECEnv, max_iter: int) -> None:  # AECIterable's, without a call
+        self.env = env
+        self.max_iter = max_iter
+
+    def __iter__(self) -> Any:
+        return _agent_generator(self.env, self.max_iter)
+
+
+_MAX_REPEAT = sys.maxsize  # itertools.repeat's limit; 2**63 - 1 steps is as good as 2**63
+
+
+def _agent_generator(env: AECEnv, max_iter: int) -> Any:
+    for _ in repeat(None, max_iter if max_iter < _MAX_REPEAT else _MAX_REPEAT):
+        if not env.agents:
+            return
+        yield env.agent_selection
 
 
 class TextEnv(AECEnv):
@@ -116,9 +197,27 @@ class TextEnv(AECEnv):
         self.truncations: dict[str, bool] = {}
         self.infos: dict[str, dict[str, Any]] = {}
         self.agent_selection: str = ""
+        self._obs_spaces: dict[str, UnicodeText] = {}
+        self._act_spaces: dict[str, UnicodeText] = {}
+        # The generator is made on first use (seeding a PCG64 costs ~12 us; many games never
+        # draw). ``_seed`` is the seed of the current stream, ``_rng_state`` the generator state
+        # the current game started from when it continued that stream (``None``: fresh from
+        # ``_seed``), ``_capture_rng`` whether that state is still to be recorded, at the game's
+        # first draw (``np_random`` or ``_uniform``).
         self._rng: np.random.Generator | None = None
         self._seed: int | None = None
-        self._rng_state: dict[str, Any] | None = None
+        # (A tuple (state, const) stands for the PCG64 state dict, built when it is recorded.)
+        self._rng_state: dict[str, Any] | tuple[int, tuple[int, int, int]] | None = None
+        self._capture_rng = False
+        # _uniform's prefetched draws: _block[_block_pos:] are not used yet (the generator itself
+        # is that far ahead); _block_state is the PCG64 state before _block[_block_pos] when
+        # known, with _block_const = (inc, has_uint32, uinteger); _block_next the size of the
+        # next block (1 after seeding, doubling up to _BLOCK_MAX).
+        self._block: list[float] = []
+        self._block_pos = 0
+        self._block_state: int | None = None
+        self._block_const: tuple[int, int, int] = (0, 0, 0)
+        self._block_next = 1
         self._reset_options: dict[str, Any] = {}
         self._turns: list[tuple] = []
         self._turn = 0
@@ -129,21 +228,114 @@ class TextEnv(AECEnv):
         self._rewards_dirty = False
         self._started = 0.0
         self._finished: float | None = None
+        self._views: tuple[Observation, ...] | None = None
 
     # ----------------------------------------------------------------- spaces and properties
     def observation_space(self, agent: str) -> UnicodeText:
-        return _OBS_SPACE
+        """Text of at most ``OBSERVATION_SPACE_LENGTH`` characters; one space per env and agent."""
+        space = self._obs_spaces.get(agent)
+        if space is None:
+            space = self._obs_spaces[agent] = copy.copy(_OBS_SPACE)
+        return space
 
     def action_space(self, agent: str) -> UnicodeText:
-        return _ACT_SPACE
+        """Text of at most ``ACTION_SPACE_LENGTH`` characters; one space per env and agent."""
+        space = self._act_spaces.get(agent)
+        if space is None:
+            space = self._act_spaces[agent] = copy.copy(_ACT_SPACE)
+        return space
 
     @property
     def np_random(self) -> np.random.Generator:
-        """This env's own generator (seeded by ``reset(seed=...)``); no global RNG is used."""
-        if self._rng is None:
-            self._seed_rng(None)
-        assert self._rng is not None
-        return self._rng
+        """This env's own generator (seeded by ``reset(seed=...)``); no global RNG is used.
+
+        A game's first use of it records the generator state the game starts from (when the
+        game continues an earlier stream), which is what makes the episode replayable.
+        """
+        rng = self._rng
+        if rng is not None and not self._capture_rng and self._block_pos >= len(self._block):
+            return rng
+        if rng is None:
+            rng = self._make_rng()
+        if self._block_pos < len(self._block):
+            self._realign()
+        if self._capture_rng:
+            self._capture_rng = False
+            self._rng_state = rng.bit_generator.state
+        return rng
+
+    def _make_rng(self) -> np.random.Generator:
+        if self._seed is None:
+            self._seed = secrets.randbits(63)
+        # The same generator as np.random.default_rng(seed), made a little faster.
+        rng = self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        return rng
+
+    def _uniform(self) -> float:
+        """A float in [0, 1): the next value of ``self.np_random.random()``, drawn cheaply.
+
+        Games whose randomness is only such draws (Kuhn poker's deals) should use this: the env
+        then draws from its generator in blocks and records where each game starts in the
+        stream without reading the generator state every game. It is the same stream: mixing
+        it with ``np_random`` is fine (``np_random`` first puts the generator back where this
+        stream has got to).
+        """
+        pos = self._block_pos
+        block = self._block
+        if pos < len(block):
+            # Values left in a block imply a block of several, whose start state was read.
+            state: int = self._block_state  # type: ignore[assignment]
+            const = self._block_const
+            if self._capture_rng:
+                self._capture_rng = False
+                self._rng_state = (state, const)
+            self._block_state = (state * _PCG64_MULT + const[0]) & _MASK128
+            self._block_pos = pos + 1
+            return block[pos]
+        return self._refill()
+
+    def _refill(self) -> float:
+        """Draw the next block for ``_uniform`` and return its first value."""
+        rng = self._rng
+        if rng is None:
+            rng = self._make_rng()
+        n = self._block_next
+        if n == 1 or type(rng.bit_generator) is not np.random.PCG64 or not _pcg64_math_ok():
+            # One value, straight from the generator (recording the game's start if due).
+            self._block_next = 2
+            return self.np_random.random()
+        self._block_next = min(2 * n, _BLOCK_MAX)
+        st = rng.bit_generator.state
+        if self._capture_rng:
+            self._capture_rng = False
+            self._rng_state = st
+        state = st["state"]["state"]
+        const = self._block_const = (st["state"]["inc"], st["has_uint32"], st["uinteger"])
+        self._block_state = (state * _PCG64_MULT + const[0]) & _MASK128
+        self._block = rng.random(n).tolist()
+        self._block_pos = 1
+        return self._block[0]
+
+    def _pcg64_state(self, state: int, const: tuple[int, int, int] | None = None) -> dict[str, Any]:
+        inc, has_uint32, uinteger = self._block_const if const is None else const
+        return {
+            "bit_generator": "PCG64",
+            "state": {"state": state, "inc": inc},
+            "has_uint32": has_uint32,
+            "uinteger": uinteger,
+        }
+
+    def _realign(self) -> None:
+        """Put the generator back where ``_uniform``'s stream has got to (drop the block)."""
+        state = self._block_state
+        assert self._rng is not None and state is not None
+        self._rng.bit_generator.state = self._pcg64_state(state)
+        self._drop_block()
+
+    def _drop_block(self) -> None:
+        self._block = []
+        self._block_pos = 0
+        self._block_state = None
 
     @property
     def turn(self) -> int:
@@ -176,35 +368,75 @@ class TextEnv(AECEnv):
         ``seed`` re-seeds this env's generator; without it the generator continues its stream
         (first reset without any seed draws one from the OS). ``options`` are the game's reset
         options (each game documents its own) plus ``rng_state``, which restores the generator
-        to a recorded state (used by :func:`spenv.replay`).
+        to a recorded state (used by :func:`spenv.replay`). Bad options or seeds raise
+        ``ValueError`` before the current game is touched.
+
+        The episode records how to reproduce the game's randomness: the seed, plus the
+        generator state the game started from when it continued a stream and drew from it.
         """
         if options:
             opts = dict(options)
             rng_state = opts.pop("rng_state", None)
+            game_options = self._check_options(opts) if opts else opts
         else:
-            opts, rng_state = {}, None
-        if seed is not None or self._rng is None:
-            self._seed_rng(seed)
-            self._rng_state = None
-        else:
-            self._rng_state = self._rng.bit_generator.state
-        if rng_state is not None:
-            assert self._rng is not None
-            try:
-                self._rng.bit_generator.state = rng_state
-            except (TypeError, ValueError, KeyError) as exc:
-                raise ValueError(f"reset option rng_state is not a valid state: {exc}") from exc
-            self._rng_state = rng_state
-        self._reset_options = opts
+            opts = game_options = {}
+            rng_state = None
+        self._start_rng(seed, rng_state)
+        self._clear_game(opts, game_options)
         agents = self.possible_agents
-        self.agents = agents[:]
+        self.agent_selection = self._new_game(game_options)
+        infos = self.infos = {}
+        views = self._views
+        if views is not None:
+            for a, obs in zip(agents, views, strict=True):
+                infos[a] = {"observation": obs, "legal_actions": obs.legal_actions}
+        else:
+            observe = self._observe
+            for a in agents:
+                obs = observe(a)
+                infos[a] = {"observation": obs, "legal_actions": obs.legal_actions}
+
+    def _start_rng(self, seed: int | None, rng_state: Any = None) -> None:
+        """Set up the generator for a new game (``reset``'s ``seed`` and ``rng_state``)."""
+        if seed is not None:
+            self._check_seed(seed)
+        if rng_state is not None:
+            self._restore_rng(seed, rng_state)
+        elif seed is not None:
+            self._seed = int(seed)
+            self._rng = None  # made from the seed on first use
+            self._rng_state = None
+            self._capture_rng = False
+            if self._block:
+                self._drop_block()
+            self._block_next = 1
+        elif self._rng is None:
+            # The stream has not started: this game gets a fresh generator from the seed
+            # (drawn from the OS if there is none yet), so the seed alone reproduces it.
+            if self._seed is None:
+                self._seed = secrets.randbits(63)
+            self._rng_state = None
+            self._capture_rng = False
+        else:
+            # Continuing the stream: the state is recorded at the game's first draw (reading it
+            # costs more than many games' whole reset, and some games never draw).
+            self._rng_state = None
+            self._capture_rng = True
+
+    def _clear_game(self, options: dict[str, Any], game_options: dict[str, Any]) -> None:
+        """Reset the per-game bookkeeping (``reset``, before ``_new_game``)."""
+        self._reset_options = options
+        self._game_options = game_options
+        self.agents = self.possible_agents[:]
         zeros = self._zeros
         self.rewards = zeros.copy()
         self._cumulative_rewards = zeros.copy()
         self._totals = zeros.copy()
-        self.terminations = self._falses.copy()
-        self.truncations = self._falses.copy()
-        self._strikes = {}
+        falses = self._falses
+        self.terminations = falses.copy()
+        self.truncations = falses.copy()
+        if self._strikes:
+            self._strikes = {}
         self._turns = []
         self._turn = 0
         self._feedback = None
@@ -212,12 +444,27 @@ class TextEnv(AECEnv):
         self._rewards_dirty = False
         self._started = time.time()
         self._finished = None
-        self._game_options = self._check_options(opts) if opts else opts
-        self.agent_selection = self._new_game(self._game_options)
-        infos = self.infos = {}
-        for a in agents:
-            obs = self._observe(a)
-            infos[a] = {"observation": obs, "legal_actions": obs.legal_actions}
+        self._views = None
+
+    def _restore_rng(self, seed: int | None, state: Any) -> None:
+        """Set the generator to a recorded state (checked before anything changes)."""
+        if seed is not None:
+            new_seed = int(seed)
+        elif self._seed is not None:
+            new_seed = self._seed
+        else:
+            new_seed = secrets.randbits(63)
+        rng = np.random.Generator(np.random.PCG64(new_seed))
+        try:
+            rng.bit_generator.state = state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"reset option rng_state is not a valid state: {exc}") from exc
+        self._seed = new_seed
+        self._rng = rng
+        self._rng_state = state
+        self._capture_rng = False
+        self._drop_block()
+        self._block_next = 1
 
     def observe(self, agent: str) -> str:
         info = self.infos.get(agent)
@@ -225,10 +472,41 @@ class TextEnv(AECEnv):
             return info["observation"].text
         return self._observe(agent).text
 
+    def last(self, observe: bool = True) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """PettingZoo's ``last()``: the prompt text, cumulative reward, termination, truncation
+        and info of the agent to act (the text is that of ``info["observation"]``)."""
+        agent = self.agent_selection
+        info = self.infos[agent]
+        return (
+            info["observation"].text if observe else None,
+            self._cumulative_rewards[agent],
+            self.terminations[agent],
+            self.truncations[agent],
+            info,
+        )
+
+    def agent_iter(self, max_iter: int = 2**63) -> AECIterable:
+        """Yields the agent to act until every agent is done (or ``max_iter`` times)."""
+        return _AgentIterable(self, max_iter)
+
     def step(self, action: Any) -> None:
         agent = self.agent_selection
         if self.terminations[agent] or self.truncations[agent]:
-            self._dead_step(action)
+            # A dead step (inlined: every game has one per agent): the agent leaves the game.
+            if action is not None:
+                raise ValueError("the game is over for this agent: the only valid action is None")
+            del self.terminations[agent]
+            del self.truncations[agent]
+            del self.infos[agent]
+            del self._cumulative_rewards[agent]
+            rewards = self.rewards
+            del rewards[agent]
+            for a in rewards:
+                rewards[a] = 0.0
+            agents = self.agents
+            agents.remove(agent)
+            if agents:
+                self.agent_selection = agents[0]
             return
         if self._rewards_dirty:
             rewards = self.rewards
@@ -237,17 +515,43 @@ class TextEnv(AECEnv):
             self._rewards_dirty = False
         self._cumulative_rewards[agent] = 0.0
         obs: Observation = self.infos[agent]["observation"]
-        error = None
-        if type(action) is str and action in obs.legal_actions:  # fast path: an exact legal move
+        legal = obs.legal_actions
+        if legal and type(action) is str and action in legal:  # fast path: an exact legal move
             move = self._moves[action]
-        elif isinstance(action, AgentFailure):
+            self._turns.append((agent, obs, action, move, True, None))
+            self._feedback = None
+            self._turn += 1
+            self._apply(agent, move)
+            if not self._outcomes:
+                self._refresh_all()
+        else:
+            self._step_other(agent, obs, action)
+        if self._rewards_dirty:
+            cumulative = self._cumulative_rewards
+            for a, r in self.rewards.items():
+                cumulative[a] += r
+        if self.render_mode == "human":
+            self.render()
+
+    def _step_other(self, agent: str, obs: Observation, action: Any) -> None:
+        """Any action but an exact legal-action string: parsed, or recorded as invalid."""
+        error = None
+        move = None
+        if isinstance(action, AgentFailure):
             error = action.message
             action = None
         elif not isinstance(action, str):
-            error = f"an action must be a string, got {type(action).__name__}"
+            # Not text: nothing of it is kept as an action (its repr could parse as a move on
+            # replay); the error names what it was, and replay feeds the error back.
+            error = f"an action must be a string, got {type(action).__name__}: {action!r:.200}"
+            action = None
+        elif len(action) > ACTION_SPACE_LENGTH:
+            error = (
+                f"the answer is {len(action)} characters long; the limit is {ACTION_SPACE_LENGTH}"
+            )
         else:
             move, error = self._parse(agent, action)
-        raw = action if isinstance(action, str) or action is None else repr(action)
+        raw = action
         if error is not None:
             self._turns.append((agent, obs, raw, None, False, error))
             strikes = self._strikes[agent] = self._strikes.get(agent, 0) + 1
@@ -267,41 +571,9 @@ class TextEnv(AECEnv):
             self._turns.append((agent, obs, raw, move, True, None))
             self._feedback = None
             self._turn += 1
-            self._apply(agent, move)
+            self._apply(agent, move)  # type: ignore[arg-type]
             if not self._outcomes:
-                infos = self.infos
-                obs = self._observe(agent)
-                info = infos[agent]
-                info["observation"] = obs
-                info["legal_actions"] = obs.legal_actions
-                nxt = self.agent_selection
-                if nxt != agent:
-                    obs = self._observe(nxt)
-                    info = infos[nxt]
-                    info["observation"] = obs
-                    info["legal_actions"] = obs.legal_actions
-        if self._rewards_dirty:
-            cumulative = self._cumulative_rewards
-            for a, r in self.rewards.items():
-                cumulative[a] += r
-        if self.render_mode is not None and self.render_mode == "human":
-            self.render()
-
-    def _dead_step(self, action: Any) -> None:
-        if action is not None:
-            raise ValueError("the game is over for this agent: the only valid action is None")
-        agent = self.agent_selection
-        del self.terminations[agent]
-        del self.truncations[agent]
-        del self.rewards[agent]
-        del self._cumulative_rewards[agent]
-        del self.infos[agent]
-        self.agents.remove(agent)
-        rewards = self.rewards
-        for a in rewards:
-            rewards[a] = 0.0
-        if self.agents:
-            self.agent_selection = self.agents[0]
+                self._refresh_all()
 
     def render(self) -> str | None:
         if self.render_mode is None:
@@ -351,9 +623,10 @@ class TextEnv(AECEnv):
     # ----------------------------------------------------------------- helpers for games
     def _give(self, rewards: Mapping[str, float]) -> None:
         """Add step rewards (they reach ``_cumulative_rewards`` at the end of the step)."""
+        own, totals = self.rewards, self._totals
         for a, r in rewards.items():
-            self.rewards[a] += r
-            self._totals[a] += r
+            own[a] += r
+            totals[a] += r
         self._rewards_dirty = True
 
     def _next(self, agent: str) -> None:
@@ -364,15 +637,35 @@ class TextEnv(AECEnv):
         """End the game: every agent is terminated (or truncated) with its outcome."""
         self._outcomes = outcomes = dict(outcomes)
         self._finished = time.time()
+        self._views = None
         flags = self.truncations if truncated else self.terminations
         infos = self.infos
+        observe = self._observe
         for a in self.agents:
             flags[a] = True
-            obs = self._observe(a)
+            obs = observe(a)
             info = infos[a]
             info["observation"] = obs
             info["legal_actions"] = obs.legal_actions
             info["outcome"] = outcomes.get(a)
+
+    def _refresh_all(self) -> None:
+        """Refresh every agent's info from ``_views`` (or ``_observe``) after a move.
+
+        Every agent's view, not only the mover's and the next agent's: a move can change what a
+        waiting agent sees (a new hand), and no info may be left stale. All agents play until
+        the game ends, so ``agents`` is every seat here.
+        """
+        views = self._views
+        if views is None:
+            for a in self.agents:
+                self._refresh(a)
+            return
+        infos = self.infos
+        for a, obs in zip(self.agents, views, strict=True):
+            info = infos[a]
+            info["observation"] = obs
+            info["legal_actions"] = obs.legal_actions
 
     def _refresh(self, agent: str) -> None:
         obs = self._observe(agent)
@@ -385,13 +678,21 @@ class TextEnv(AECEnv):
         """The error shown to an agent that is being asked again after an invalid move."""
         return self._feedback
 
-    def _seed_rng(self, seed: int | None) -> None:
-        if seed is None:
-            seed = secrets.randbits(63)
+    @staticmethod
+    def _check_seed(seed: Any) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+    def _seed_rng(self, seed: int | None) -> None:
+        """Seed a new generator now (from the OS when ``seed`` is None)."""
+        if seed is None:
+            seed = secrets.randbits(63)
+        self._check_seed(seed)
         self._seed = int(seed)
-        self._rng = np.random.default_rng(self._seed)
+        self._rng = None
+        self._drop_block()
+        self._block_next = 1
+        self._make_rng()
 
     # ----------------------------------------------------------------- the record
     def episode_info(self) -> dict[str, Any]:
@@ -419,7 +720,7 @@ class TextEnv(AECEnv):
         return Episode(
             env_id=self.env_id,
             seed=self._seed,
-            rng_state=self._rng_state,
+            rng_state=self._recorded_rng_state(),
             env_options=self.env_options(),
             reset_options=dict(self._reset_options),
             agents=list(self.possible_agents),
@@ -432,6 +733,13 @@ class TextEnv(AECEnv):
             info=self.episode_info(),
             timings={"started": self._started, "duration": end - self._started},
         )
+
+    def _recorded_rng_state(self) -> dict[str, Any] | None:
+        """The generator state the current game started from (None: fresh from the seed)."""
+        recorded = self._rng_state
+        if type(recorded) is tuple:
+            recorded = self._rng_state = self._pcg64_state(*recorded)
+        return recorded  # type: ignore[return-value]
 
     def total_rewards(self) -> dict[str, float]:
         """Each agent's reward summed over the game so far."""

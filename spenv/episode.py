@@ -1,7 +1,8 @@
 """The episode record: a JSON-serializable account of one game.
 
 An :class:`Episode` holds everything needed to audit and re-run a game: the env id and options,
-the seed (and generator state when the env continued an earlier stream), who sat in which seat,
+the seed (and the generator state the game started from, when it continued an earlier stream
+and drew from it), who sat in which seat,
 every turn (observation, raw action, parsed move, validity), rewards, outcomes, verifier
 verdicts and timings. ``spenv.replay(episode)`` re-runs it from the seed and the raw actions.
 

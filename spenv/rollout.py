@@ -281,7 +281,7 @@ class Runner:
                     try:
                         slot.env.step(action)
                         slot.env.annotate_turn(elapsed=share)
-                    except Exception:  # noqa: BLE001 - the game ends with the error recorded
+                    except Exception:
                         finished.append((slot, traceback.format_exc(limit=8)))
                         continue
                     if slot.env.done:  # free the slot now, so the next tick's batch is full

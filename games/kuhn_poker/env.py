@@ -25,7 +25,10 @@ player_1's) for the first hand, or a list of pairs for the first hands of a matc
 
 from __future__ import annotations
 
+import functools
 import re
+import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from spenv.env import TextEnv
@@ -74,6 +77,29 @@ _MATCH_MULTI = (
 )
 
 
+@functools.lru_cache(maxsize=256)
+def _system_prompts(hands: int, retries: int) -> dict[str, str]:
+    """Each seat's system prompt (shared by every env with these options, to save memory;
+    callers copy the dict)."""
+    penalty = (
+        "loses the hand"
+        if hands == 1 and retries == 0
+        else (
+            "forfeits: the hand counts as folded and the match ends"
+            if retries == 0
+            else f"is asked again; after {retries + 1} invalid answers you forfeit"
+        )
+    )
+    return {
+        seat: _RULES.format(
+            seat=seat,
+            match=_MATCH_SINGLE if hands == 1 else _MATCH_MULTI.format(hands=hands),
+            penalty=penalty,
+        )
+        for seat in _SEATS
+    }
+
+
 def _describe(history: str, first: str, second: str) -> list[str]:
     lines = []
     for i, ch in enumerate(history):
@@ -93,32 +119,174 @@ class KuhnPokerEnv(TextEnv):
     possible_agents: ClassVar[list[str]] = list(_SEATS)
     _moves: ClassVar[dict[str, str]] = _LEGAL
 
-    # Observations depend only on a small state; they are immutable, so share them.
-    _obs_cache: ClassVar[dict[tuple, Observation]] = {}
-    _OBS_CACHE_LIMIT = 200_000
+    # Everything a hand's views depend on is fixed by its context (ids, options, hand number,
+    # cards, first player, chips and turn at its start), and observations are immutable, so
+    # each context's views and settlements are built once and shared by all instances.
+    _tables: ClassVar[dict[tuple, _HandTable]] = {}
+    _TABLES_LIMIT = 10_000
 
     def __init__(self, *, hands: int = 1, **kwargs: Any) -> None:
         if isinstance(hands, bool) or not isinstance(hands, int) or hands < 1:
             raise ValueError(f"hands must be a positive integer, got {hands!r}")
         super().__init__(**kwargs)
         self.hands = hands
-        penalty = (
-            "loses the hand"
-            if hands == 1 and self.retries == 0
-            else (
-                "forfeits: the hand counts as folded and the match ends"
-                if self.retries == 0
-                else f"is asked again; after {self.retries} invalid answers you forfeit"
-            )
-        )
-        self._system = {
-            seat: _RULES.format(
-                seat=seat,
-                match=_MATCH_SINGLE if hands == 1 else _MATCH_MULTI.format(hands=hands),
-                penalty=penalty,
-            )
-            for seat in _SEATS
+        self._system = dict(_system_prompts(hands, self.retries))
+
+    # ------------------------------------------------------------------ the hot path
+    # Self-play and evaluation play this game millions of times, so the calls every hand makes,
+    # ``reset()`` without options, ``step()`` with an exact legal move and the dead steps, have
+    # inlined versions here: they do what TextEnv.reset/step and the hooks below do, in fewer
+    # Python calls (which is most of the cost; see benchmarks/perf/). Everything else (options,
+    # parsed or invalid moves, truncation) goes through TextEnv. With ``_fast_path = False``
+    # (e.g. on a subclass) only the generic path runs; both must give the same trajectories,
+    # which is how the inlined code is tested. A change to TextEnv's bookkeeping must be
+    # mirrored here.
+    _fast_path: ClassVar[bool] = True
+
+    def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None) -> None:
+        """:meth:`TextEnv.reset`; without options it runs the inlined path below."""
+        if options or not self._fast_path:
+            TextEnv.reset(self, seed, options)  # the generic path
+            return
+        # TextEnv.reset (its _start_rng, _clear_game) and _new_game for a dealt first hand,
+        # inlined.
+        if seed is None and self._rng is not None:  # continuing the stream
+            self._rng_state = None
+            self._capture_rng = True
+        else:
+            self._start_rng(seed)
+        self._reset_options = self._game_options = {}
+        self.agents = self.possible_agents[:]
+        zeros = self._zeros
+        self.rewards = zeros.copy()
+        self._cumulative_rewards = zeros.copy()
+        self._totals = zeros.copy()
+        falses = self._falses
+        self.terminations = falses.copy()
+        self.truncations = falses.copy()
+        if self._strikes:
+            self._strikes = {}
+        self._turns = []
+        self._turn = 0
+        self._feedback = None
+        self._outcomes = {}
+        self._rewards_dirty = False
+        self._started = time.time()
+        self._finished = None
+        self._hand = 0
+        self._histories = []
+        self._chips = [0, 0]
+        self._fixed = ()
+        d = int(self._uniform() * 6)
+        cards = self._cards = _DEALS[d]
+        self._deals = [cards]
+        key = (self.env_id, self.hands, self.retries, d)
+        self._table = self._tables.get(key) or self._new_table(key)
+        self._history = ""
+        self._first = 0
+        self.agent_selection = _SEATS[0]
+        views = self._views = self._table.views.get("") or self._build_views()
+        v0, v1 = views
+        self.infos = {
+            "player_0": {"observation": v0, "legal_actions": v0.legal_actions},
+            "player_1": {"observation": v1, "legal_actions": v1.legal_actions},
         }
+
+    def step(self, action: Any) -> None:
+        """:meth:`TextEnv.step`; a dead step or an exact legal move runs the inlined path."""
+        agent = self.agent_selection
+        infos = self.infos
+        if action is None and self.terminations[agent]:
+            # TextEnv's dead step, inlined: the agent leaves the finished game.
+            del self.terminations[agent]
+            del self.truncations[agent]
+            del infos[agent]
+            del self._cumulative_rewards[agent]
+            rewards = self.rewards
+            del rewards[agent]
+            for a in rewards:
+                rewards[a] = 0.0
+            agents = self.agents
+            agents.remove(agent)
+            if agents:
+                self.agent_selection = agents[0]
+            return
+        info = infos[agent]
+        # The fast path takes an exact legal move (only the agent to act has legal moves, and
+        # only while the game is on); anything else goes the generic way.
+        if (
+            action not in info["observation"].legal_actions
+            or type(action) is not str
+            or not self._fast_path
+        ):
+            TextEnv.step(self, action)  # parsing, invalid moves, truncated agents, ...
+            return
+        obs = info["observation"]
+        if self._rewards_dirty:
+            rewards = self.rewards
+            for a in rewards:
+                rewards[a] = 0.0
+            self._rewards_dirty = False
+        self._cumulative_rewards[agent] = 0.0
+        move = self._moves[action]
+        self._turns.append((agent, obs, action, move, True, None))
+        self._feedback = None
+        self._turn += 1
+        hist = self._history = self._history + _LETTER[move]  # _apply, inlined
+        if hist in _TERMINAL:
+            if self._hand + 1 < self.hands:  # a match goes on: the generic way
+                self._end_hand()
+                self._refresh_all()
+            else:  # _end_hand, _give and _finish, inlined
+                table = self._table
+                delta = table.settled.get(hist)
+                if delta is None:
+                    delta = table.settled[hist] = _settle(self._first, self._cards, hist, None)
+                chips = self._chips
+                c0 = chips[0] = chips[0] + delta[0]
+                c1 = chips[1] = chips[1] + delta[1]
+                self._histories.append(hist)
+                given = delta[2]
+                r0, r1 = given["player_0"], given["player_1"]
+                rewards = self.rewards
+                rewards["player_0"] += r0
+                rewards["player_1"] += r1
+                totals = self._totals
+                totals["player_0"] += r0
+                totals["player_1"] += r1
+                self._rewards_dirty = True
+                outcomes = self._outcomes = dict(
+                    _P0_WINS if c0 > c1 else _P1_WINS if c0 < c1 else _DRAW
+                )
+                self._finished = time.time()
+                views = self._views = table.finals.get(hist) or self._build_views()
+                terminations = self.terminations
+                terminations["player_0"] = terminations["player_1"] = True
+                v0, v1 = views
+                info = infos["player_0"]
+                info["observation"] = v0
+                info["legal_actions"] = v0.legal_actions
+                info["outcome"] = outcomes["player_0"]
+                info = infos["player_1"]
+                info["observation"] = v1
+                info["legal_actions"] = v1.legal_actions
+                info["outcome"] = outcomes["player_1"]
+            cumulative = self._cumulative_rewards
+            rewards = self.rewards
+            cumulative["player_0"] += rewards["player_0"]
+            cumulative["player_1"] += rewards["player_1"]
+        else:
+            self.agent_selection = _SEATS[(self._first + len(hist)) % 2]
+            views = self._views = self._table.views.get(hist) or self._build_views()
+            v0, v1 = views
+            info = infos["player_0"]
+            info["observation"] = v0
+            info["legal_actions"] = v0.legal_actions
+            info = infos["player_1"]
+            info["observation"] = v1
+            info["legal_actions"] = v1.legal_actions
+        if self.render_mode == "human":
+            self.render()
 
     def env_options(self) -> dict[str, Any]:
         opts = super().env_options()
@@ -142,60 +310,84 @@ class KuhnPokerEnv(TextEnv):
         return {**options, "deal": deals} if deal is not None else {**options}
 
     def _new_game(self, options: dict[str, Any]) -> str:
-        self._fixed = options.get("deal") or []
         self._hand = 0
-        self._deals: list[tuple[str, str]] = []
         self._histories: list[str] = []
         self._chips = [0, 0]
-        self._start_hand()
-        return self.agent_selection
+        fixed = options.get("deal")
+        if fixed:
+            self._fixed = fixed
+            self._deals: list[tuple[str, str]] = []
+            self._start_hand()
+            return self.agent_selection
+        # The usual case, kept short: the first hand is dealt (what _start_hand does for it).
+        self._fixed = ()
+        d = int(self._uniform() * 6)
+        cards = self._cards = _DEALS[d]
+        self._deals = [cards]
+        key = (self.env_id, self.hands, self.retries, d)
+        table = self._table = self._tables.get(key) or self._new_table(key)
+        self._views = table.views.get("")
+        self._history = ""
+        self._first = 0
+        return _SEATS[0]
 
     def _start_hand(self) -> None:
         h = self._hand
-        cards = self._fixed[h] if h < len(self._fixed) else _DEALS[int(self.np_random.random() * 6)]
+        cards = self._fixed[h] if h < len(self._fixed) else _DEALS[int(self._uniform() * 6)]
+        chips = self._chips
+        key = (self.env_id, self.hands, self.retries, h, cards, h % 2, *chips, self._turn)
+        table = self._table = self._tables.get(key) or self._new_table(key)
+        self._views = table.views.get("")
         self._cards = cards
         self._deals.append(cards)
         self._history = ""
-        self._first = h % 2
-        self._hand_key = (
-            self.env_id,
-            self.hands,
-            self.retries,
-            h,
-            cards,
-            self._first,
-            self._chips[0],
-            self._chips[1],
-            self._turn,
-        )
-        self.agent_selection = _SEATS[self._first]
+        first = self._first = h % 2
+        self.agent_selection = _SEATS[first]
+
+    def _new_table(self, key: tuple) -> _HandTable:
+        tables = self._tables
+        if len(tables) >= self._TABLES_LIMIT:
+            tables.clear()
+        table = tables[key] = _HandTable()
+        return table
 
     def _to_act(self) -> int:
         return (self._first + len(self._history)) % 2
 
     # ------------------------------------------------------------------ observations
     def _observe(self, agent: str) -> Observation:
-        seat = _SEAT_INDEX[agent]
-        if self._outcomes:
-            status: Any = self._outcomes[agent]
-        elif (self._first + len(self._history)) % 2 == seat:
-            if self._feedback:  # a re-ask after an invalid answer: rare, not cached
-                return self._build_obs(agent, seat, True, False)
-            status = 1
-        else:
-            status = 0
-        # The hand key fixes everything else the view depends on (cards, chips, turn offset).
-        key = (self._hand_key, seat, self._history, status)
-        cache = self._obs_cache
-        obs = cache.get(key)
-        if obs is None:
-            obs = self._build_obs(agent, seat, status == 1, bool(self._outcomes))
-            if len(cache) >= self._OBS_CACHE_LIMIT:
-                cache.clear()
-            cache[key] = obs
-        return obs
+        views = self._views
+        if views is None:
+            table = self._table
+            views = (table.finals if self._outcomes else table.views).get(self._history)
+            if views is None:
+                views = self._build_views()
+            self._views = views
+        if self._feedback and not self._outcomes and self._to_act() == _SEAT_INDEX[agent]:
+            # A re-ask shows the error: not cached.
+            return self._build_obs(agent, _SEAT_INDEX[agent], True, False, self._feedback)
+        return views[_SEAT_INDEX[agent]]
 
-    def _build_obs(self, agent: str, seat: int, acting: bool, finished: bool) -> Observation:
+    def _build_views(self) -> tuple[Observation, Observation]:
+        """Build and cache (player_0's, player_1's) view now in the hand's table.
+
+        The hand context and history fix everything a view shows, final views included: a
+        match ends at a terminal history of its last hand, or by a forfeit at a non-terminal
+        history, where only the player to act can have forfeited.
+        """
+        finished = bool(self._outcomes)
+        acting = -1 if finished else self._to_act()
+        views = (
+            self._build_obs(_SEATS[0], 0, acting == 0, finished, None),
+            self._build_obs(_SEATS[1], 1, acting == 1, finished, None),
+        )
+        table = self._table
+        (table.finals if finished else table.views)[self._history] = views
+        return views
+
+    def _build_obs(
+        self, agent: str, seat: int, acting: bool, finished: bool, feedback: str | None
+    ) -> Observation:
         first, second = _SEATS[self._first], _SEATS[1 - self._first]
         card = self._cards[seat]
         hist = self._history
@@ -236,8 +428,8 @@ class KuhnPokerEnv(TextEnv):
             state["outcome"] = outcome
         elif acting:
             legal = _FOLD_CALL if facing_bet else _CHECK_BET
-            if self._feedback:
-                lines.append(self._feedback)
+            if feedback:
+                lines.append(feedback)
             lines.append("Your legal moves: " + ", ".join(legal) + ".")
         else:
             lines.append(f"Waiting for {_SEATS[self._to_act()]} to act.")
@@ -275,14 +467,19 @@ class KuhnPokerEnv(TextEnv):
             self._end_hand()
         else:
             self.agent_selection = _SEATS[(self._first + len(hist)) % 2]
+            self._views = self._table.views.get(hist)
 
     def _end_hand(self, folded_by: int | None = None) -> None:
         """Settle the hand; ``folded_by`` is a seat that forfeits it."""
         hist = self._history
-        key = (self._first, self._cards, hist, folded_by)
-        delta = _SETTLED.get(key)
-        if delta is None:
-            delta = _SETTLED[key] = _settle(*key)
+        self._views = None
+        if folded_by is None:
+            settled = self._table.settled
+            delta = settled.get(hist)
+            if delta is None:
+                delta = settled[hist] = _settle(self._first, self._cards, hist, None)
+        else:
+            delta = _settle(self._first, self._cards, hist, folded_by)
         chips = self._chips
         chips[0] += delta[0]
         chips[1] += delta[1]
@@ -316,7 +513,20 @@ _LETTER = {"check": "p", "fold": "p", "bet": "b", "call": "b"}
 _P0_WINS = {"player_0": "win", "player_1": "loss"}
 _P1_WINS = {"player_0": "loss", "player_1": "win"}
 _DRAW = {"player_0": "draw", "player_1": "draw"}
-_SETTLED: dict[tuple, tuple[int, int, dict[str, float]]] = {}
+
+
+class _HandTable:
+    """What one hand context determines: the views at each history (``views[history]`` is
+    (player_0's, player_1's) while the hand is being played), the final views
+    (``finals[history]``, likewise) and the settlement of each terminal history
+    (``settled[history]``)."""
+
+    __slots__ = ("finals", "settled", "views")
+
+    def __init__(self) -> None:
+        self.views: dict[str, tuple[Observation, Observation]] = {}
+        self.finals: dict[str, tuple[Observation, Observation]] = {}
+        self.settled: dict[str, tuple[int, int, dict[str, float]]] = {}
 
 
 def _settle(

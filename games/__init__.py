@@ -12,3 +12,49 @@ register(
     reference_agents=("nash", "aggressive", "passive", "honest", "uniform"),
     agent_factory="spenv.games.kuhn_poker.agents:reference_agent",
 )
+
+register(
+    "TicTacToe-v1",
+    "spenv.games.tictactoe:TicTacToeEnv",
+    roles=("player_0", "player_1"),
+    description="TicTacToe on a 3x3 board; player_0 plays X and moves first",
+    default_agents=("minimax", "random"),
+    reference_agents=("minimax",),
+    agent_factory="spenv.games.tictactoe:reference_agent",
+)
+register(
+    "SimpleNegotiation-v1",
+    "spenv.games.simple_negotiation:SimpleNegotiationEnv",
+    roles=("player_0", "player_1"),
+    description="Zero-sum trading of two resources with opposite private values",
+    default_agents=("greedy", "random"),
+    reference_agents=("greedy",),
+    agent_factory="spenv.games.simple_negotiation:reference_agent",
+)
+register(
+    "Taboo-v1",
+    "spenv.games.taboo:TabooEnv",
+    roles=("attacker", "defender"),
+    description="Adversarial Taboo: the attacker makes the defender say a secret word",
+    default_agents=("hinter", "guesser"),
+    reference_agents=("hinter", "guesser"),
+    agent_factory="spenv.games.taboo:reference_agent",
+)
+register(
+    "DealOrNoDeal-v1",
+    "spenv.games.deal_or_no_deal:DealOrNoDealEnv",
+    roles=("player_0", "player_1"),
+    description="Negotiate a split of books, hats and balls with private values",
+    default_agents=("greedy", "greedy"),
+    reference_agents=("greedy",),
+    agent_factory="spenv.games.deal_or_no_deal:reference_agent",
+)
+register(
+    "Debate-v1",
+    "spenv.games.debate:DebateEnv",
+    roles=("debater_a", "debater_b"),
+    description="Two debaters argue assigned answers to a question; a judge decides",
+    default_agents=("advocate", "advocate"),
+    reference_agents=("advocate",),
+    agent_factory="spenv.games.debate:reference_agent",
+)

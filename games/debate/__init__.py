@@ -1,0 +1,53 @@
+"""Debate (``Debate-v1``): two debaters argue assigned answers to a question; a judge decides.
+
+- :class:`DebateEnv`: rules, options and the episode record in :mod:`.env`'s docstring.
+- Judges (:mod:`.judges`): ``make_judge(spec, seed=None)`` for the scripted judges ``oracle``,
+  ``random``, ``length`` and ``keyword``; ``parse_verdict``; the arithmetic-claim checker.
+- Questions (:mod:`.questions`): the embedded generator of checkable arithmetic questions, JSONL
+  files, and the benchmark suites (``mmlu_stem``, ``gsm8k``, ``amc23``, ``aime24``, ``aime25``).
+- Debaters (:mod:`.agents`): ``reference_agent(name, seed=None)`` for ``advocate`` and ``random``.
+"""
+
+from spenv.games.debate.agents import (
+    REFERENCE_AGENTS,
+    AdvocateAgent,
+    RandomDebater,
+    reference_agent,
+)
+from spenv.games.debate.env import SEATS, DebateEnv
+from spenv.games.debate.judges import (
+    JUDGES,
+    Claim,
+    DebateJudge,
+    KeywordJudge,
+    LengthJudge,
+    OracleJudge,
+    RandomJudge,
+    find_claims,
+    make_judge,
+    parse_verdict,
+)
+from spenv.games.debate.questions import SUITES, Question, generate, solve
+
+__all__ = [
+    "JUDGES",
+    "REFERENCE_AGENTS",
+    "SEATS",
+    "SUITES",
+    "AdvocateAgent",
+    "Claim",
+    "DebateEnv",
+    "DebateJudge",
+    "KeywordJudge",
+    "LengthJudge",
+    "OracleJudge",
+    "Question",
+    "RandomDebater",
+    "RandomJudge",
+    "find_claims",
+    "generate",
+    "make_judge",
+    "parse_verdict",
+    "reference_agent",
+    "solve",
+]

@@ -1,0 +1,420 @@
+"""Judges for ``Debate-v1``, the verdict parser, and the arithmetic-claim checker.
+
+A judge is any spenv agent (``act(obs) -> str``). The env asks it with an observation of role
+``judge`` whose ``legal_actions`` are ``("[A]", "[B]")``, and reads the verdict with
+:func:`parse_verdict`. The observation's ``state`` holds ``question``, ``answers`` (``{"A": ...,
+"B": ...}``), ``transcript`` (a tuple of ``{"round", "debater", "answer", "text"}``, the text as
+relayed: cleaned and capped) and ``rounds``; judges marked ``privileged = True`` also get
+``correct`` (the label of the correct answer). Only the oracle is privileged.
+
+The scripted judges, by spec (:func:`make_judge`):
+
+- ``oracle``: knows the truth and always picks the correct answer (an upper bound).
+- ``random``: picks A or B uniformly with its own generator.
+- ``length``: picks the side whose debater wrote more characters (a biased judge: it measures
+  how far verbosity alone wins); ties broken at random.
+- ``keyword``: scores each side by evidence it can check. Every arithmetic claim written as
+  ``expression = number`` (or ``≠``) is recomputed exactly: a false claim costs 3 points; a true
+  claim whose operands are all *grounded* (numbers of the question, in digits or as number
+  words, or results of the same debater's earlier true grounded claims) earns 1; a debater whose
+  grounded chain of claims reaches its own answer earns 2 more. Claims are counted once each.
+  When the claim scores tie (no checkable claims, say), it falls back to keyword overlap: the
+  distinct content words of the question and of the side's own answer that the side's arguments
+  use. A remaining tie is broken at random. On the generated arithmetic questions this is a
+  verifier-backed judge: a debater defending the wrong number has to state false arithmetic or
+  leave its number underived.
+
+Randomness: each judge has its own generator (``seed=``). When the env builds a judge from a spec
+it re-seeds it from the env's generator before every game, so episodes replay exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from spenv.agents.base import Agent, BaseAgent
+from spenv.games.debate.questions import parse_number
+
+from spenv.observation import Observation
+
+LABELS = ("A", "B")
+#: The exact answers a judge may give (any text with a parseable verdict is also accepted).
+VERDICT_ACTIONS = ("[A]", "[B]")
+
+# ------------------------------------------------------------------------------------------
+# The verdict parser
+# ------------------------------------------------------------------------------------------
+
+_VERDICT_RE = re.compile(
+    r"\[\s*([ABab])\s*\]"
+    r"|\\boxed\s*\{\s*(?:\\text(?:bf|tt)?\s*\{\s*)?([ABab])\s*\}"
+    r"|(?i:\b(?:final\s+)?(?:answer|verdict))\s*(?:[:=]|(?i:\s+is))\s*\**\s*\(?\s*([AB])\b",
+    re.ASCII,
+)
+
+
+def parse_verdict(text: str) -> str | None:
+    """The verdict ``"A"`` or ``"B"`` in a judge's answer, or None.
+
+    Accepted forms: ``[A]``, ``\\boxed{A}`` (also ``\\boxed{\\text{A}}``), ``Answer: A``,
+    ``The answer is (B)``, ``Verdict: A``; brackets and boxes in either case, the ``Answer:``
+    form with a capital letter only (so "answer: a number" is not a verdict). When the answer
+    holds several, the last one counts.
+    """
+    if not isinstance(text, str):
+        return None
+    last = None
+    for last in _VERDICT_RE.finditer(text):  # noqa: B007
+        pass
+    if last is None:
+        return None
+    return (last.group(1) or last.group(2) or last.group(3)).upper()
+
+
+# ------------------------------------------------------------------------------------------
+# Arithmetic claims
+# ------------------------------------------------------------------------------------------
+
+_NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+_OP = r"[-+−–*/×÷·xX]"
+# An arithmetic expression ending where a relation sign follows (searched in a short window).
+_EXPR_RE = re.compile(
+    rf"(?<![\w.,])((?:\(\s*)*\$?{_NUM}(?:\s*\))*(?:\s*{_OP}\s*(?:\(\s*)*\$?{_NUM}(?:\s*\))*)+)\s*$"
+)
+_REL_RE = re.compile(r"=|≠|!=|=/=")
+_VALUE_RE = re.compile(rf"\s*\$?\s*(-?{_NUM})(?![\d])")
+_TOKEN_RE = re.compile(rf"{_NUM}|[-+−–*/×÷·xX()]")
+_WINDOW = 80
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90, "hundred": 100, "thousand": 1000, "dozen": 12, "twice": 2, "double": 2,
+    "triple": 3, "half": 2, "quarter": 4, "week": 7, "hour": 60,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Claim:
+    """``expr rel value`` found in a text; ``true`` says whether it holds."""
+
+    expr: str
+    relation: str  # "=" or "≠"
+    value: Fraction
+    operands: tuple[Fraction, ...]
+    true: bool
+
+    @property
+    def key(self) -> tuple[str, str, Fraction]:
+        return (re.sub(r"\s+", "", self.expr), self.relation, self.value)
+
+
+def find_claims(text: str) -> list[Claim]:
+    """Every arithmetic claim ``expression = number`` (or ``≠``, ``!=``) in ``text``, in order,
+    each checked exactly (decimals on the right may be rounded: ``10 / 3 = 3.33`` holds)."""
+    claims = []
+    for m in _REL_RE.finditer(text):
+        start = m.start()
+        left = text[max(0, start - _WINDOW) : start]
+        em = _EXPR_RE.search(left)
+        if em is None:
+            continue
+        vm = _VALUE_RE.match(text, m.end())
+        if vm is None:
+            continue
+        expr = em.group(1).strip()
+        parsed = evaluate(expr)
+        if parsed is None:
+            continue
+        result, operands = parsed
+        raw_value = vm.group(1)
+        value = Fraction(raw_value.replace(",", ""))
+        relation = "=" if m.group() == "=" else "≠"
+        equal = result is not None and _matches(result, value, raw_value)
+        claims.append(Claim(expr, relation, value, operands, equal == (relation == "=")))
+    return claims
+
+
+def _matches(result: Fraction, value: Fraction, raw: str) -> bool:
+    if result == value:
+        return True
+    decimals = len(raw.partition(".")[2])
+    return decimals > 0 and abs(result - value) <= Fraction(1, 2 * 10**decimals)
+
+
+def evaluate(expr: str) -> tuple[Fraction | None, tuple[Fraction, ...]] | None:
+    """Evaluate ``+ − × ÷`` arithmetic with parentheses exactly.
+
+    Returns (value, operands), value None on division by zero; None when ``expr`` is not a
+    well-formed expression. Unmatched opening parentheses at the start are ignored.
+    """
+    tokens = _TOKEN_RE.findall(expr.replace("$", ""))
+    while tokens and tokens[0] == "(" and tokens.count("(") > tokens.count(")"):
+        tokens.pop(0)
+    operands: list[Fraction] = []
+    pos = 0
+
+    def atom() -> Fraction | None:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise ValueError("expression ends early")
+        tok = tokens[pos]
+        pos += 1
+        if tok == "(":
+            v = additive()
+            if pos >= len(tokens) or tokens[pos] != ")":
+                raise ValueError("unbalanced parenthesis")
+            pos += 1
+            return v
+        if tok[0].isdigit():
+            v = Fraction(tok.replace(",", ""))
+            operands.append(v)
+            return v
+        raise ValueError(f"unexpected {tok!r}")
+
+    def multiplicative() -> Fraction | None:
+        nonlocal pos
+        v = atom()
+        while pos < len(tokens) and tokens[pos] in "*/×÷·xX":
+            op = tokens[pos]
+            pos += 1
+            w = atom()
+            if v is None or w is None:
+                v = None
+            elif op in "/÷":
+                v = None if w == 0 else v / w
+            else:
+                v = v * w
+        return v
+
+    def additive() -> Fraction | None:
+        nonlocal pos
+        v = multiplicative()
+        while pos < len(tokens) and tokens[pos] in "+-−–":
+            op = tokens[pos]
+            pos += 1
+            w = multiplicative()
+            v = None if v is None or w is None else (v + w if op == "+" else v - w)
+        return v
+
+    try:
+        value = additive()
+    except (ValueError, ZeroDivisionError):
+        return None
+    if pos != len(tokens) or len(operands) < 2:
+        return None
+    return value, tuple(operands)
+
+
+def question_numbers(text: str) -> set[Fraction]:
+    """The numbers a question states, in digits or as common number words."""
+    nums = {Fraction(m.replace(",", "")) for m in re.findall(_NUM, text)}
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _NUMBER_WORDS:
+            nums.add(Fraction(_NUMBER_WORDS[word]))
+    return nums
+
+
+@dataclass
+class SideScore:
+    """What the keyword judge found in one side's arguments."""
+
+    true_grounded: int = 0
+    true_ungrounded: int = 0
+    false: int = 0
+    derived: bool = False
+    keywords: int = 0
+
+    @property
+    def claims(self) -> int:
+        return self.true_grounded - 3 * self.false + (2 if self.derived else 0)
+
+
+def score_side(
+    texts: Iterable[str], question: str, own_answer: str, other_answer: str
+) -> SideScore:
+    """The keyword judge's score of one side (see the module docstring)."""
+    score = SideScore()
+    grounded = question_numbers(question)
+    target = parse_number(own_answer)
+    seen: set[tuple[str, str, Fraction]] = set()
+    words: set[str] = set()
+    for text in texts:
+        for claim in find_claims(text):
+            if claim.key in seen:
+                continue
+            seen.add(claim.key)
+            if not claim.true:
+                score.false += 1
+            elif all(op in grounded for op in claim.operands):
+                score.true_grounded += 1
+                if claim.relation == "=":
+                    grounded.add(claim.value)
+                    if target is not None and claim.value == target:
+                        score.derived = True
+            else:
+                score.true_ungrounded += 1
+        words |= _content_words(text)
+    mine = _content_words(own_answer) - _content_words(other_answer)
+    score.keywords = len(words & (_content_words(question) | mine))
+    return score
+
+
+_STOP_WORDS = (
+    "about above after again against also among answer because been before being below between "
+    "both cannot could does doing down during each every from further have having here however "
+    "into itself just more most much must only other ours over same should since some such "
+    "than that their them then there these they this those through under until very were what "
+    "when where which while will with would your yours correct wrong debater opponent"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP}
+
+
+# ------------------------------------------------------------------------------------------
+# Judges
+# ------------------------------------------------------------------------------------------
+
+
+def _debate_state(obs: Observation) -> Mapping[str, Any]:
+    state = obs.state
+    if "answers" not in state or "transcript" not in state or "your_answer" in state:
+        raise ValueError("this judge reads a Debate-v1 judge observation (role 'judge')")
+    return state
+
+
+def _side_texts(state: Mapping[str, Any], label: str) -> list[str]:
+    return [m["text"] for m in state["transcript"] if m["answer"] == label]
+
+
+class DebateJudge(BaseAgent):
+    """Base of the scripted judges: answers with a short reason and ``[A]`` or ``[B]``."""
+
+    name = "judge"
+    #: Whether the env shows this judge the correct label (``state["correct"]``).
+    privileged = False
+
+    def act(self, obs: Observation) -> str:
+        state = _debate_state(obs)
+        label, reason = self.decide(state)
+        return f"{reason} Verdict: [{label}]"
+
+    def decide(self, state: Mapping[str, Any]) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def _coin(self) -> str:
+        return LABELS[int(self.rng.random() * 2)]
+
+
+class OracleJudge(DebateJudge):
+    """Knows which answer is correct and always picks it."""
+
+    name = "oracle"
+    privileged = True
+
+    def decide(self, state: Mapping[str, Any]) -> tuple[str, str]:
+        correct = state.get("correct")
+        if correct not in LABELS:
+            raise ValueError("the oracle judge needs a privileged observation (state['correct'])")
+        return correct, "I know the correct answer."
+
+
+class RandomJudge(DebateJudge):
+    """Picks A or B uniformly at random."""
+
+    name = "random"
+
+    def decide(self, state: Mapping[str, Any]) -> tuple[str, str]:
+        return self._coin(), "I pick at random."
+
+
+class LengthJudge(DebateJudge):
+    """Picks the side whose debater wrote more characters (ties at random)."""
+
+    name = "length"
+
+    def decide(self, state: Mapping[str, Any]) -> tuple[str, str]:
+        a, b = (sum(len(t) for t in _side_texts(state, x)) for x in LABELS)
+        label = "A" if a > b else "B" if b > a else self._coin()
+        return label, f"Side A wrote {a} characters, side B {b}."
+
+
+class KeywordJudge(DebateJudge):
+    """Scores checkable evidence: arithmetic claims, then keyword overlap (module docstring)."""
+
+    name = "keyword"
+
+    def decide(self, state: Mapping[str, Any]) -> tuple[str, str]:
+        answers = state["answers"]
+        question = state["question"]
+        scores = {
+            x: score_side(_side_texts(state, x), question, answers[x], answers[_other(x)])
+            for x in LABELS
+        }
+        a, b = scores["A"], scores["B"]
+        if a.claims != b.claims:
+            label = "A" if a.claims > b.claims else "B"
+        elif a.keywords != b.keywords:
+            label = "A" if a.keywords > b.keywords else "B"
+        else:
+            label = self._coin()
+        reason = " ".join(
+            f"Side {x}: {s.true_grounded} checked true claims, {s.false} false, "
+            f"{'derives' if s.derived else 'does not derive'} its answer "
+            f"(score {s.claims}, keywords {s.keywords})."
+            for x, s in scores.items()
+        )
+        return label, reason
+
+
+def _other(label: str) -> str:
+    return "B" if label == "A" else "A"
+
+
+_JUDGES: dict[str, type[DebateJudge]] = {
+    "oracle": OracleJudge,
+    "random": RandomJudge,
+    "length": LengthJudge,
+    "keyword": KeywordJudge,
+}
+#: Names of the scripted judges.
+JUDGES = tuple(_JUDGES)
+
+
+def make_judge(spec: str, seed: int | None = None) -> DebateJudge:
+    """A scripted judge by name: ``oracle``, ``random``, ``length`` or ``keyword``."""
+    if not isinstance(spec, str):
+        raise ValueError(f"a judge spec is a name, got {spec!r}")
+    cls = _JUDGES.get(spec.strip().lower())
+    if cls is None:
+        raise ValueError(f"no Debate judge named {spec!r}; known: {', '.join(JUDGES)}")
+    return cls(seed=seed)
+
+
+def jury_specs(judge: Any) -> list[Any]:
+    """The jurors a ``judge=`` option names: one spec/agent, a list, or ``"a+b+c"``."""
+    if isinstance(judge, str):
+        parts = [p.strip() for p in judge.split("+")] if "+" in judge else [judge]
+        if any(not p for p in parts):
+            raise ValueError(f"judge spec {judge!r} has an empty part")
+        return parts
+    if isinstance(judge, Sequence):
+        jurors = list(judge)
+        if not jurors:
+            raise ValueError("a jury needs at least one judge")
+        for j in jurors:
+            if isinstance(j, list | tuple):
+                raise ValueError("a jury is a flat list of judges")
+        return jurors
+    if isinstance(judge, Agent) or callable(getattr(judge, "act", None)):
+        return [judge]
+    raise ValueError(f"judge must be a spec, an agent or a list of them, got {judge!r}")

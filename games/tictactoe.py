@@ -1,0 +1,354 @@
+"""TicTacToe as a text environment (``TicTacToe-v1``), with a perfect (minimax) reference agent.
+
+Rules (the standard game, matching OpenSpiel's ``tic_tac_toe``):
+
+- A 3x3 board, cells numbered 1-9 row by row::
+
+       1 | 2 | 3
+      ---+---+---
+       4 | 5 | 6
+      ---+---+---
+       7 | 8 | 9
+
+- ``player_0`` plays X and moves first; ``player_1`` plays O. The players take turns marking an
+  empty cell.
+- Three of one's own marks in a row, column or diagonal wins (+1; the other gets -1). A full
+  board without such a line is a draw (0 each).
+
+Moves are the number of an empty cell in square brackets, ``[5]``, or as ``\\boxed{5}``;
+whitespace inside is allowed (``[ 5 ]``) and leading zeros are ignored. When an answer names
+several cells, the last one counts. An answer without a cell, or whose last cell is occupied or
+outside 1-9, is an invalid move; once the agent's ``retries`` are used up it forfeits (outcome
+``invalid``, reward ``invalid_reward``; the other player wins with the opposite reward).
+
+``legal_actions`` are the exact strings ``"[k]"`` of the empty cells, in increasing order. The
+structured ``state`` holds the board as a 9-character string (``"X.O......"``, row by row, ``.``
+for empty), the agent's mark, the mark to move and the empty cells.
+
+Reference agents: ``minimax`` (perfect play from a precomputed table of all 5,478 reachable
+positions; ties among optimal moves are broken at random with the agent's own generator) and
+``random`` (a uniformly random legal move). :func:`solve` gives any position's game-theoretic
+value and its optimal moves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from spenv.agents.base import Agent, BaseAgent, RandomAgent
+
+from spenv.env import TextEnv
+from spenv.observation import Observation
+
+_SEATS = ("player_0", "player_1")
+_MARKS = ("X", "O")
+_SEAT_INDEX = {"player_0": 0, "player_1": 1}
+EMPTY_BOARD = "." * 9
+
+#: The eight winning lines, as 0-based cell indices.
+LINES = (
+    (0, 1, 2),
+    (3, 4, 5),
+    (6, 7, 8),
+    (0, 3, 6),
+    (1, 4, 7),
+    (2, 5, 8),
+    (0, 4, 8),
+    (2, 4, 6),
+)
+_LINES_THROUGH = tuple(tuple(line for line in LINES if i in line) for i in range(9))
+
+#: Exact legal-action strings and the move (the cell number, as text) each stands for.
+_LEGAL = {f"[{k}]": str(k) for k in range(1, 10)}
+_ACTIONS = tuple(_LEGAL)
+
+# The last [k] or \boxed{k} in the text (ASCII digits only: no exotic digit sneaks in).
+_MOVE_RE = re.compile(
+    r"\[\s*+([0-9]++)\s*+\]|\\boxed\s*+\{\s*+(?:\\text(?:bf|tt|rm)?\s*+\{\s*+)?([0-9]++)\s*+\}",
+    re.ASCII,
+)
+
+_RULES = """You are playing TicTacToe as {seat}: you play {mark}{first}.
+Rules:
+- The board has 3x3 cells, numbered like this:
+   1 | 2 | 3
+  ---+---+---
+   4 | 5 | 6
+  ---+---+---
+   7 | 8 | 9
+- player_0 plays X and moves first; player_1 plays O. Players take turns marking one empty cell.
+- Three of your marks in a row, column or diagonal wins. A full board with no such line is a \
+draw.
+How to answer: think if you like, then write the number of an empty cell in square brackets, \
+like [5], or as \\boxed{{5}}. If your answer names several cells, the last one counts. An answer \
+without a cell, or naming a cell that is taken or not between 1 and 9, is invalid and {penalty}."""
+
+
+def winner(board: str) -> str | None:
+    """``"X"`` or ``"O"`` when that mark has three in a line on ``board``, else ``None``."""
+    for a, b, c in LINES:
+        m = board[a]
+        if m != "." and m == board[b] == board[c]:
+            return m
+    return None
+
+
+def to_move(board: str) -> str:
+    """The mark to move on ``board`` (X when the marks are level)."""
+    return "X" if board.count("X") == board.count("O") else "O"
+
+
+def render_board(board: str) -> str:
+    """The board as text: marks where played, cell numbers where empty."""
+    cells = [m if m != "." else str(i + 1) for i, m in enumerate(board)]
+    rows = [f" {cells[r]} | {cells[r + 1]} | {cells[r + 2]}" for r in (0, 3, 6)]
+    return "\n---+---+---\n".join(rows)
+
+
+# ---------------------------------------------------------------------------------- solving
+_SOLVED: dict[str, tuple[int, tuple[int, ...]]] = {}
+
+
+def _negamax(board: str) -> int:
+    """Value of ``board`` for the mark to move (+1 win, 0 draw, -1 loss), memoised."""
+    hit = _SOLVED.get(board)
+    if hit is not None:
+        return hit[0]
+    if winner(board) is not None:
+        value, best = -1, ()  # the previous mover made the line
+    elif "." not in board:
+        value, best = 0, ()
+    else:
+        mark = to_move(board)
+        scored = []
+        for i in range(9):
+            if board[i] == ".":
+                scored.append((-_negamax(board[:i] + mark + board[i + 1 :]), i + 1))
+        value = max(v for v, _ in scored)
+        best = tuple(cell for v, cell in scored if v == value)
+    _SOLVED[board] = (value, best)
+    return value
+
+
+def solve(board: str = EMPTY_BOARD) -> tuple[int, tuple[int, ...]]:
+    """The game-theoretic value of ``board`` for the mark to move (+1, 0 or -1) and its optimal
+    moves (cell numbers 1-9; empty at a terminal position).
+
+    ``board`` is 9 characters row by row, ``X``, ``O`` or ``.``; it must be reachable in play.
+    The table of all reachable positions is built on first use and kept.
+    """
+    if not isinstance(board, str) or len(board) != 9 or set(board) - set("XO."):
+        raise ValueError(f"a board is 9 characters of 'X', 'O' and '.', got {board!r}")
+    x, o = board.count("X"), board.count("O")
+    if x - o not in (0, 1):
+        raise ValueError(f"board {board!r} cannot occur: X has {x} marks, O has {o}")
+    if not _SOLVED:
+        _negamax(EMPTY_BOARD)
+    hit = _SOLVED.get(board)
+    if hit is None:
+        raise ValueError(f"board {board!r} cannot occur in play")
+    return hit
+
+
+def reachable_boards() -> list[str]:
+    """Every position reachable in play (5,478 of them, the empty board included)."""
+    if not _SOLVED:
+        _negamax(EMPTY_BOARD)
+    return list(_SOLVED)
+
+
+# ---------------------------------------------------------------------------------- the env
+class TicTacToeEnv(TextEnv):
+    """TicTacToe for two players; see the module docstring for rules, format and options."""
+
+    metadata: ClassVar[dict[str, Any]] = {**TextEnv.metadata, "name": "tictactoe_v1"}
+    env_id = "TicTacToe-v1"
+    possible_agents: ClassVar[list[str]] = list(_SEATS)
+    _moves: ClassVar[dict[str, str]] = _LEGAL
+
+    # Views are fixed by (env id, retries, invalid_reward, board[, outcomes]) and immutable, so
+    # they are built once per position and shared by all instances.
+    _view_cache: ClassVar[dict[tuple, tuple[Observation, Observation]]] = {}
+    _CACHE_LIMIT = 50_000
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        penalty = (
+            "loses the game"
+            if self.retries == 0
+            else f"you are asked again; invalid answer number {self.retries + 1} loses the game"
+        )
+        self._system = {
+            seat: _RULES.format(
+                seat=seat,
+                mark=_MARKS[i],
+                first=" and move first" if i == 0 else "; player_0 (X) moves first",
+                penalty=penalty,
+            )
+            for i, seat in enumerate(_SEATS)
+        }
+        self._board = EMPTY_BOARD
+        self._history: list[int] = []
+
+    def system_prompts(self) -> dict[str, str]:
+        return dict(self._system)
+
+    # ------------------------------------------------------------------ game state
+    def _new_game(self, options: dict[str, Any]) -> str:
+        self._board = EMPTY_BOARD
+        self._history = []
+        self._views = self._cached_views()
+        return _SEATS[0]
+
+    def _cached_views(self) -> tuple[Observation, Observation]:
+        outcomes = self._outcomes
+        key = (
+            self.env_id,
+            self.retries,
+            self.invalid_reward,
+            self._board,
+            (outcomes.get(_SEATS[0]), outcomes.get(_SEATS[1])) if outcomes else None,
+        )
+        cache = self._view_cache
+        views = cache.get(key)
+        if views is None:
+            if len(cache) >= self._CACHE_LIMIT:
+                cache.clear()
+            views = cache[key] = (self._build(0, None), self._build(1, None))
+        return views
+
+    # ------------------------------------------------------------------ observations
+    def _observe(self, agent: str) -> Observation:
+        seat = _SEAT_INDEX[agent]
+        if self._feedback and not self._outcomes and agent == self.agent_selection:
+            return self._build(seat, self._feedback)  # a re-ask shows the error: not cached
+        views = self._views
+        if views is None:
+            views = self._views = self._cached_views()
+        return views[seat]
+
+    def _build(self, seat: int, feedback: str | None) -> Observation:
+        agent, mark = _SEATS[seat], _MARKS[seat]
+        board = self._board
+        finished = bool(self._outcomes)
+        moving = to_move(board)
+        acting = not finished and moving == mark
+        empty = tuple(i + 1 for i, m in enumerate(board) if m == ".")
+        lines = [f"You are {agent} and play {mark}. The board:", render_board(board)]
+        state: dict[str, Any] = {
+            "seat": agent,
+            "mark": mark,
+            "board": board,
+            "to_move": None if finished else moving,
+            "empty_cells": empty,
+        }
+        legal: tuple[str, ...] = ()
+        if finished:
+            outcome = self._outcomes.get(agent)
+            won = winner(board)
+            if won is not None:
+                lines.append(f"{won} has three in a line.")
+            elif "." not in board:
+                lines.append("The board is full with no line of three.")
+            else:
+                other = _SEATS[1 - seat]
+                loser = agent if outcome == "invalid" else other
+                lines.append(f"{loser} made an invalid move and forfeited.")
+            reward = self._totals.get(agent, 0.0)
+            lines.append(f"The game is over: {outcome}. Your reward: {reward:+g}.")
+            state["outcome"] = outcome
+        elif acting:
+            legal = tuple(f"[{k}]" for k in empty)
+            if feedback:
+                lines.append(feedback)
+            lines.append(f"You play {mark}. Empty cells: " + ", ".join(map(str, empty)) + ".")
+            lines.append("Your move: write the cell number in brackets, like " + legal[0] + ".")
+        else:
+            lines.append(f"Waiting for {_SEATS[1 - seat]} ({moving}) to move.")
+        return Observation(
+            system=self._system[agent],
+            user="\n".join(lines),
+            role=agent,
+            env_id=self.env_id,
+            turn=self._turn,
+            legal_actions=legal,
+            state=state,
+        )
+
+    # ------------------------------------------------------------------ moves
+    def _parse(self, agent: str, action: str) -> tuple[str | None, str | None]:
+        last = None
+        for last in _MOVE_RE.finditer(action):  # noqa: B007 - the last match counts
+            pass
+        empty = [str(i + 1) for i, m in enumerate(self._board) if m == "."]
+        hint = "; empty cells: " + ", ".join(f"[{k}]" for k in empty)
+        if last is None:
+            return None, "no move found: write an empty cell's number in brackets, like [5]" + hint
+        digits = (last.group(1) or last.group(2)).lstrip("0") or "0"
+        if len(digits) > 1 or digits == "0":
+            shown = digits if len(digits) <= 12 else digits[:12] + "..."
+            return None, f"cell {shown} does not exist: cells are numbered 1-9" + hint
+        cell = int(digits)
+        taken = self._board[cell - 1]
+        if taken != ".":
+            return None, f"cell {cell} is already taken by {taken}" + hint
+        return digits, None
+
+    def _apply(self, agent: str, move: str) -> None:
+        cell = int(move)
+        seat = _SEAT_INDEX[agent]
+        mark = _MARKS[seat]
+        board = self._board
+        i = cell - 1
+        board = self._board = board[:i] + mark + board[i + 1 :]
+        self._history.append(cell)
+        for a, b, c in _LINES_THROUGH[i]:
+            if board[a] == board[b] == board[c]:
+                other = _SEATS[1 - seat]
+                self._give({agent: 1.0, other: -1.0})
+                self._finish({agent: "win", other: "loss"})
+                return
+        if len(self._history) == 9:
+            self._finish({_SEATS[0]: "draw", _SEATS[1]: "draw"})
+            return
+        self.agent_selection = _SEATS[1 - seat]
+        self._views = self._cached_views()
+
+    def episode_info(self) -> dict[str, Any]:
+        return {"board": self._board, "moves": list(self._history), "winner": winner(self._board)}
+
+
+# ---------------------------------------------------------------------------------- agents
+class MinimaxAgent(BaseAgent):
+    """Perfect play: a move of the best game-theoretic value, chosen at random (own generator)
+    among the optimal ones. Reads the board from ``obs.state``."""
+
+    name = "minimax"
+
+    def act(self, obs: Observation) -> str:
+        legal = obs.legal_actions
+        if not legal:
+            raise ValueError("asked to act on an observation with no legal moves")
+        _, best = solve(obs.state["board"])
+        cell = best[int(self.rng.random() * len(best))] if len(best) > 1 else best[0]
+        return f"[{cell}]"
+
+
+_FACTORIES: dict[str, Callable[..., Agent]] = {
+    "minimax": lambda seed=None: MinimaxAgent(seed=seed),
+    "random": lambda seed=None: RandomAgent(seed=seed),
+}
+
+#: Names of TicTacToe's reference agents.
+REFERENCE_AGENTS = tuple(_FACTORIES)
+
+
+def reference_agent(name: str, *, seed: int | None = None, **params: Any) -> Agent:
+    """Build a TicTacToe reference agent by name: ``minimax`` or ``random`` (no parameters)."""
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise ValueError(f"no TicTacToe agent named {name!r}; known: {REFERENCE_AGENTS}") from None
+    return factory(seed=seed, **params)

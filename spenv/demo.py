@@ -141,6 +141,10 @@ def run_demo(
         h.add_row(a, *("" if a == b else f"{matrix[a][b]:+.3f}" for b in agents))
     console.print(h)
     console.print(
+        "Chips against the field reward exploiting the weak agents; exploitability is what a "
+        "best response would win against each agent (0 for the equilibrium player)."
+    )
+    console.print(
         f"{overall.episodes} games in {elapsed:.1f}s. Wrote {out}/episodes.jsonl, "
         f"standings.json, standings.md, meta.json"
     )

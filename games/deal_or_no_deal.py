@@ -73,7 +73,6 @@ from itertools import product
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent
-
 from spenv.env import TextEnv
 from spenv.observation import Observation
 

@@ -75,7 +75,6 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent
-
 from spenv.env import TextEnv
 from spenv.observation import Observation
 

@@ -38,7 +38,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent, RandomAgent
-
 from spenv.env import TextEnv
 from spenv.observation import Observation
 

@@ -37,7 +37,15 @@ _LAZY = {
 __all__ = ["__version__", "list_envs", "make", "register", "spec", "specs", *_LAZY]
 
 
+#: Submodules reachable as attributes after a bare ``import spenv`` (``spenv.wrappers...``).
+_SUBMODULES = ("wrappers", "games", "agents", "verifiers", "benchmarks", "leaderboard")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"spenv.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'spenv' has no attribute {name!r}")

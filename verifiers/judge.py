@@ -34,9 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spenv.verifiers.verdict import Verdict
-
 from spenv.observation import Observation
+from spenv.verifiers.verdict import Verdict
 
 __all__ = [
     "DEFAULT_PAIRWISE_RUBRIC",

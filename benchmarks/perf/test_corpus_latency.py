@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from perfkit import NOTES
+
 from spenv.verifiers import search
 from spenv.verifiers.search import Corpus, default_questions, sanitize_query
 

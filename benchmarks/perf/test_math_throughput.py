@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from perfkit import NOTES
+
 from spenv.verifiers.math import MathGrader
 
 ROUNDS = int(os.environ.get("SPENV_PERF_MATH_ROUNDS", "3"))

@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 from perfkit import NOTES
+
 from spenv.verifiers.code import Sandbox, bwrap_available
 
 ROUNDS = int(os.environ.get("SPENV_PERF_HUMANEVAL_ROUNDS", "3"))

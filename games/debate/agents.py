@@ -21,7 +21,6 @@ from typing import Any
 from spenv.agents.base import Agent, BaseAgent
 from spenv.games.debate.judges import find_claims
 from spenv.games.debate.questions import SYMBOL, Step, format_number, parse_number, solve
-
 from spenv.observation import Observation
 
 

@@ -70,6 +70,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from spenv.env import TextEnv
+from spenv.episode import Episode
 from spenv.games.debate.judges import (
     JUDGES,
     LABELS,
@@ -79,9 +81,6 @@ from spenv.games.debate.judges import (
     parse_verdict,
 )
 from spenv.games.debate.questions import Question, Source, open_source, question_from_mapping
-
-from spenv.env import TextEnv
-from spenv.episode import Episode
 from spenv.observation import Observation
 
 SEATS = ("debater_a", "debater_b")

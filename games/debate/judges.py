@@ -38,7 +38,6 @@ from typing import Any
 
 from spenv.agents.base import Agent, BaseAgent
 from spenv.games.debate.questions import parse_number
-
 from spenv.observation import Observation
 
 LABELS = ("A", "B")

@@ -13,7 +13,6 @@ from spenv.games.kuhn_poker.theory import (
     uniform_policy,
     validate_policy,
 )
-
 from spenv.observation import Observation
 
 #: Scripted strategy tables (probability of the aggressive move at each information set).

@@ -28,7 +28,6 @@ from typing import Any
 from spenv.agents.base import Agent, BaseAgent
 from spenv.games.taboo import vocab as _words
 from spenv.games.taboo.vocab import mentions, tokens
-
 from spenv.observation import Observation
 
 #: The hinter's sentence templates ({} is a category or a clue).

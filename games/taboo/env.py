@@ -54,10 +54,9 @@ import json
 import re
 from typing import Any, ClassVar
 
+from spenv.env import TextEnv
 from spenv.games.taboo import vocab as _words
 from spenv.games.taboo.vocab import clean, mentions, normalize_guess
-
-from spenv.env import TextEnv
 from spenv.observation import Observation
 
 SEATS = ("attacker", "defender")

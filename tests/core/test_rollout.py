@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from spenv.agents import BaseAgent, FixedAgent
 
 import spenv
+from spenv.agents import BaseAgent, FixedAgent
 from spenv.episode import EpisodeFormatError
 
 ENV_ID = "KuhnPoker-v1"

@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import spenv
 from spenv.agents import BaseAgent
+from spenv.episode import Episode
 from spenv.games.deal_or_no_deal import (
     COUNT_TRIPLES,
     RELAY_CAP,
@@ -24,9 +27,6 @@ from spenv.games.deal_or_no_deal import (
     relay,
     value_pairs,
 )
-
-import spenv
-from spenv.episode import Episode
 
 ENV_ID = "DealOrNoDeal-v1"
 SEATS = ("player_0", "player_1")

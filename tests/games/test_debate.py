@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import spenv
 from spenv.agents import BaseAgent, FixedAgent
+from spenv.episode import Episode
 from spenv.games.debate import (
     DebateEnv,
     find_claims,
@@ -25,9 +28,6 @@ from spenv.games.debate import (
     solve,
 )
 from spenv.games.debate import questions as qmod
-
-import spenv
-from spenv.episode import Episode
 from spenv.observation import Observation
 from spenv.rollout import ReplayMismatch
 

@@ -18,7 +18,10 @@ import pyspiel
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import spenv
 from spenv.agents import BaseAgent, FixedAgent, RandomAgent
+from spenv.episode import Episode
 from spenv.games.kuhn_poker import (
     NashAgent,
     exploitability,
@@ -26,9 +29,6 @@ from spenv.games.kuhn_poker import (
     reference_agent,
     theory,
 )
-
-import spenv
-from spenv.episode import Episode
 
 ENV_ID = "KuhnPoker-v1"
 SEATS = ("player_0", "player_1")

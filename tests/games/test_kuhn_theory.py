@@ -17,6 +17,7 @@ from open_spiel.python import policy as osp_policy
 from open_spiel.python.algorithms import best_response as osp_br
 from open_spiel.python.algorithms import expected_game_score as osp_score
 from open_spiel.python.algorithms import exploitability as osp_expl
+
 from spenv.games.kuhn_poker import theory
 
 CARD_TO_ACTION = {"J": 0, "Q": 1, "K": 2}

@@ -14,7 +14,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import spenv
 from spenv.agents import BaseAgent
+from spenv.episode import Episode
 from spenv.games.simple_negotiation import (
     MESSAGE_CAP,
     GreedyAgent,
@@ -22,9 +25,6 @@ from spenv.games.simple_negotiation import (
     reference_agent,
     sanitize_message,
 )
-
-import spenv
-from spenv.episode import Episode
 
 ENV_ID = "SimpleNegotiation-v1"
 SEATS = ("player_0", "player_1")

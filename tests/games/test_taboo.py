@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import spenv
+from spenv.episode import Episode
 from spenv.games.taboo import (
     GUESS_FORMAT,
     RELAY_CAP,
@@ -29,9 +32,6 @@ from spenv.games.taboo import (
 )
 from spenv.games.taboo import agents as taboo_agents
 from spenv.games.taboo import vocab as taboo_words
-
-import spenv
-from spenv.episode import Episode
 
 ENV_ID = "Taboo-v1"
 SEATS = ("attacker", "defender")

@@ -19,7 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from open_spiel.python.algorithms import minimax as osp_minimax
+
+import spenv
 from spenv.agents import BaseAgent, RandomAgent
+from spenv.episode import Episode
 from spenv.games.tictactoe import (
     LINES,
     MinimaxAgent,
@@ -29,9 +32,6 @@ from spenv.games.tictactoe import (
     solve,
     winner,
 )
-
-import spenv
-from spenv.episode import Episode
 
 ENV_ID = "TicTacToe-v1"
 SEATS = ("player_0", "player_1")

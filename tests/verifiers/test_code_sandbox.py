@@ -28,6 +28,7 @@ import warnings
 from typing import Any
 
 import pytest
+
 from spenv.verifiers import Verdict
 from spenv.verifiers import code as sandbox_mod
 from spenv.verifiers.code import (

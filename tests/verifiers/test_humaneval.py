@@ -11,6 +11,7 @@ import tokenize
 from typing import Any
 
 import pytest
+
 from spenv.verifiers.code import Sandbox, bwrap_available, check_humaneval
 
 pytestmark = pytest.mark.backend("bwrap")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+
 from spenv.agents.base import BaseAgent, FixedAgent
+from spenv.observation import Observation
 from spenv.verifiers import Verdict
 from spenv.verifiers.judge import (
     Jury,
@@ -14,8 +16,6 @@ from spenv.verifiers.judge import (
     parse_score,
     parse_verdict,
 )
-
-from spenv.observation import Observation
 
 # The questions the scripted judges know the truth about: question -> the right answer.
 TRUTH = {

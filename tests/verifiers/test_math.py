@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+
 from spenv.verifiers import Verdict
 from spenv.verifiers import math as vm
 from spenv.verifiers.math import MathGrader, extract_answer, grade, grade_batch

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
 from spenv.verifiers import Verdict
 from spenv.verifiers.proof import (
     LEAN_STANDARD_AXIOMS,

@@ -75,9 +75,37 @@ def results_table(table: Any, title: str) -> Table:
 
 
 # --------------------------------------------------------------------------- commands
+def cmd_list_textarena(args: argparse.Namespace) -> int:
+    try:
+        from spenv.textarena import list_textarena_envs, textarena_player_counts
+
+        ids = list_textarena_envs()
+        counts = textarena_player_counts()
+    except ImportError as exc:
+        print(f"spenv: {exc}", file=sys.stderr)
+        return 2
+    rows = []
+    for i in ids:
+        c = counts.get(i)
+        rows.append({"id": f"textarena:{i}", "players": None if c is None else list(c)})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    t = Table(title=f"TextArena environments ({len(rows)})", title_justify="left")
+    t.add_column("id")
+    t.add_column("players", justify="right")
+    for r in rows:
+        p = r["players"]
+        t.add_row(r["id"], "?" if p is None else (str(p[0]) if p[0] == p[1] else f"{p[0]}-{p[1]}"))
+    _console().print(t)
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     import spenv
 
+    if args.textarena:
+        return cmd_list_textarena(args)
     specs = spenv.specs()
     if args.json:
         print(
@@ -242,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("list", help="list registered environments")
     pl.add_argument("--json", action="store_true", help="machine-readable output")
+    pl.add_argument(
+        "--textarena", action="store_true", help="list TextArena games (ids textarena:<Id>)"
+    )
     pl.set_defaults(func=cmd_list)
 
     pp = sub.add_parser("play", help="play games between agents and print the results")

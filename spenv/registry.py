@@ -152,11 +152,23 @@ def load_plugins() -> list[str]:
     return added
 
 
+#: Id prefixes resolved by a bridge module rather than the registry: ``"textarena:<Id>"``.
+#: Each maps to ``"module:function"``; the function takes the part after the prefix and
+#: returns an :class:`EnvSpec`. Bridged ids are not listed by :func:`list_envs`.
+PREFIXES: dict[str, str] = {"textarena": "spenv.textarena:spec_for"}
+_BRIDGED: dict[str, EnvSpec] = {}
+
+
 def spec(id: str) -> EnvSpec:
     """The :class:`EnvSpec` of an id (unversioned ids resolve to the latest version)."""
     _ensure_loaded()
     if id in _REGISTRY:
         return _REGISTRY[id]
+    prefix, sep, rest = id.partition(":")
+    if sep and prefix in PREFIXES:
+        if id not in _BRIDGED:
+            _BRIDGED[id] = _load(PREFIXES[prefix], id)(rest)
+        return _BRIDGED[id]
     versions = sorted((s for s in _REGISTRY.values() if s.name == id), key=lambda s: s.version)
     if versions:
         return versions[-1]

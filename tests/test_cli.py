@@ -142,3 +142,25 @@ def test_demo_writes_standings(tmp_path: Path) -> None:
     assert len(list(read_episodes(tmp_path / "demo" / "episodes.jsonl"))) == 10 * 200
     assert (tmp_path / "demo" / "standings.md").read_text().startswith("# Kuhn poker")
     assert json.loads((tmp_path / "demo" / "meta.json").read_text())["command"] == "demo"
+
+
+def test_list_textarena_and_play_a_bridged_game(tmp_path: Path) -> None:
+    res = run("list", "--textarena", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = {r["id"]: r["players"] for r in json.loads(res.stdout)}
+    assert len(rows) > 100 and rows["textarena:TicTacToe-v0"] == [2, 2]
+    out = tmp_path / "ta.jsonl"
+    res = run(
+        "play",
+        "textarena:TicTacToe-v0",
+        "--agents",
+        "random,random",
+        "--games",
+        "4",
+        "--out",
+        str(out),
+        "-q",
+    )
+    assert res.returncode == 0, res.stderr
+    assert run("replay", str(out)).returncode == 0
+    assert "textarena:TicTacToe-v0" not in spenv.list_envs()

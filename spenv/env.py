@@ -78,9 +78,6 @@ class AgentFailure:
         return f"AgentFailure({self.message!r})"
 
 
-#: Reset options that spenv itself reads; games never see them.
-RESERVED_RESET_OPTIONS = ("rng_state",)
-
 # PCG64 (numpy's default bit generator) is a 128-bit LCG: each 64-bit draw steps the state to
 # state * _PCG64_MULT + inc (mod 2**128), and Generator.random() takes one draw per value.
 # TextEnv._uniform uses this to record where a game starts in a prefetched block of draws
@@ -517,13 +514,7 @@ class TextEnv(AECEnv):
         obs: Observation = self.infos[agent]["observation"]
         legal = obs.legal_actions
         if legal and type(action) is str and action in legal:  # fast path: an exact legal move
-            move = self._moves[action]
-            self._turns.append((agent, obs, action, move, True, None))
-            self._feedback = None
-            self._turn += 1
-            self._apply(agent, move)
-            if not self._outcomes:
-                self._refresh_all()
+            self._accept(agent, obs, action, self._moves[action])
         else:
             self._step_other(agent, obs, action)
         if self._rewards_dirty:
@@ -568,12 +559,16 @@ class TextEnv(AECEnv):
                 )
                 self._refresh(agent)
         else:
-            self._turns.append((agent, obs, raw, move, True, None))
-            self._feedback = None
-            self._turn += 1
-            self._apply(agent, move)  # type: ignore[arg-type]
-            if not self._outcomes:
-                self._refresh_all()
+            self._accept(agent, obs, raw, move)  # type: ignore[arg-type]
+
+    def _accept(self, agent: str, obs: Observation, raw: str, move: str) -> None:
+        """Record an accepted move, play it, and refresh every view."""
+        self._turns.append((agent, obs, raw, move, True, None))
+        self._feedback = None
+        self._turn += 1
+        self._apply(agent, move)
+        if not self._outcomes:
+            self._refresh_all()
 
     def render(self) -> str | None:
         if self.render_mode is None:
@@ -639,15 +634,10 @@ class TextEnv(AECEnv):
         self._finished = time.time()
         self._views = None
         flags = self.truncations if truncated else self.terminations
-        infos = self.infos
-        observe = self._observe
         for a in self.agents:
             flags[a] = True
-            obs = observe(a)
-            info = infos[a]
-            info["observation"] = obs
-            info["legal_actions"] = obs.legal_actions
-            info["outcome"] = outcomes.get(a)
+            self._refresh(a)
+            self.infos[a]["outcome"] = outcomes.get(a)
 
     def _refresh_all(self) -> None:
         """Refresh every agent's info from ``_views`` (or ``_observe``) after a move.
@@ -682,17 +672,6 @@ class TextEnv(AECEnv):
     def _check_seed(seed: Any) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-
-    def _seed_rng(self, seed: int | None) -> None:
-        """Seed a new generator now (from the OS when ``seed`` is None)."""
-        if seed is None:
-            seed = secrets.randbits(63)
-        self._check_seed(seed)
-        self._seed = int(seed)
-        self._rng = None
-        self._drop_block()
-        self._block_next = 1
-        self._make_rng()
 
     # ----------------------------------------------------------------- the record
     def episode_info(self) -> dict[str, Any]:

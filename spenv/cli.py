@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import sys
@@ -261,6 +262,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- parser
+COMMAND_MODULES: tuple[str, ...] = ()
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="spenv", description="Multi-agent text environments for language-model self-play."
@@ -307,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--seed", type=int, default=0)
     pd.add_argument("-q", "--quiet", action="store_true")
     pd.set_defaults(func=cmd_demo)
+
+    # Command groups that live with their subsystem. Each module defines ``add_parser(sub)`` and
+    # imports its heavy dependencies only when its command runs, so ``spenv --help`` stays fast.
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
     return p
 
 

@@ -9,7 +9,7 @@ Agent specs name agents on the command line and in configs:
 
 from __future__ import annotations
 
-from spenv.agents.base import Agent, BaseAgent, FixedAgent, RandomAgent
+from spenv.agents.base import Agent, BaseAgent, FixedAgent, RandomAgent, Reply
 from spenv.agents.specs import AgentSpecError, make_agent, parse_agent_spec
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "BaseAgent",
     "FixedAgent",
     "RandomAgent",
+    "Reply",
     "make_agent",
     "parse_agent_spec",
 ]

@@ -25,6 +25,32 @@ class Agent(Protocol):
     def act(self, obs: Observation) -> str: ...
 
 
+class Reply(str):
+    """An agent's answer (a ``str``) that carries agent-side facts about how it was produced.
+
+    Language-model agents return ``Reply(text, prompt_ids=..., completion_ids=...,
+    logprobs=...)``; the rollout engine stores ``meta`` in the turn's ``extra`` field of the
+    episode, which is where trainers read token ids and log-probabilities. Everything else treats
+    it as the plain string it is.
+    """
+
+    __slots__ = ("meta",)
+
+    meta: dict
+
+    def __new__(cls, text: str, **meta: object) -> Reply:
+        obj = super().__new__(cls, text)
+        obj.meta = meta
+        return obj
+
+    def __reduce__(self) -> tuple:
+        return (_make_reply, (str(self), self.meta))
+
+
+def _make_reply(text: str, meta: dict) -> Reply:
+    return Reply(text, **meta)
+
+
 class BaseAgent:
     """Convenience base: a name, an own random generator, and ``act_batch`` over ``act``."""
 

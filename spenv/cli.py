@@ -264,6 +264,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 COMMAND_MODULES: tuple[str, ...] = ()
 
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="spenv", description="Multi-agent text environments for language-model self-play."

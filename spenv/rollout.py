@@ -280,7 +280,11 @@ class Runner:
                 for slot, action in zip(slots, actions, strict=True):
                     try:
                         slot.env.step(action)
-                        slot.env.annotate_turn(elapsed=share)
+                        meta = getattr(action, "meta", None)
+                        if meta:
+                            slot.env.annotate_turn(elapsed=share, **meta)
+                        else:
+                            slot.env.annotate_turn(elapsed=share)
                     except Exception:
                         finished.append((slot, traceback.format_exc(limit=8)))
                         continue

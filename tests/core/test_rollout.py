@@ -310,3 +310,21 @@ def test_observation_messages_and_dict() -> None:
     assert bare.messages == [{"role": "user", "content": "hi"}]
     assert bare.text == "hi"
     assert bare.legal_actions is None and bare.is_decision
+
+
+def test_reply_meta_is_recorded_in_the_turn_and_survives_jsonl(tmp_path):
+    import pickle
+
+    from spenv.agents import FixedAgent, Reply
+    from spenv.episode import read_episodes
+    from spenv.rollout import Runner
+
+    reply = Reply("[check]", completion_ids=[7, 8], logprobs=[-0.5, -0.25])
+    assert pickle.loads(pickle.dumps(reply)).meta == reply.meta
+    agent = FixedAgent(reply)
+    out = tmp_path / "eps.jsonl"
+    episodes = list(Runner("KuhnPoker-v1", [agent, agent], games=4, seed=3, out=out))
+    assert all(t.extra["logprobs"] == [-0.5, -0.25] for e in episodes for t in e.turns)
+    stored = list(read_episodes(out))
+    assert stored[0].turns[0].extra == {"completion_ids": [7, 8], "logprobs": [-0.5, -0.25]}
+    assert stored[0].turns[0].action == "[check]"

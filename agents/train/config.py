@@ -1,0 +1,371 @@
+"""Training configuration: dataclasses with documented fields, loaded from YAML.
+
+A config file mirrors :class:`TrainConfig`: top-level scalars plus the sections ``model``,
+``generation``, ``loss``, ``advantage``, ``opponents``, ``eval`` and a list ``envs``. Unknown
+keys are errors (a typo never silently falls back to a default); every value is checked when the
+config is built, so a bad config fails before any model is loaded.
+
+```yaml
+seed: 0
+steps: 100
+games_per_step: 256
+envs:
+  - id: KuhnPoker-v1
+model:
+  tiny: {layers: 2, hidden_size: 64}
+generation: {max_new_tokens: 3, temperature: 1.0, stop: ["]"]}
+loss: {loss_type: grpo, epsilon: 0.2, beta: 0.0}
+advantage: {estimator: rae, decay: 0.95}
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A training config is malformed; the message names the field."""
+
+
+@dataclass
+class LoraConfig:
+    """LoRA adapters through PEFT (only the adapters are trained and checkpointed)."""
+
+    r: int = 16
+    """Rank of the adapters."""
+    alpha: int = 32
+    """Scaling numerator (``lora_alpha``)."""
+    dropout: float = 0.0
+    """Dropout on the adapter input."""
+    target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
+    )
+    """Names of the modules that get adapters."""
+
+
+@dataclass
+class ModelConfig:
+    """Which model is trained. Exactly one of ``path`` and ``tiny`` is set."""
+
+    path: str | None = None
+    """A Hugging Face model id or local folder (``save_pretrained`` layout)."""
+    tiny: dict[str, Any] | None = None
+    """Options of :func:`spenv.agents.testing.tiny_model`: build a tiny random-init model in
+    the run folder (``layers``, ``hidden_size``, ``vocab_size``, ``seed``, ...)."""
+    dtype: str = "float32"
+    """Parameter dtype: ``float32``, ``bfloat16`` or ``float16``."""
+    lora: LoraConfig | None = None
+    """Train LoRA adapters instead of all weights (needs ``peft``)."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass (saves memory on large models)."""
+    prompt_format: str = "chat"
+    """How observations become prompts: ``chat`` (the tokenizer's chat template over
+    ``obs.messages``) or ``text`` (``obs.text`` as is)."""
+
+
+@dataclass
+class GenerationConfig:
+    """How the policy samples its moves during rollouts."""
+
+    backend: str = "hf"
+    """``hf`` (the trained model itself, :class:`spenv.agents.hf.HFAgent`) or ``vllm``
+    (:class:`spenv.agents.vllm.VLLMAgent`, weights synced from the trainer each step)."""
+    max_new_tokens: int = 64
+    """Most tokens one answer may have."""
+    temperature: float = 1.0
+    """Sampling temperature (log-probabilities in the loss use the same temperature)."""
+    top_p: float = 1.0
+    """Nucleus sampling mass (1 = off)."""
+    stop: list[str] = field(default_factory=list)
+    """Strings that end an answer (e.g. ``"]"`` for bracketed moves); kept in the answer."""
+    batch_size: int = 256
+    """Games played at once by the rollout engine (one forward pass serves them all)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Extra keyword arguments for the generation agent (e.g. vLLM's
+    ``gpu_memory_utilization``)."""
+
+
+@dataclass
+class LossConfig:
+    """The clipped policy-gradient loss (see :mod:`spenv.agents.train.loss`)."""
+
+    loss_type: str = "grpo"
+    """Aggregation: ``grpo``, ``dr_grpo`` or ``bnpo`` (named as in TRL)."""
+    epsilon: float = 0.2
+    """Lower clipping range: ratios below ``1 - epsilon`` are clipped."""
+    epsilon_high: float | None = None
+    """Upper clipping range (DAPO's clip-higher); defaults to ``epsilon``."""
+    beta: float = 0.0
+    """Weight of the k3 KL penalty to the reference (initial) policy. At 0 no reference model
+    is loaded."""
+    max_completion_length: int | None = None
+    """The constant of ``dr_grpo``; defaults to ``generation.max_new_tokens``."""
+
+
+@dataclass
+class AdvantageConfig:
+    """How returns become advantages (see :mod:`spenv.agents.train.advantages`)."""
+
+    estimator: str = "rae"
+    """``rae`` (per (env, role) EMA baseline, SPIRAL) or ``grpo`` (groups of games with the same
+    seed and role)."""
+    decay: float = 0.95
+    """EMA coefficient of the RAE baselines."""
+    group_size: int = 8
+    """``grpo``: games played from each seed (each role of each game forms its own group)."""
+    scale: bool = True
+    """``grpo``: divide by the group's standard deviation."""
+
+
+@dataclass
+class OpponentConfig:
+    """An optional pool of frozen snapshots of the policy to play against."""
+
+    pool_size: int = 0
+    """Most snapshots kept (0: pure self-play, no pool)."""
+    snapshot_every: int = 10
+    """Take a snapshot every this many steps."""
+    pool_fraction: float = 0.5
+    """Fraction of each step's games played against a snapshot (the rest is self-play). In a
+    game against a snapshot only the learner's decisions are trained on."""
+
+
+@dataclass
+class EvalConfig:
+    """Periodic evaluation (logged like training metrics)."""
+
+    every: int = 0
+    """Evaluate every this many steps (0: never; the last step is always evaluated when
+    ``every > 0``)."""
+    games: int = 2000
+    """Games against each opponent (half in each seat)."""
+    opponents: list[str] = field(default_factory=lambda: ["random"])
+    """Agent specs to play against (greedy decoding is not used: the policy samples)."""
+    kuhn_exploitability: bool = True
+    """For ``KuhnPoker-v1``: the exact exploitability of the policy (estimated strategy table,
+    :func:`spenv.games.kuhn_poker.policy_of`)."""
+    policy_samples: int = 200
+    """Samples per information set for the strategy table."""
+
+
+@dataclass
+class EnvConfig:
+    """One env the policy is trained on."""
+
+    id: str = ""
+    """A registered env id."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Constructor options."""
+    reset_options: dict[str, Any] = field(default_factory=dict)
+    """Reset options of every game."""
+    weight: float = 1.0
+    """Share of each step's games played on this env (normalised over envs)."""
+    roles: list[str] | None = None
+    """Seats whose decisions are trained (default: all). The policy plays every seat."""
+
+
+@dataclass
+class TrainConfig:
+    """A GRPO self-play run."""
+
+    envs: list[EnvConfig] = field(default_factory=list)
+    """The envs played (at least one)."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    advantage: AdvantageConfig = field(default_factory=AdvantageConfig)
+    opponents: OpponentConfig = field(default_factory=OpponentConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    seed: int = 0
+    """Seeds everything: model init (tiny), games, sampling, shuffling."""
+    steps: int = 100
+    """Optimizer steps (each on a fresh batch of games)."""
+    games_per_step: int = 256
+    """Games played per step."""
+    iterations: int = 1
+    """Optimizer updates per batch of games (TRL's ``num_iterations``; above 1 the ratio
+    departs from 1 and clipping acts)."""
+    micro_batch_size: int = 64
+    """Samples per forward/backward pass (gradients accumulate over the batch)."""
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    max_grad_norm: float | None = 1.0
+    """Clip the gradient norm (None: no clipping)."""
+    warmup_steps: int = 0
+    """Linear learning-rate warm-up steps."""
+    checkpoint_every: int = 0
+    """Save a checkpoint every this many steps (0: only at the end)."""
+    keep_checkpoints: int = 2
+    """Most checkpoints kept on disk (older ones are deleted)."""
+    log_every: int = 1
+    tensorboard: bool = True
+    """Write TensorBoard event files beside the JSONL log."""
+    out: str = "runs/train"
+    """The run folder: ``metrics.jsonl``, ``tb/``, ``checkpoints/``, ``config.yaml``."""
+    threads: int | None = None
+    """``torch.set_num_threads`` (None: torch's default)."""
+    device: str = "cpu"
+    """Torch device of the trained model (``cpu``, ``cuda``)."""
+
+    def validate(self) -> TrainConfig:
+        """Check every field; raise :class:`ConfigError` naming the first bad one."""
+        _check(bool(self.envs), "envs: at least one env is needed")
+        for i, e in enumerate(self.envs):
+            _check(isinstance(e.id, str) and e.id != "", f"envs[{i}].id: an env id is needed")
+            _check(e.weight > 0, f"envs[{i}].weight must be positive")
+        m = self.model
+        _check((m.path is None) != (m.tiny is None), "model: set exactly one of path and tiny")
+        _check(m.dtype in ("float32", "bfloat16", "float16"), f"model.dtype: unknown {m.dtype!r}")
+        _check(m.prompt_format in ("chat", "text"), "model.prompt_format: chat or text")
+        if m.lora is not None:
+            _check(m.lora.r > 0, "model.lora.r must be positive")
+        g = self.generation
+        _check(g.backend in ("hf", "vllm"), f"generation.backend: hf or vllm, got {g.backend!r}")
+        _check(g.max_new_tokens > 0, "generation.max_new_tokens must be positive")
+        _check(g.temperature > 0, "generation.temperature must be positive")
+        _check(0 < g.top_p <= 1, "generation.top_p must be in (0, 1]")
+        _check(g.batch_size > 0, "generation.batch_size must be positive")
+        lo = self.loss
+        _check(lo.loss_type in ("grpo", "dr_grpo", "bnpo"), f"loss.loss_type: {lo.loss_type!r}")
+        _check(lo.epsilon >= 0, "loss.epsilon must be non-negative")
+        _check(lo.epsilon_high is None or lo.epsilon_high >= 0, "loss.epsilon_high must be >= 0")
+        _check(lo.beta >= 0, "loss.beta must be non-negative")
+        a = self.advantage
+        _check(
+            a.estimator in ("rae", "grpo"), f"advantage.estimator: rae or grpo, got {a.estimator!r}"
+        )
+        _check(0 <= a.decay < 1, "advantage.decay must be in [0, 1)")
+        _check(a.group_size >= 1, "advantage.group_size must be at least 1")
+        o = self.opponents
+        _check(o.pool_size >= 0, "opponents.pool_size must be >= 0")
+        _check(o.snapshot_every >= 1, "opponents.snapshot_every must be >= 1")
+        _check(0 <= o.pool_fraction <= 1, "opponents.pool_fraction must be in [0, 1]")
+        _check(self.eval.every >= 0 and self.eval.games >= 0, "eval: every and games >= 0")
+        _check(self.steps >= 0, "steps must be >= 0")
+        _check(self.games_per_step >= 1, "games_per_step must be >= 1")
+        _check(self.iterations >= 1, "iterations must be >= 1")
+        _check(self.micro_batch_size >= 1, "micro_batch_size must be >= 1")
+        _check(self.learning_rate > 0, "learning_rate must be positive")
+        _check(len(self.adam_betas) == 2, "adam_betas: two numbers")
+        _check(self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1")
+        _check(self.checkpoint_every >= 0, "checkpoint_every must be >= 0")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    """Build a value of annotated type ``tp`` from plain YAML data, checking it."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None:
+            if type(None) in args:
+                return None
+            raise ConfigError(f"{where}: a value is needed")
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _convert(arg, value, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where)
+    if origin is list:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item,) = typing.get_args(tp) or (Any,)
+        return [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported type {tp!r}")
+
+
+def from_dict(cls: type, data: Any, where: str = "config") -> Any:
+    """Build dataclass ``cls`` from a mapping, refusing unknown keys."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(map(str, unknown))}")
+    kwargs = {
+        k: _convert(hints[k], v, f"{where}.{k}" if where != "config" else k)
+        for k, v in data.items()
+    }
+    return cls(**kwargs)
+
+
+def load_config(source: str | Path | Mapping[str, Any], **overrides: Any) -> TrainConfig:
+    """A validated :class:`TrainConfig` from a YAML file, YAML text or a mapping.
+
+    ``overrides`` replace top-level fields (``steps=2``, ``out="runs/x"``).
+    """
+    import yaml
+
+    if isinstance(source, Mapping):
+        data = dict(source)
+    else:
+        text = source
+        if isinstance(source, Path) or "\n" not in str(source):
+            p = Path(source)
+            try:
+                text = p.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"cannot read config {p}: {exc}") from exc
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config is not valid YAML: {exc}") from exc
+        if not isinstance(data, Mapping):
+            raise ConfigError("config must be a YAML mapping")
+        data = dict(data)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return from_dict(TrainConfig, data).validate()
+
+
+def dump_config(cfg: TrainConfig) -> str:
+    """The config as YAML (what the run folder stores)."""
+    import yaml
+
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

@@ -9,6 +9,15 @@ Seating: with ``swap_seats`` (the default) game ``i`` rotates the agents by ``i 
 seats and uses seed ``seed + i // n_seats``, so every seating plays the same deals: the
 comparison between agents is paired, which removes most of the luck of the cards.
 
+Determinism: a game's env seed, its seating and the random streams of its agents depend only on
+the run seed and the game index. Agents named by spec that draw from their own generator and
+gain nothing from batching (scripted agents: a :class:`~spenv.agents.BaseAgent` without its own
+``act_batch``) get, for each game, a copy re-seeded from (run seed, game index, seat of the
+spec); otherwise one generator would serve all games in the order the batches happen to
+interleave them. So the batch size, and which games run together (``start`` plays a slice of the
+game indices, as a worker of :mod:`spenv.distributed` does), never change an episode. Agent
+objects passed in, and agents that batch (language models), keep one object and one stream.
+
 Failures never lose games: an agent call that raises is recorded in that game as an invalid
 move (error ``agent failed: ...``), and an env that raises ends that game with status ``error``
 and the traceback, while the other games go on.
@@ -16,18 +25,28 @@ and the traceback, while the other games go on.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import hashlib
+import inspect
+import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spenv.agents.base import Agent
+from spenv.agents.base import Agent, BaseAgent
 from spenv.agents.specs import make_agent
 from spenv.env import AgentFailure, TextEnv
 from spenv.episode import Episode, EpisodeWriter
 from spenv.registry import make
+
+if TYPE_CHECKING:  # asyncio and concurrent.futures load only when an async agent plays
+    import asyncio
+    from concurrent.futures import Future
 
 
 class ReplayMismatch(AssertionError):
@@ -39,7 +58,7 @@ AgentsArg = Sequence["Agent | str"] | Mapping[str, "Agent | str"]
 
 def _resolve_agents(
     env: TextEnv, agents: AgentsArg, seed: int | None
-) -> tuple[list[Agent], list[str]]:
+) -> tuple[list[Agent], list[str], list[bool]]:
     seats = env.possible_agents
     if isinstance(agents, Mapping):
         missing = [s for s in seats if s not in agents]
@@ -54,6 +73,7 @@ def _resolve_agents(
         )
     built: list[Agent] = []
     labels: list[str] = []
+    from_spec: list[bool] = []
     cache: dict[str, Agent] = {}
     for i, a in enumerate(agents):
         if isinstance(a, str):
@@ -63,10 +83,39 @@ def _resolve_agents(
                 cache[a] = make_agent(a, env.env_id, seed=agent_seed)
             built.append(cache[a])
             labels.append(a)
+            from_spec.append(True)
         else:
             built.append(make_agent(a))
             labels.append(getattr(a, "name", type(a).__name__))
-    return built, labels
+            from_spec.append(False)
+    return built, labels, from_spec
+
+
+def agent_game_state(seed: int, game: int, slot: int) -> dict[str, Any]:
+    """The generator state of a spec-built scripted agent in one game.
+
+    A PCG64 state and increment hashed from (run seed, game index, seat index of the spec), so
+    the stream does not depend on what else the process plays. Setting a state is ten times
+    cheaper than seeding a new generator, which matters for games that last microseconds.
+    """
+    d = hashlib.blake2b(f"spenv.agent:{seed}:{game}:{slot}".encode(), digest_size=32).digest()
+    return {
+        "bit_generator": "PCG64",
+        "state": {"state": int.from_bytes(d[:16], "big"), "inc": int.from_bytes(d[16:], "big") | 1},
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+
+
+def _reseeded_per_game(agent: Agent) -> bool:
+    """Scripted agents: the generator of :class:`BaseAgent` (``rng``, set by ``seed``) and its
+    plain per-decision ``act_batch``, so giving each game its own copy loses no batching."""
+    cls = type(agent)
+    return (
+        isinstance(agent, BaseAgent)
+        and cls.act_batch is BaseAgent.act_batch
+        and cls.seed is BaseAgent.seed
+    )
 
 
 def unique_labels(labels: Sequence[str]) -> list[str]:
@@ -81,12 +130,21 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def _call_batch(agent: Agent, observations: list[Any]) -> list[Any]:
-    """Ask ``agent`` for every observation at once; isolate failures per decision."""
+def _call_batch(
+    agent: Agent, observations: list[Any], keys: list[str] | None = None
+) -> list[Any]:
+    """Ask ``agent`` for every observation at once; isolate failures per decision.
+
+    ``keys`` (one per decision: run, game and seat) go to agents that set ``wants_keys`` (a
+    language model keeping one conversation per game); others never see them.
+    """
     batch = getattr(agent, "act_batch", None)
     if batch is not None:
         try:
-            actions = list(batch(observations))
+            if keys is not None:
+                actions = list(batch(observations, keys=keys))
+            else:
+                actions = list(batch(observations))
             if len(actions) != len(observations):
                 raise ValueError(
                     f"act_batch returned {len(actions)} answers for {len(observations)} prompts"
@@ -101,6 +159,114 @@ def _call_batch(agent: Agent, observations: list[Any]) -> list[Any]:
         except Exception as exc:
             out.append(AgentFailure(f"agent failed: {type(exc).__name__}: {exc}"))
     return out
+
+
+def is_async_agent(agent: Any) -> bool:
+    """True for agents with a coroutine ``aact`` or ``aact_batch`` (the engine awaits them)."""
+    return inspect.iscoroutinefunction(
+        getattr(agent, "aact", None)
+    ) or inspect.iscoroutinefunction(getattr(agent, "aact_batch", None))
+
+
+class _AsyncDriver:
+    """One event loop (on its own thread) per runner, for the decisions of async agents.
+
+    Each decision of an agent with a coroutine ``aact`` is its own task, at most
+    ``agent.max_concurrency`` (default :data:`DEFAULT_CONCURRENCY`) in flight per agent; an
+    agent with only ``aact_batch`` gets one task per tick's group. The tick loop goes on while
+    they run (other agents' batches are computed meanwhile) and steps each game when its answer
+    arrives. A failed decision becomes that game's failed move, never the others'.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._sems: dict[int, asyncio.Semaphore] = {}
+
+    def _ensure(self) -> asyncio.AbstractEventLoop:
+        import asyncio
+
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            self._thread = threading.Thread(target=run, name="spenv-runner-loop", daemon=True)
+            self._thread.start()
+            ready.wait()
+            self._loop = loop
+        return self._loop
+
+    def submit(self, agent: Any, observations: list[Any]) -> list[Future[Any]]:
+        """Start the decisions; one future per decision, or one for the group (a list)."""
+        import asyncio
+
+        loop = self._ensure()
+        if inspect.iscoroutinefunction(getattr(agent, "aact", None)):
+            key = id(agent)
+            if key not in self._sems:
+                limit = getattr(agent, "max_concurrency", None) or DEFAULT_CONCURRENCY
+                self._sems[key] = asyncio.Semaphore(int(limit))
+            sem = self._sems[key]
+            return [
+                asyncio.run_coroutine_threadsafe(self._one(agent, sem, o), loop)
+                for o in observations
+            ]
+        return [asyncio.run_coroutine_threadsafe(self._group(agent, observations), loop)]
+
+    @staticmethod
+    async def _one(agent: Any, sem: asyncio.Semaphore, obs: Any) -> Any:
+        async with sem:
+            try:
+                return await agent.aact(obs)
+            except Exception as exc:
+                return AgentFailure(f"agent failed: {type(exc).__name__}: {exc}")
+
+    @staticmethod
+    async def _group(agent: Any, observations: list[Any]) -> list[Any]:
+        try:
+            actions = list(await agent.aact_batch(observations))
+            if len(actions) != len(observations):
+                raise ValueError(
+                    f"aact_batch returned {len(actions)} answers for {len(observations)} prompts"
+                )
+            return actions
+        except Exception as exc:
+            return [AgentFailure(f"agent failed: {type(exc).__name__}: {exc}")] * len(
+                observations
+            )
+
+    def close(self) -> None:
+        """Cancel what is still in flight and stop the loop's thread."""
+        import asyncio
+
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        self._sems.clear()
+        if loop is None:
+            return
+
+        async def _cancel() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(_cancel(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(timeout=10)
+        if not loop.is_running():
+            loop.close()
+
+
+#: Decisions in flight per async agent that sets no ``max_concurrency``.
+DEFAULT_CONCURRENCY = 64
 
 
 def play(
@@ -144,7 +310,9 @@ class Runner:
     """Plays ``games`` games of one env between the given agents, many at once.
 
     Iterating the runner yields episodes as games finish (not in game order; each episode's
-    ``metadata["game"]`` is its index). ``out`` streams them to a JSONL file as well.
+    ``metadata["game"]`` is its index). ``out`` streams them to a JSONL file as well. ``start``
+    offsets the game indices: the runner plays games ``start .. start + games - 1``, exactly as a
+    runner from 0 would play them (see the module docstring on determinism).
     """
 
     def __init__(
@@ -153,6 +321,7 @@ class Runner:
         agents: AgentsArg,
         *,
         games: int = 1,
+        start: int = 0,
         seed: int | None = 0,
         swap_seats: bool = True,
         batch_size: int = 64,
@@ -164,6 +333,8 @@ class Runner:
     ) -> None:
         if not isinstance(games, int) or games < 0:
             raise ValueError(f"games must be a non-negative integer, got {games!r}")
+        if not isinstance(start, int) or start < 0:
+            raise ValueError(f"start must be a non-negative integer, got {start!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
         self.env_options = dict(env_options or {})
@@ -179,9 +350,17 @@ class Runner:
         self._first_env: TextEnv | None = first
         self.env_id = first.env_id
         self.seats = list(first.possible_agents)
-        self.agents, labels = _resolve_agents(first, agents, seed)
+        self.agents, labels, from_spec = _resolve_agents(first, agents, seed)
         self.labels = unique_labels(labels)
+        # Per-game copies of scripted spec agents, keyed by the seat that built them.
+        self._per_game: dict[int, int] = {}
+        self._rngs: dict[tuple[int, int], Any] = {}
+        if seed is not None:
+            for k, (agent, spec) in enumerate(zip(self.agents, from_spec, strict=True)):
+                if spec and _reseeded_per_game(agent):
+                    self._per_game.setdefault(id(agent), k)
         self.games = games
+        self.start = start
         self.seed = seed
         self.swap_seats = swap_seats
         self.batch_size = batch_size
@@ -200,10 +379,44 @@ class Runner:
             rotation, group = 0, index
         return rotation, None if self.seed is None else self.seed + group
 
-    def _start(self, env: TextEnv, index: int) -> _Slot:
+    def game_agents(self, index: int, host: object = None) -> list[Agent]:
+        """The agents (in the runner's agent order) that play game ``index``.
+
+        Scripted spec agents are fresh copies whose generator is set to the game's own stream
+        (:func:`agent_game_state`). The generator objects are kept per ``host`` (the env the
+        game runs in, which hosts one game at a time) and reused, only their state is set.
+        """
+        if not self._per_game:
+            return self.agents
+        import numpy as np
+
+        copies: dict[int, Agent] = {}
+        out = []
+        for agent in self.agents:
+            slot = self._per_game.get(id(agent))
+            if slot is None:
+                out.append(agent)
+                continue
+            c = copies.get(id(agent))
+            if c is None:
+                c = copies[id(agent)] = copy.copy(agent)
+                key = (id(host), slot)
+                rng = None if host is None else self._rngs.get(key)
+                if rng is None:
+                    rng = np.random.Generator(np.random.PCG64())
+                    if host is not None:
+                        self._rngs[key] = rng
+                rng.bit_generator.state = agent_game_state(self.seed, index, slot)  # type: ignore[arg-type]
+                c.rng = rng  # type: ignore[attr-defined]
+            out.append(c)
+        return out
+
+    def _start(self, env: TextEnv, position: int) -> _Slot:
+        index = self.start + position
         rotation, seed = self.seating(index)
         n = len(self.seats)
-        seats = {s: self.agents[(k + rotation) % n] for k, s in enumerate(self.seats)}
+        agents = self.game_agents(index, env)
+        seats = {s: agents[(k + rotation) % n] for k, s in enumerate(self.seats)}
         players = {s: self.labels[(k + rotation) % n] for k, s in enumerate(self.seats)}
         env.reset(seed=seed, options=self.reset_options or None)
         return _Slot(env=env, index=index, seats=seats, players=players)

@@ -18,6 +18,14 @@ interleave them. So the batch size, and which games run together (``start`` play
 game indices, as a worker of :mod:`spenv.distributed` does), never change an episode. Agent
 objects passed in, and agents that batch (language models), keep one object and one stream.
 
+Async agents (a coroutine ``aact(obs)`` or ``aact_batch(list[obs])``, such as a remote model
+behind HTTP) run on one event loop per runner, on its own thread: each decision with ``aact``
+is its own task, at most ``agent.max_concurrency`` at once (default 64), while the tick loop
+goes on with the other agents' batches and steps each game as its answer arrives. Agents that
+keep one conversation per game set ``wants_keys = True``: their ``act_batch`` then gets
+``keys=[...]`` (one ``run:game:seat`` string per decision) and ``forget(key)`` is called when a
+game ends.
+
 Failures never lose games: an agent call that raises is recorded in that game as an invalid
 move (error ``agent failed: ...``), and an env that raises ends that game with status ``error``
 and the traceback, while the other games go on.
@@ -130,9 +138,7 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def _call_batch(
-    agent: Agent, observations: list[Any], keys: list[str] | None = None
-) -> list[Any]:
+def _call_batch(agent: Agent, observations: list[Any], keys: list[str] | None = None) -> list[Any]:
     """Ask ``agent`` for every observation at once; isolate failures per decision.
 
     ``keys`` (one per decision: run, game and seat) go to agents that set ``wants_keys`` (a
@@ -163,9 +169,9 @@ def _call_batch(
 
 def is_async_agent(agent: Any) -> bool:
     """True for agents with a coroutine ``aact`` or ``aact_batch`` (the engine awaits them)."""
-    return inspect.iscoroutinefunction(
-        getattr(agent, "aact", None)
-    ) or inspect.iscoroutinefunction(getattr(agent, "aact_batch", None))
+    return inspect.iscoroutinefunction(getattr(agent, "aact", None)) or inspect.iscoroutinefunction(
+        getattr(agent, "aact_batch", None)
+    )
 
 
 class _AsyncDriver:
@@ -206,7 +212,7 @@ class _AsyncDriver:
         import asyncio
 
         loop = self._ensure()
-        if inspect.iscoroutinefunction(getattr(agent, "aact", None)):
+        if is_per_decision(agent):
             key = id(agent)
             if key not in self._sems:
                 limit = getattr(agent, "max_concurrency", None) or DEFAULT_CONCURRENCY
@@ -236,9 +242,7 @@ class _AsyncDriver:
                 )
             return actions
         except Exception as exc:
-            return [AgentFailure(f"agent failed: {type(exc).__name__}: {exc}")] * len(
-                observations
-            )
+            return [AgentFailure(f"agent failed: {type(exc).__name__}: {exc}")] * len(observations)
 
     def close(self) -> None:
         """Cancel what is still in flight and stop the loop's thread."""
@@ -369,6 +373,7 @@ class Runner:
         self.progress = progress
         self.on_episode = on_episode
         self.calls = 0  # number of act/act_batch calls made (one per agent per tick)
+        self._token = uuid.uuid4().hex[:12]
 
     def seating(self, index: int) -> tuple[int, int | None]:
         """(rotation, seed) of game ``index``."""
@@ -447,20 +452,61 @@ class Runner:
     def __iter__(self) -> Iterator[Episode]:
         writer = EpisodeWriter(self.out) if self.out is not None else None
         bar = _Progress(self.games, f"{self.env_id}") if self.progress else None
+        driver = _AsyncDriver()
         try:
-            yield from self._run(writer, bar)
+            yield from self._run(writer, bar, driver)
         finally:
+            driver.close()
             if writer is not None:
                 writer.close()
             if bar is not None:
                 bar.close()
 
-    def _run(self, writer: EpisodeWriter | None, bar: _Progress | None) -> Iterator[Episode]:
+    def _key(self, slot: _Slot, seat: str) -> str:
+        """The conversation key of one seat of one game (unique across runners)."""
+        return f"{self._token}:{slot.index}:{seat}"
+
+    def _step(
+        self,
+        slot: _Slot,
+        action: Any,
+        elapsed: float,
+        finished: list[tuple[_Slot, str | None]],
+    ) -> None:
+        """Play one answer in its game; an env that raises ends that game only."""
+        try:
+            slot.env.step(action)
+            meta = getattr(action, "meta", None)
+            if meta:
+                slot.env.annotate_turn(elapsed=elapsed, **meta)
+            else:
+                slot.env.annotate_turn(elapsed=elapsed)
+        except Exception:
+            finished.append((slot, traceback.format_exc(limit=8)))
+            return
+        if slot.env.done:  # free the slot now, so the next tick's batch is full
+            finished.append((slot, None))
+
+    def _forget(self, slot: _Slot) -> None:
+        """Tell agents that keep per-game state that the game is over."""
+        for seat, agent in slot.seats.items():
+            if getattr(agent, "wants_keys", False):
+                forget = getattr(agent, "forget", None)
+                if forget is not None:
+                    with contextlib.suppress(Exception):
+                        forget(self._key(slot, seat))
+
+    def _run(
+        self, writer: EpisodeWriter | None, bar: _Progress | None, driver: _AsyncDriver
+    ) -> Iterator[Episode]:
         pool: list[TextEnv] = []
         if self._first_env is not None:
             pool.append(self._first_env)
             self._first_env = None
         live: list[_Slot] = []
+        # Decisions of async agents in flight: (future, the slots it answers, start time).
+        inflight: list[tuple[Future[Any], list[_Slot], float, bool]] = []
+        waiting: set[int] = set()  # ids of slots with a decision in flight
         next_game = 0
         while live or next_game < self.games:
             while next_game < self.games and len(live) < self.batch_size:
@@ -474,6 +520,8 @@ class Runner:
             groups: dict[int, tuple[Agent, list[_Slot]]] = {}
             finished: list[tuple[_Slot, str | None]] = []
             for slot in live:
+                if id(slot) in waiting:
+                    continue
                 env = slot.env
                 if env.done:  # a game can end at reset
                     finished.append((slot, None))
@@ -484,25 +532,53 @@ class Runner:
                     groups[id(agent)] = (agent, [slot])
                 else:
                     group[1].append(slot)
+            sync_groups = []
             for agent, slots in groups.values():
+                if not is_async_agent(agent):
+                    sync_groups.append((agent, slots))
+                    continue
+                # Async agents first: their requests run while the other agents compute.
                 observations = [s.env.infos[s.env.agent_selection]["observation"] for s in slots]
+                futures = driver.submit(agent, observations)
                 t0 = time.perf_counter()
-                actions = _call_batch(agent, observations)
+                self.calls += 1
+                if is_per_decision(agent):
+                    inflight.extend(
+                        (f, [s], t0, False) for f, s in zip(futures, slots, strict=True)
+                    )
+                else:
+                    inflight.append((futures[0], slots, t0, True))
+                waiting.update(id(s) for s in slots)
+            for agent, slots in sync_groups:
+                observations = [s.env.infos[s.env.agent_selection]["observation"] for s in slots]
+                keys = None
+                if getattr(agent, "wants_keys", False):
+                    keys = [self._key(s, s.env.agent_selection) for s in slots]
+                t0 = time.perf_counter()
+                actions = _call_batch(agent, observations, keys)
                 share = (time.perf_counter() - t0) / len(slots)
                 self.calls += 1
                 for slot, action in zip(slots, actions, strict=True):
-                    try:
-                        slot.env.step(action)
-                        meta = getattr(action, "meta", None)
-                        if meta:
-                            slot.env.annotate_turn(elapsed=share, **meta)
-                        else:
-                            slot.env.annotate_turn(elapsed=share)
-                    except Exception:
-                        finished.append((slot, traceback.format_exc(limit=8)))
+                    self._step(slot, action, share, finished)
+            if inflight:
+                # Block only when nothing else can move: no sync work and no game to finish.
+                if not sync_groups and not finished:
+                    from concurrent.futures import FIRST_COMPLETED, wait
+
+                    wait([entry[0] for entry in inflight], return_when=FIRST_COMPLETED)
+                still = []
+                now = time.perf_counter()
+                for entry in inflight:
+                    future, slots, t0, is_group = entry
+                    if not future.done():
+                        still.append(entry)
                         continue
-                    if slot.env.done:  # free the slot now, so the next tick's batch is full
-                        finished.append((slot, None))
+                    result = _future_result(future, len(slots), is_group)
+                    share = (now - t0) / len(slots)
+                    for slot, action in zip(slots, result, strict=True):
+                        waiting.discard(id(slot))
+                        self._step(slot, action, share, finished)
+                inflight = still
             done_ids = set()
             for slot, error in finished:
                 if id(slot) in done_ids:
@@ -510,6 +586,7 @@ class Runner:
                 done_ids.add(id(slot))
                 ep = self._episode(slot, error)
                 live.remove(slot)
+                self._forget(slot)
                 if error is None:
                     pool.append(slot.env)  # reuse healthy envs
                 if writer is not None:
@@ -519,6 +596,20 @@ class Runner:
                 if bar is not None:
                     bar.advance()
                 yield ep
+
+
+def is_per_decision(agent: Any) -> bool:
+    """True when the engine sends an async agent's decisions one by one (it has ``aact``)."""
+    return inspect.iscoroutinefunction(getattr(agent, "aact", None))
+
+
+def _future_result(future: Future[Any], n: int, is_group: bool) -> list[Any]:
+    """The answers a finished future holds: a list for a group, one answer for a decision."""
+    try:
+        result = future.result()
+    except BaseException as exc:  # cancelled, or a failure outside the agent's own call
+        return [AgentFailure(f"agent failed: {type(exc).__name__}: {exc}")] * n
+    return list(result) if is_group else [result]
 
 
 def run_games(env: str | TextEnv, agents: AgentsArg, **kwargs: Any) -> list[Episode]:

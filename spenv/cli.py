@@ -2,7 +2,8 @@
 
 - ``spenv list``: registered env ids, roles, reference agents, one-line descriptions.
 - ``spenv play ENV --agents A,B --games N --seed S --out FILE``: play games (both seatings),
-  print a win/draw/loss table with 95% intervals, write episodes (JSONL) and metadata.
+  print a win/draw/loss table with 95% intervals, write episodes (JSONL) and metadata;
+  ``--backend ray [--address ADDR]`` spreads the games over a Ray cluster (same episodes).
 - ``spenv replay FILE``: re-run every recorded episode and check it is reproduced exactly.
 - ``spenv demo --out DIR``: the reference-agent tournament (see :mod:`spenv.demo`).
 """
@@ -153,30 +154,39 @@ def cmd_play(args: argparse.Namespace) -> int:
     reset_options = _parse_options(args.reset_option)
     table = ResultTable()
     out = Path(args.out) if args.out else None
-    try:
-        runner = Runner(
-            es.id,
-            agents,
-            games=args.games,
-            seed=args.seed,
-            swap_seats=not args.no_swap,
-            batch_size=args.batch_size,
-            env_options=env_options,
-            reset_options=reset_options,
-            out=out,
-            progress=not args.quiet and sys.stderr.isatty(),
-            on_episode=table.add,
-        )
-    except (ValueError, TypeError) as exc:
-        print(f"spenv: {exc}", file=sys.stderr)
+    progress = not args.quiet and sys.stderr.isatty()
+    if args.backend != "ray" and (args.address is not None or args.shard_size is not None):
+        print("spenv: --address and --shard-size go with --backend ray", file=sys.stderr)
+        return 2
+    if args.shard_size is not None and args.shard_size < 1:
+        print("spenv: --shard-size must be at least 1", file=sys.stderr)
         return 2
     import time
 
+    from spenv.distributed import DistributedError
+
     t0 = time.time()
     try:
-        for _ in runner:
-            pass
-    except ValueError as exc:
+        if args.backend == "ray":
+            labels = _play_on_ray(args, es.id, agents, env_options, reset_options, table, out)
+        else:
+            runner = Runner(
+                es.id,
+                agents,
+                games=args.games,
+                seed=args.seed,
+                swap_seats=not args.no_swap,
+                batch_size=args.batch_size,
+                env_options=env_options,
+                reset_options=reset_options,
+                out=out,
+                progress=progress,
+                on_episode=table.add,
+            )
+            labels = runner.labels
+            for _ in runner:
+                pass
+    except (ValueError, TypeError, DistributedError) as exc:
         print(f"spenv: {exc}", file=sys.stderr)
         return 2
     elapsed = time.time() - t0
@@ -188,11 +198,14 @@ def cmd_play(args: argparse.Namespace) -> int:
                 env_id=es.id,
                 env_options=env_options,
                 reset_options=reset_options,
-                agents=runner.labels,
+                agents=labels,
                 games=args.games,
                 seed=args.seed,
                 swap_seats=not args.no_swap,
                 batch_size=args.batch_size,
+                backend=args.backend,
+                address=args.address,
+                shard_size=args.shard_size,
                 episodes=out.name,
                 elapsed=elapsed,
                 results=table.to_dict(),
@@ -205,6 +218,55 @@ def cmd_play(args: argparse.Namespace) -> int:
     if out is not None:
         con.print(f"episodes: {out}  metadata: {out.name}.meta.json")
     return 0
+
+
+def _play_on_ray(
+    args: argparse.Namespace,
+    env_id: str,
+    agents: list[str],
+    env_options: dict[str, Any],
+    reset_options: dict[str, Any],
+    table: Any,
+    out: Path | None,
+) -> list[str]:
+    """``spenv play --backend ray``: shards of games on Ray workers, episodes in game order.
+
+    The workers build the env and the agents from their specs; the episodes are the ones the
+    local backend plays (see :mod:`spenv.distributed`). Returns the agents' labels.
+    """
+    from spenv.distributed import play_sharded
+    from spenv.episode import EpisodeWriter
+    from spenv.rollout import Runner, _Progress
+
+    labels = Runner(env_id, agents, games=0, seed=args.seed, env_options=env_options).labels
+    writer = EpisodeWriter(out) if out is not None else None
+    bar = _Progress(args.games, env_id) if not args.quiet and sys.stderr.isatty() else None
+    try:
+        for ep in play_sharded(
+            env_id,
+            agents,
+            games=args.games,
+            seed=args.seed,
+            swap_seats=not args.no_swap,
+            batch_size=args.batch_size,
+            env_options=env_options,
+            reset_options=reset_options,
+            shard_size=args.shard_size,
+            backend="ray",
+            address=args.address,
+            max_retries=args.max_retries,
+        ):
+            if writer is not None:
+                writer.write(ep)
+            table.add(ep)
+            if bar is not None:
+                bar.advance()
+    finally:
+        if writer is not None:
+            writer.close()
+        if bar is not None:
+            bar.close()
+    return labels
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -297,6 +359,29 @@ def build_parser() -> argparse.ArgumentParser:
         "-r", "--reset-option", action="append", metavar="KEY=VALUE", help="env reset option"
     )
     pp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    pp.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process; ray: shards of games on a Ray cluster (same episodes)",
+    )
+    pp.add_argument(
+        "--address",
+        help="Ray cluster: auto, HEAD:6379 or ray://HEAD:10001 (default: $RAY_ADDRESS, "
+        "else a local cluster)",
+    )
+    pp.add_argument(
+        "--shard-size",
+        type=int,
+        metavar="K",
+        help="games per Ray task (default: about four tasks per cluster CPU)",
+    )
+    pp.add_argument(
+        "--max-retries",
+        type=int,
+        default=3,
+        help="times a Ray task is re-run when its worker dies (default 3)",
+    )
     pp.set_defaults(func=cmd_play)
 
     pr = sub.add_parser("replay", help="re-run recorded episodes and check they reproduce")

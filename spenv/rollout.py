@@ -117,12 +117,13 @@ def agent_game_state(seed: int, game: int, slot: int) -> dict[str, Any]:
 
 def _reseeded_per_game(agent: Agent) -> bool:
     """Scripted agents: the generator of :class:`BaseAgent` (``rng``, set by ``seed``) and its
-    plain per-decision ``act_batch``, so giving each game its own copy loses no batching."""
+    plain per-decision ``act_batch`` (no ``aact_batch``), so a copy per game loses no batching."""
     cls = type(agent)
     return (
         isinstance(agent, BaseAgent)
         and cls.act_batch is BaseAgent.act_batch
         and cls.seed is BaseAgent.seed
+        and getattr(agent, "aact_batch", None) is None
     )
 
 

@@ -13,12 +13,16 @@ import os
 import signal
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import spenv
+from spenv.agents import BaseAgent
+from spenv.agents.serve import AgentServer
+from spenv.benchmarks.suites import TEMPLATES, load_items
 from spenv.cli import main
 from spenv.distributed import (
     DistributedError,
@@ -290,5 +294,63 @@ def test_unreachable_or_malformed_addresses_are_clear_errors(tmp_path: Path) -> 
     cli = spenv_cli("play", "KuhnPoker-v1", "--games", "2", *unreachable, timeout=60)
     assert cli.returncode == 2
     assert "cannot reach the Ray cluster" in cli.stderr and "Traceback" not in cli.stderr
-    wrong = spenv_cli("play", "KuhnPoker-v1", "--address", "auto", "-q", timeout=60)
-    assert wrong.returncode == 2 and "go with --backend ray" in wrong.stderr
+
+
+def test_ray_options_without_the_ray_backend_are_refused(capsys: pytest.CaptureFixture) -> None:
+    assert main(["play", "KuhnPoker-v1", "--address", "auto", "-q"]) == 2
+    assert "go with --backend ray" in capsys.readouterr().err
+    assert main(["play", "KuhnPoker-v1", "--backend", "ray", "--shard-size", "0", "-q"]) == 2
+    assert "--shard-size must be at least 1" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- spenv eval
+def _eval(kind: str, args: list[str], out: Path, *backend: str) -> str:
+    assert main(["eval", kind, *args, "--out", str(out), "-q", *backend]) == 0
+    return json.dumps(json.loads((out / "results.json").read_text()), sort_keys=True)
+
+
+def test_eval_games_on_ray_gives_the_local_results(cluster: Path, tmp_path: Path) -> None:
+    args = ["--agent", "random", "--opponents", "random,scripted"]
+    args += ["--env", "KuhnPoker-v1,TicTacToe-v1", "--games", "10", "--batch-size", "2"]
+    args += ["--kuhn-samples", "10"]
+    local = _eval("games", args, tmp_path / "local")
+    remote = _eval("games", args, tmp_path / "ray", "--backend", "ray")
+    assert remote == local
+    results = json.loads(local)
+    kuhn = results["envs"]["KuhnPoker-v1"]["scripted"]
+    assert kuhn["games"] == 20 and kuhn["loss_rate"] > 0  # random loses to nash sometimes
+    meta = json.loads((tmp_path / "ray" / "metadata.json").read_text())
+    assert meta["backend"] == "ray" and meta["shards_played"] > 4
+
+
+class LookupSolver(BaseAgent):
+    """Answers benchmark prompts from a table: the gold answer for about half the items (by a
+    hash of the item id), a wrong one for the rest."""
+
+    name = "lookup"
+
+    def __init__(self, items: list[Any]) -> None:
+        super().__init__()
+        self.table: dict[str, str] = {}
+        for it in items:
+            _, user = TEMPLATES["boxed"].render(it)
+            answer = it.gold_text() if zlib.crc32(it.id.encode()) % 2 == 0 else "-987654321"
+            self.table[user] = f"So the answer is \\boxed{{{answer}}}."
+
+    def act(self, obs: Any) -> str:
+        return self.table.get(obs.user, "no idea")
+
+
+def test_eval_transfer_on_ray_gives_the_local_results(cluster: Path, tmp_path: Path) -> None:
+    suites = ("gsm8k", "mmlu_stem")
+    items = [it for s in suites for it in load_items(s, limit=6)]
+    # The workers reach the agent over HTTP, as they would a model server on a cluster.
+    with AgentServer(LookupSolver(items)) as server:
+        args = ["--agent", f"openai:lookup@{server.url}", "--suites", ",".join(suites)]
+        args += ["--limit", "6", "--batch-size", "4"]
+        local = _eval("transfer", args, tmp_path / "local")
+        remote = _eval("transfer", args, tmp_path / "ray", "--backend", "ray")
+    assert remote == local
+    results = json.loads(local)
+    assert 0 < results["suites"]["gsm8k"]["pass@1"]["mean"] < 1
+    assert all(results["suites"][s]["items"] == 6 for s in suites)

@@ -75,6 +75,7 @@ import gzip
 import hashlib
 import json
 import re
+import textwrap
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -703,11 +704,14 @@ class CodeAndTestEnv(TextEnv):
         does not define the entry point (a completion)."""
         code = self._code or ""
         p = self._problem
-        if _defines(code, p.entry_point) or _compiles(code) is not None:
+        if _defines(code, p.entry_point):
             return code
-        joined = p.prompt + code
-        if _compiles(joined) is None and _defines(joined, p.entry_point):
-            return joined
+        # A function body: the code as given, or (dedented by the tool-call parser) indented
+        # into the prompt's function.
+        for body in (code, textwrap.indent(code, "    ")):
+            joined = p.prompt + body
+            if _compiles(joined) is None and _defines(joined, p.entry_point):
+                return joined
         return code
 
     def _record(self, check: str, subject: str, v: Verdict, **extra: Any) -> dict[str, Any]:
@@ -900,7 +904,8 @@ def _doc_examples(prompt: str, entry: str) -> list[tuple[str, str]]:
         examples = []
     for ex in examples:
         call = ex.source.strip()
-        want = ex.want.strip()
+        # The expected output ends at the docstring's closing quotes; several lines are one.
+        want = " ".join(re.split(r"\"\"\"|\'\'\'", ex.want)[0].split())
         if entry in call and want and "\n" not in call:
             out.append((call, want))
     if out:

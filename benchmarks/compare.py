@@ -17,18 +17,18 @@ from typing import Any
 
 from spenv.benchmarks.metrics import DEFAULT_RESAMPLES, paired_bootstrap_diff
 from spenv.benchmarks.store import write_json_atomic
+from spenv.benchmarks.suites import SUITES
 from spenv.benchmarks.transfer import load_records
 
 __all__ = ["compare_runs", "render_markdown", "write_chart", "write_comparison"]
 
 
 def _run_info(run: Path) -> dict[str, Any]:
-    for name in ("config.json", "results.json"):
-        if not (run / name).exists():
-            raise FileNotFoundError(f"{run} is not a transfer results folder (no {name})")
+    if not (run / "config.json").exists():
+        raise FileNotFoundError(f"{run} is not a transfer results folder (no config.json)")
     cfg = json.loads((run / "config.json").read_text(encoding="utf-8"))
-    res = json.loads((run / "results.json").read_text(encoding="utf-8"))
-    return {"path": str(run), "config": cfg, "suites": list(res.get("suites", {}))}
+    suites = [s for s in SUITES if (run / f"{s}.jsonl").exists()]
+    return {"path": str(run), "config": cfg, "suites": suites}
 
 
 def compare_runs(

@@ -281,13 +281,19 @@ def resolve_suites(spec: str | Iterable[str]) -> list[str]:
 
 
 def data_root(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The benchmark data folder: ``data_dir``, else ``$SPENV_DATA``, else ../shared/benchmarks."""
+    """The benchmark data folder: ``data_dir``, else ``$SPENV_DATA``, else ``../shared/benchmarks``
+    from the working directory, else the ``shared/benchmarks`` folder beside the checkout."""
     if data_dir is not None:
         return Path(data_dir)
     env = os.environ.get("SPENV_DATA")
     if env:
         return Path(env)
-    return Path("..") / "shared" / "benchmarks"
+    here = Path("..") / "shared" / "benchmarks"
+    if here.exists():
+        return here
+    # Beside the checkout (the same folder, found from anywhere inside or outside it).
+    beside = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+    return beside if beside.exists() else here
 
 
 def _rows_from_file(path: Path) -> list[dict[str, Any]]:
@@ -316,7 +322,13 @@ def _rows_from_hub(suite: Suite) -> list[dict[str, Any]]:
             f"loading {suite.name} from the hub needs the 'datasets' package: {exc}"
         ) from exc
     name, config, split = suite.hub
-    ds = datasets.load_dataset(name, config, split=split)
+    try:
+        ds = datasets.load_dataset(name, config, split=split)
+    except Exception as exc:  # offline, gated, renamed: say what was tried
+        raise FileNotFoundError(
+            f"no local data for {suite.name} (set --data-dir or SPENV_DATA) and the hub dataset "
+            f"{name} ({config or 'default'}, split {split}) could not be loaded: {exc}"
+        ) from exc
     return [dict(r) for r in ds]
 
 

@@ -364,11 +364,13 @@ def _config(
 def _check_config(out: Path, cfg: dict[str, Any], restart: bool, allow_mixed: bool) -> list[str]:
     """Compare with the folder's config; returns the earlier config keys kept in a mixed run."""
     path = out / "config.json"
+    if restart:
+        _clear(out)
+        write_json_atomic(path, {**cfg, "mixed": []})
+        return []
     if not path.exists():
-        if any(out.glob("*.jsonl")) and not (restart or allow_mixed):
+        if any(out.glob("*.jsonl")) and not allow_mixed:
             raise ConfigMismatch(f"{out} holds result files but no config.json; use --restart")
-        if restart:
-            _clear(out)
         write_json_atomic(path, {**cfg, "mixed": []})
         return []
     try:
@@ -377,10 +379,6 @@ def _check_config(out: Path, cfg: dict[str, Any], restart: bool, allow_mixed: bo
         raise ConfigMismatch(f"{path} is unreadable ({exc}); use --restart") from exc
     if old.get("key") == cfg["key"]:
         return list(old.get("mixed", []))
-    if restart:
-        _clear(out)
-        write_json_atomic(path, {**cfg, "mixed": []})
-        return []
     if allow_mixed:
         mixed = [*old.get("mixed", []), {k: v for k, v in old.items() if k != "mixed"}]
         write_json_atomic(path, {**cfg, "mixed": mixed})
@@ -586,12 +584,15 @@ def summarize(
     resamples: int = DEFAULT_RESAMPLES,
     config: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``results.json`` of a folder: metrics per suite over the items on file (restricted to
-    ``items`` when given) and the macro average of pass@1 over suites."""
+    """``results.json`` of a folder: metrics per suite over the items on file and the macro
+    average of pass@1 over suites. ``suites`` come first; suites on file from earlier runs
+    into the same folder follow. For suites in ``items`` only those items count (a run with a
+    smaller ``limit`` reports on its own items) and ``complete`` says whether all are done."""
     per_suite: dict[str, Any] = {}
-    for s in suites:
+    on_file = [s for s in SUITES if (Path(out) / f"{s}.jsonl").exists()]
+    for s in [*suites, *(s for s in on_file if s not in suites)]:
         recs = load_records(out, s)
-        if items is not None:
+        if items is not None and s in items:
             wanted = {it.id for it in items[s]}
             recs = [r for r in recs if r["id"] in wanted]
             per_suite[s] = suite_metrics(

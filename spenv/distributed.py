@@ -131,7 +131,9 @@ def _run_ray(
     done: set[int] = set()
     try:
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            refs = list(pending)
+            ray.wait(refs, num_returns=1)  # block until one is done, then take all that are
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
             for ref in ready:
                 i = pending.pop(ref)
                 try:
@@ -209,7 +211,7 @@ def ensure_ray(address: str | None = None, *, init_kwargs: Mapping[str, Any] | N
         return ray
     if address is None:
         address = os.environ.get("RAY_ADDRESS") or None
-    kwargs: dict[str, Any] = {"log_to_driver": True}
+    kwargs: dict[str, Any] = {}
     if address is None or address == "local":
         kwargs.update(address="local", include_dashboard=False)
         kwargs.update(init_kwargs or {})

@@ -467,3 +467,18 @@ def test_cli_play_writes_verdicts(tmp_path: Path) -> None:
         assert {v["check"] for v in ep.verdicts} >= {"hidden_tests", "tests_on_reference"}
         assert all("status" in v and "score" in v for v in ep.verdicts)
         spenv.replay(ep)
+
+
+def test_hugging_face_dataset_source(tmp_path: Path) -> None:
+    pytest.importorskip("datasets", reason="the hf: source needs the datasets package")
+    rec = {
+        "task_id": "t/1",
+        "prompt": "def add(a, b):\n",
+        "canonical_solution": "    return a + b\n",
+        "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n",
+        "entry_point": "add",
+    }
+    (tmp_path / "test.jsonl").write_text(json.dumps(rec) + "\n")
+    (problem,) = load_problems(f"hf:{tmp_path}:test")
+    assert problem.task_id == "t/1" and problem.solution == "def add(a, b):\n    return a + b\n"
+    assert problem.tests == ("candidate = add\nassert candidate(1, 2) == 3",)

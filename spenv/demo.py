@@ -1,14 +1,24 @@
-"""The demo: a round-robin tournament of the reference agents (``spenv demo``, ``make demo``).
+"""The demo: a round-robin tournament of the reference agents on every registered game.
 
-Every pair of Kuhn poker reference agents plays ``games`` hands, half in each seating with the
-same deals, through the batched rollout engine. The demo writes to ``out``:
+``spenv demo`` (``make demo``) takes every env id in the registry (:func:`spenv.registry.specs`;
+games added later are picked up without changes here) and plays, for each, every pair of its
+agents (``random`` and the game's reference agents) in both seatings on the same seeds, through
+the batched rollout engine. It writes to ``out``:
 
-- ``episodes.jsonl``: every game, replayable with ``spenv replay``;
-- ``standings.json`` and ``standings.md``: per agent the mean chips per hand against the field
-  (95% interval), win/loss rates, and its exact exploitability; the head-to-head matrix;
-- ``meta.json``: git SHA, package versions, seeds, settings.
+- ``episodes/<env id>.jsonl``: every game, replayable with ``spenv replay``;
+- ``leaderboard.db``: the match store the episode files were imported into
+  (``spenv leaderboard serve out/leaderboard.db`` serves it);
+- ``ratings.json``: Elo, Bradley–Terry with 95% bootstrap intervals, TrueSkill, records and the
+  head-to-head matrix per game and overall (the page's data);
+- ``index.html``: the leaderboard page (open it in a browser; it needs no network);
+- ``standings.md``: the same standings as Markdown; ``meta.json``: git SHA, versions, settings.
 
-It runs offline in seconds and prints the standings.
+Verifier backends are real where installed: before a game runs, the backends it needs
+(:data:`GAME_BACKENDS`: coqc for proofs, bubblewrap for the code sandbox) are probed with the
+verifiers' own availability checks; a game whose backend is missing is skipped, and the summary
+and the page say so. Time is budgeted by cost: a short pilot (one game per seating per pairing)
+measures each game's seconds per game, then ``budget`` seconds are shared out for the rest, so
+that cheap games play the full ``games`` per pairing and slow ones as many as fit.
 """
 
 from __future__ import annotations
@@ -16,164 +26,543 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import sys
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from spenv.episode import EpisodeWriter
+from spenv.episode import Episode, EpisodeWriter
 from spenv.meta import run_metadata, write_metadata
 from spenv.rollout import Runner
-from spenv.stats import ResultTable, mean_ci
 
-ENV_ID = "KuhnPoker-v1"
-AGENTS = ("nash", "random", "aggressive", "passive", "honest")
+#: Games per pairing when the time budget allows (both seatings, same seeds).
+DEFAULT_GAMES = 400
+#: Seconds of play after the pilot games, shared out among the games by their measured cost.
+DEFAULT_BUDGET = 90.0
+
+
+@dataclass(frozen=True)
+class BackendNeed:
+    """A verifier backend a game needs, and how the game runs without it."""
+
+    backend: str  #: a key of :data:`BACKEND_PROBES`
+    #: Constructor options that run the game without the backend; ``None``: skip the game.
+    fallback: dict[str, Any] | None = None
+    #: What the fallback gives up, for the summary and the page.
+    fallback_note: str = ""
+
+
+#: Backends each game needs, by game name (the env id without its version).
+GAME_BACKENDS: dict[str, tuple[BackendNeed, ...]] = {
+    "ConjectureProve": (BackendNeed("coqc"),),
+    "CodeAndTest": (
+        BackendNeed(
+            "bwrap",
+            {"backend": "process"},
+            "code runs in the process sandbox (resource limits, no file-system or network "
+            "isolation)",
+        ),
+    ),
+}
+
+
+def _probe_coqc() -> tuple[bool, str]:
+    from spenv.verifiers.proof import CoqChecker
+
+    ok = CoqChecker().available()
+    return ok, "" if ok else "coqc (Coq) is not installed: apt-get install coq"
+
+
+def _probe_bwrap() -> tuple[bool, str]:
+    from spenv.verifiers.code import bwrap_available
+
+    ok = bwrap_available()
+    return ok, "" if ok else "bubblewrap does not run sandboxes here: apt-get install bubblewrap"
+
+
+#: Availability checks of the verifier backends: name -> () -> (available, why not).
+BACKEND_PROBES: dict[str, Callable[[], tuple[bool, str]]] = {
+    "coqc": _probe_coqc,
+    "bwrap": _probe_bwrap,
+}
+
+
+def backend_status(names: Sequence[str]) -> dict[str, tuple[bool, str]]:
+    """Probe each named backend (a probe that fails counts as missing, with its error)."""
+    out = {}
+    for name in names:
+        probe = BACKEND_PROBES.get(name)
+        if probe is None:
+            out[name] = (False, f"no availability check for backend {name!r}")
+            continue
+        try:
+            out[name] = probe()
+        except Exception as exc:  # an import error or a broken binary: missing, say why
+            out[name] = (False, f"{name} check failed: {type(exc).__name__}: {exc}")
+    return out
 
 
 def agent_exploitability(spec: str) -> float:
-    """Exact exploitability of a Kuhn reference agent's strategy table."""
+    """Exact exploitability of a Kuhn poker reference agent's strategy."""
     from spenv.agents import RandomAgent, make_agent
     from spenv.games.kuhn_poker import exploitability, policy_of, uniform_policy
 
-    agent = make_agent(spec, ENV_ID, seed=0)
+    agent = make_agent(spec, "KuhnPoker-v1", seed=0)
     if isinstance(agent, RandomAgent):
         return exploitability(uniform_policy())
     table = getattr(agent, "policy", None)
     return exploitability(table if table is not None else policy_of(agent, samples=200))
 
 
+#: Extra columns per game name: (column, {agent: value}) from the agent specs.
+EXTRA_COLUMNS: dict[str, tuple[dict[str, Any], Callable[[str], float]]] = {
+    "KuhnPoker": (
+        {
+            "key": "exploitability",
+            "label": "Exploitability",
+            "better": "lower",
+            "note": "chips a best response wins per hand against the agent (exact)",
+        },
+        agent_exploitability,
+    ),
+}
+
+
+@dataclass
+class GameRun:
+    """What the demo did with one game."""
+
+    env_id: str
+    agents: list[str]
+    pairings: list[tuple[str, str]] = field(default_factory=list)
+    #: Pairings played in one seating only (an agent that cannot play the other seat).
+    one_way: list[tuple[str, str]] = field(default_factory=list)
+    backends: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    skipped: str | None = None
+    notes: list[str] = field(default_factory=list)
+    #: Constructor options (a backend fallback).
+    env_options: dict[str, Any] = field(default_factory=dict)
+    games_per_pairing: int = 0
+    capped: bool = False
+    episodes: int = 0
+    env_errors: int = 0
+    invalid: int = 0
+    seconds: float = 0.0
+    pilot_seconds: float = 0.0
+    pilot_games: int = 0
+
+    @property
+    def seconds_per_game(self) -> float:
+        return self.pilot_seconds / self.pilot_games if self.pilot_games else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "env_id": self.env_id,
+            "agents": self.agents,
+            "pairings": [list(p) for p in self.pairings],
+            "one_way": [list(p) for p in self.one_way],
+            "backends": {k: {"available": v[0], "reason": v[1]} for k, v in self.backends.items()},
+            "skipped": self.skipped,
+            "notes": self.notes,
+            "env_options": self.env_options,
+            "games_per_pairing": self.games_per_pairing,
+            "capped_by_budget": self.capped,
+            "episodes": self.episodes,
+            "env_errors": self.env_errors,
+            "invalid": self.invalid,
+            "seconds": self.seconds,
+            "seconds_per_game": self.seconds_per_game,
+        }
+
+
+def lineup(spec: Any) -> list[str]:
+    """The agents of a game's round robin: ``random`` and its reference agents."""
+    out = ["random"]
+    for name in spec.reference_agents:
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _failed_seats(episodes: Sequence[Episode]) -> dict[str, set[str]]:
+    """Per agent, the seats where every one of its turns failed with an agent exception (the
+    agent cannot play that role); seats where it ever acted are left out."""
+    tried: dict[tuple[str, str], list[bool]] = {}
+    for ep in episodes:
+        for t in ep.turns:
+            label = ep.players.get(t.agent, t.agent)
+            failed = (not t.valid) and str(t.error or "").startswith("agent failed")
+            tried.setdefault((label, t.agent), []).append(failed)
+    out: dict[str, set[str]] = {}
+    for (label, seat), flags in tried.items():
+        if flags and all(flags):
+            out.setdefault(label, set()).add(seat)
+    return out
+
+
+def _play_pairings(
+    run: GameRun, games: int, offset: int, seed: int, on_episode: Callable[[Episode], None]
+) -> None:
+    """Play ``games`` more games of every pairing of ``run``, after ``offset`` already played
+    (seeds continue where they stopped, so no deal repeats)."""
+    for i, pair in enumerate(run.pairings):
+        one_way = next((p for p in run.one_way if set(p) == set(pair)), None)
+        for _ in Runner(
+            run.env_id,
+            list(one_way or pair),
+            games=games,
+            seed=seed + 1_000_000 * i + offset,
+            swap_seats=one_way is None,
+            env_options=run.env_options,
+            batch_size=256,
+            on_episode=on_episode,
+        ):
+            pass
+
+
+def _tally(run: GameRun, ep: Episode) -> None:
+    run.episodes += 1
+    if ep.status == "error":
+        run.env_errors += 1
+    elif "invalid" in ep.outcomes.values():
+        run.invalid += 1
+
+
 def run_demo(
-    out: Path, games: int = 500, seed: int = 0, quiet: bool = False, agents: tuple = AGENTS
+    out: Path,
+    games: int = DEFAULT_GAMES,
+    seed: int = 0,
+    quiet: bool = False,
+    *,
+    budget: float = DEFAULT_BUDGET,
+    envs: Sequence[str] | None = None,
+    n_boot: int = 200,
 ) -> int:
+    """Play the tournament, rate it, write the files and print the summary; returns 0."""
+    import spenv
+    from spenv.leaderboard.page import leaderboard_data, render_html
+    from spenv.leaderboard.store import MatchStore
+
+    # Piped output (CI logs, files) gets room for the tables rather than rich's default 80.
+    console = Console(quiet=quiet, highlight=False, width=None if sys.stdout.isatty() else 110)
+    specs = spenv.registry.specs()
+    if envs:  # an unknown id raises KeyError before anything is written
+        wanted = {spenv.registry.spec(e).id for e in envs}
+        specs = [s for s in specs if s.id in wanted]
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    console = Console(quiet=quiet, highlight=False)
-    t0 = time.time()
-    overall = ResultTable()
-    pair_means: dict[tuple[str, str], tuple[float, float, float]] = {}
-    with EpisodeWriter(out / "episodes.jsonl") as writer:
-        for i, (a, b) in enumerate(itertools.combinations(agents, 2)):
-            pair = ResultTable()
+    ep_dir = out / "episodes"
+    ep_dir.mkdir(exist_ok=True)
+    # A fresh run: the files this demo writes are replaced, never mixed with an earlier run.
+    for old in [*ep_dir.glob("*.jsonl"), *out.glob("leaderboard.db*")]:
+        old.unlink()
+    t_start = time.perf_counter()
 
-            def record(ep: Any, pair: ResultTable = pair) -> None:
-                writer.write(ep)
-                pair.add(ep)
-                overall.add(ep)
+    needed = sorted({n.backend for s in specs for n in GAME_BACKENDS.get(s.name, ())})
+    status = backend_status(needed)
 
-            runner = Runner(
-                ENV_ID,
-                [a, b],
-                games=games,
-                seed=seed + 1000 * i,
-                batch_size=256,
-                on_episode=record,
-            )
-            for _ in runner:
-                pass
-            ra, rb = pair.records[(a, "all")], pair.records[(b, "all")]
-            pair_means[(a, b)] = mean_ci(ra.rewards)
-            pair_means[(b, a)] = mean_ci(rb.rewards)
-    elapsed = time.time() - t0
+    runs: list[GameRun] = []
+    writers: dict[str, EpisodeWriter] = {}
+    held: dict[str, list[Episode]] = {}
+    pilot_n = min(2, games)
 
-    standings = []
-    for name in agents:
-        rec = overall.records[(name, "all")]
-        m, lo, hi = rec.mean_reward()
-        standings.append(
-            {
-                "agent": name,
-                "games": rec.games,
-                "mean_chips": m,
-                "mean_chips_ci": [lo, hi],
-                "win_rate": rec.rate("win")[0],
-                "loss_rate": rec.rate("loss")[0],
-                "invalid": rec.outcomes.get("invalid", 0),
-                "exploitability": agent_exploitability(name),
-            }
+    def record(run: GameRun, keep: bool = False) -> Callable[[Episode], None]:
+        def on_episode(ep: Episode) -> None:
+            writers[run.env_id].write(ep)
+            if keep:  # pilot games are kept to see which seats each agent can play
+                held.setdefault(run.env_id, []).append(ep)
+            _tally(run, ep)
+
+        return on_episode
+
+    # 1. Pilot: one game per seating per pairing, which also measures each game's cost.
+    for s in specs:
+        run = GameRun(env_id=s.id, agents=lineup(s))
+        runs.append(run)
+        for need in GAME_BACKENDS.get(s.name, ()):
+            ok, why = run.backends[need.backend] = status[need.backend]
+            if ok:
+                continue
+            if need.fallback is None:
+                run.skipped = f"backend {need.backend} missing ({why})"
+                break
+            run.env_options.update(need.fallback)
+            run.notes.append(f"{need.backend} missing ({why}): {need.fallback_note}")
+        if run.skipped:
+            continue
+        if len(s.roles) != 2:
+            run.skipped = f"{len(s.roles)} seats: the round robin rates two-seat games only"
+            continue
+        run.pairings = list(itertools.combinations(run.agents, 2))
+        if not run.pairings or games == 0:
+            run.skipped = "no pairings to play" if not run.pairings else "--games 0"
+            continue
+        writers[s.id] = EpisodeWriter(ep_dir / f"{s.id}.jsonl")
+        try:
+            with console.status(f"{s.id}: pilot games"):
+                # Build the env and the agents once untimed: the first build imports the
+                # game's modules, a one-off cost that is not the cost of a game.
+                for pair in run.pairings:
+                    Runner(s.id, list(pair), games=0, seed=seed, env_options=run.env_options)
+                t0 = time.perf_counter()
+                for i, pair in enumerate(run.pairings):
+                    for _ in Runner(
+                        s.id,
+                        list(pair),
+                        games=pilot_n,
+                        seed=seed + 1_000_000 * i,
+                        env_options=run.env_options,
+                        batch_size=256,
+                        on_episode=record(run, keep=True),
+                    ):
+                        pass
+        except Exception as exc:  # the env cannot be built or reset here: skip it, say why
+            run.skipped = f"cannot run: {type(exc).__name__}: {exc}"
+            writers.pop(s.id).close()
+            (ep_dir / f"{s.id}.jsonl").unlink(missing_ok=True)
+            held.pop(s.id, None)
+            run.episodes = run.env_errors = run.invalid = 0
+            continue
+        run.pilot_seconds = time.perf_counter() - t0
+        run.pilot_games = run.episodes
+        run.seconds = run.pilot_seconds
+        # Agents that cannot play a seat (every turn there raised) play the other seat only.
+        bad = _failed_seats(held.get(s.id, []))
+        seats = list(s.roles)
+        for a, b in run.pairings:
+            ok = [
+                (x, y)
+                for x, y in ((a, b), (b, a))
+                if seats[0] not in bad.get(x, set()) and seats[1] not in bad.get(y, set())
+            ]
+            if len(ok) == 1:
+                run.one_way.append(ok[0])
+        for a, seat_set in sorted(bad.items()):
+            run.notes.append(f"{a} cannot play {', '.join(sorted(seat_set))}: plays the other seat")
+
+    # 2. Share the budget by measured cost, then play the rest of each round robin: the cheap
+    # games first, each up to an equal share of what is left, so their savings go to the slow
+    # ones. A game plays in two steps, as many games as its pilot cost says fit, then (its cost
+    # measured again on full batches, which are cheaper a game than the pilot's) what still fits.
+    played = [r for r in runs if r.skipped is None]
+    left = max(0.0, budget)
+    order = sorted(played, key=lambda r: r.seconds_per_game * len(r.pairings))
+    for n_left, run in zip(range(len(order), 0, -1), order, strict=True):
+        share = left / n_left
+        t0 = time.perf_counter()
+        done = pilot_n
+        cost = run.seconds_per_game
+        with console.status(f"{run.env_id}: {len(run.pairings)} pairings"):
+            for _step in range(2):
+                want = games - done
+                spent = time.perf_counter() - t0
+                if cost > 0:
+                    fit = (share - spent) / (cost * len(run.pairings))
+                    want = min(want, max(0, int(fit) // 2 * 2))
+                if want <= 0:
+                    break
+                t1 = time.perf_counter()
+                _play_pairings(run, want, done, seed, record(run))
+                cost = (time.perf_counter() - t1) / (want * len(run.pairings))
+                done += want
+        run.games_per_pairing = done
+        run.capped = done < games
+        run.seconds += time.perf_counter() - t0
+        left = max(0.0, left - (time.perf_counter() - t0))
+    for w in writers.values():
+        w.close()
+    play_seconds = time.perf_counter() - t_start
+
+    # 3. Import the episode files into the match store and rate.
+    t0 = time.perf_counter()
+    db = out / "leaderboard.db"
+    extra_columns: dict[str, list[dict[str, Any]]] = {}
+    extra_values: dict[str, dict[str, dict[str, float]]] = {}
+    notes: dict[str, str] = {}
+    with MatchStore(db) as store:
+        for run in played:
+            report = store.import_jsonl(ep_dir / f"{run.env_id}.jsonl")
+            if report.bad_lines:  # never expected: the files were written just now
+                run.notes.append(f"{len(report.bad_lines)} unreadable episode lines skipped")
+            name = run.env_id.rpartition("-v")[0]
+            if name in EXTRA_COLUMNS:
+                column, fn = EXTRA_COLUMNS[name]
+                extra_columns[run.env_id] = [column]
+                extra_values[run.env_id] = {column["key"]: {a: fn(a) for a in run.agents}}
+            used = [b for b, (ok, _) in run.backends.items() if ok]
+            if run.notes or run.capped or used:
+                parts = list(run.notes)
+                if used:
+                    parts.append("verified with the real " + ", ".join(used))
+                if run.capped:
+                    parts.append(
+                        f"{run.games_per_pairing} games a pairing (capped by the time budget, "
+                        f"{run.seconds_per_game * 1000:.0f} ms a game)"
+                    )
+                notes[run.env_id] = "; ".join(parts)
+        data = leaderboard_data(
+            store,
+            title="spenv demo: reference agents on every game",
+            extra_columns=extra_columns,
+            extra_values=extra_values,
+            notes=notes,
+            n_boot=n_boot,
+            seed=seed,
         )
-    standings.sort(key=lambda r: -r["mean_chips"])
-    matrix = {a: {b: pair_means[(a, b)][0] for b in agents if b != a} for a in agents}
-    result = {
-        "env_id": ENV_ID,
-        "games_per_pairing": games,
-        "standings": standings,
-        "head_to_head": matrix,
-    }
-    (out / "standings.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out / "standings.md").write_text(_markdown(result, agents), encoding="utf-8")
+    data["demo"] = {"games": [r.to_dict() for r in runs]}
+    (out / "ratings.json").write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    (out / "index.html").write_text(render_html(data), encoding="utf-8")
+    (out / "standings.md").write_text(_markdown(data, runs), encoding="utf-8")
+    rate_seconds = time.perf_counter() - t0
+    elapsed = time.perf_counter() - t_start
     write_metadata(
         out / "meta.json",
         run_metadata(
             command="demo",
-            env_id=ENV_ID,
-            agents=list(agents),
             games_per_pairing=games,
+            budget_seconds=budget,
             seed=seed,
+            n_boot=n_boot,
+            envs=[r.to_dict() for r in runs],
+            backends={k: {"available": v[0], "reason": v[1]} for k, v in status.items()},
+            episodes=sum(r.episodes for r in runs),
             elapsed=elapsed,
-            episodes=overall.episodes,
+            play_seconds=play_seconds,
+            rating_seconds=rate_seconds,
         ),
     )
-
-    t = Table(
-        title=f"Kuhn poker round robin: {len(agents)} reference agents, {games} hands a pairing",
-        title_justify="left",
-    )
-    for col in ("rank", "agent", "hands", "chips/hand [95% CI]", "win", "loss", "exploitability"):
-        t.add_column(col, justify="left" if col == "agent" else "right")
-    for rank, r in enumerate(standings, 1):
-        lo, hi = r["mean_chips_ci"]
-        t.add_row(
-            str(rank),
-            r["agent"],
-            str(r["games"]),
-            f"{r['mean_chips']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
-            f"{r['win_rate']:.3f}",
-            f"{r['loss_rate']:.3f}",
-            f"{r['exploitability']:.3f}",
-        )
-    console.print(t)
-    h = Table(title="head to head: mean chips per hand of row against column", title_justify="left")
-    h.add_column("")
-    for b in agents:
-        h.add_column(b, justify="right")
-    for a in agents:
-        h.add_row(a, *("" if a == b else f"{matrix[a][b]:+.3f}" for b in agents))
-    console.print(h)
+    _print_summary(console, data, runs, status)
     console.print(
-        "Chips against the field reward exploiting the weak agents; exploitability is what a "
-        "best response would win against each agent (0 for the equilibrium player)."
+        f"{sum(r.episodes for r in runs)} games in {elapsed:.1f}s (play {play_seconds:.1f}s, "
+        f"import and ratings {rate_seconds:.1f}s). Wrote {out}/episodes/*.jsonl, leaderboard.db, "
+        f"ratings.json, index.html, standings.md, meta.json"
     )
     console.print(
-        f"{overall.episodes} games in {elapsed:.1f}s. Wrote {out}/episodes.jsonl, "
-        f"standings.json, standings.md, meta.json"
+        f"Open {out}/index.html in a browser, or: spenv leaderboard serve {out}/leaderboard.db"
     )
     return 0
 
 
-def _markdown(result: dict[str, Any], agents: tuple) -> str:
-    lines = [
-        f"# Kuhn poker round robin ({result['games_per_pairing']} hands a pairing)",
-        "",
-        "| rank | agent | hands | chips/hand | 95% CI | win | loss | exploitability |",
-        "|---:|---|---:|---:|---|---:|---:|---:|",
-    ]
-    for rank, r in enumerate(result["standings"], 1):
-        lo, hi = r["mean_chips_ci"]
-        lines.append(
-            f"| {rank} | {r['agent']} | {r['games']} | {r['mean_chips']:+.3f} | "
-            f"[{lo:+.3f}, {hi:+.3f}] | {r['win_rate']:.3f} | {r['loss_rate']:.3f} | "
-            f"{r['exploitability']:.3f} |"
+def _fmt(x: float | None, spec: str) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def _print_summary(
+    console: Console,
+    data: dict[str, Any],
+    runs: Sequence[GameRun],
+    status: dict[str, tuple[bool, str]],
+) -> None:
+    views = {v["id"]: v for v in data["views"]}
+    g = Table(title="Round robins", title_justify="left")
+    for col in ("game", "agents", "pairs", "per pair", "games", "ms/game", "rated by"):
+        g.add_column(col, justify="right" if col not in ("game", "rated by") else "left")
+    g.add_column("notes", overflow="fold", min_width=12)
+    for r in runs:
+        v = views.get(r.env_id)
+        rated = "-" if v is None else ("reward" if v["score"] == "reward" else "outcome")
+        note = r.skipped and f"SKIPPED: {r.skipped}"
+        parts = [note] if note else []
+        parts += r.notes
+        used = [b for b, (ok, _) in r.backends.items() if ok]
+        if used:
+            parts.append("real " + ", ".join(used))
+        if r.capped:
+            parts.append("capped by the time budget")
+        if r.env_errors:
+            parts.append(f"{r.env_errors} env errors")
+        g.add_row(
+            r.env_id,
+            str(len(r.agents)),
+            str(len(r.pairings)) if r.skipped is None else "-",
+            str(r.games_per_pairing) if r.skipped is None else "-",
+            str(r.episodes),
+            f"{r.seconds_per_game * 1000:.1f}" if r.pilot_games else "-",
+            rated,
+            "; ".join(parts),
         )
-    lines += ["", "## Head to head (row's mean chips per hand against column)", ""]
-    lines.append("| | " + " | ".join(agents) + " |")
-    lines.append("|---|" + "---:|" * len(agents))
-    for a in agents:
-        cells = [
-            ""
-            if a == b or math.isnan(result["head_to_head"][a][b])
-            else f"{result['head_to_head'][a][b]:+.3f}"
-            for b in agents
-        ]
-        lines.append(f"| {a} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    console.print(g)
+    if status:
+        console.print(
+            "backends: "
+            + ", ".join(
+                f"{k} {'available' if ok else 'MISSING (' + why + ')'}"
+                for k, (ok, why) in status.items()
+            )
+        )
+
+    order = ["overall", *(r.env_id for r in runs if r.env_id in views)]
+    for vid in order:
+        v = views[vid]
+        how = {"reward": "reward margin", "outcome": "win/draw/loss"}.get(
+            v["score"], "each game's own score"
+        )
+        t = Table(title=f"{v['label']}: {v['games']} games, rated by {how}", title_justify="left")
+        extra = list(v["columns"])
+        for col in ("#", "agent", "Bradley-Terry [95%]", "Elo", "TrueSkill", "W/D/L"):
+            t.add_column(col, justify="left" if col == "agent" else "right")
+        if vid != "overall":
+            t.add_column("reward", justify="right")
+        for c in extra:
+            t.add_column(c["label"].lower(), justify="right")
+        for rank, row in enumerate(v["agents"], 1):
+            lo, hi = _fmt(row["bt_lo"], ".0f"), _fmt(row["bt_hi"], ".0f")
+            cells = [
+                str(rank),
+                row["agent"],
+                f"{_fmt(row['bt'], '.0f')} [{lo},{hi}]",
+                _fmt(row["elo"], ".0f"),
+                _fmt(row["ts"], ".1f"),
+                f"{row['wins']}/{row['draws']}/{row['losses']}",
+            ]
+            if vid != "overall":
+                cells.append(_fmt(row["mean_reward"], "+.3f"))
+            cells += [_fmt(row["extra"].get(c["key"]), ".3f") for c in extra]
+            t.add_row(*cells)
+        console.print(t)
+    console.print(
+        "Ratings are on the Elo scale (mean 1000). Games whose rewards vary within an outcome "
+        "(Kuhn poker's chips, negotiated points) are rated by reward margin: counting hands won "
+        "would rank random above nash in poker. Exploitability: what a best response wins per "
+        "hand against each Kuhn agent (0 for the equilibrium)."
+    )
+
+
+def _markdown(data: dict[str, Any], runs: Sequence[GameRun]) -> str:
+    lines = ["# spenv demo: reference agents on every game", ""]
+    for r in runs:
+        if r.skipped:
+            lines.append(f"- `{r.env_id}`: skipped ({r.skipped})")
+    if any(r.skipped for r in runs):
+        lines.append("")
+    for v in data["views"]:
+        lines += [f"## {v['label']}", "", f"Rated by: {v['score_note']}.", ""]
+        if v.get("note"):
+            lines += [f"Note: {v['note']}.", ""]
+        extra = [c["label"] for c in v["columns"]]
+        head = ["#", "agent", "Bradley-Terry", "95% interval", "Elo", "TrueSkill", "W", "D", "L"]
+        head += ["mean reward", *extra]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        for rank, row in enumerate(v["agents"], 1):
+            cells = [
+                str(rank),
+                row["agent"].replace("|", "\\|"),
+                _fmt(row["bt"], ".0f"),
+                f"[{_fmt(row['bt_lo'], '.0f')}, {_fmt(row['bt_hi'], '.0f')}]",
+                _fmt(row["elo"], ".0f"),
+                _fmt(row["ts"], ".1f"),
+                str(row["wins"]),
+                str(row["draws"]),
+                str(row["losses"]),
+                _fmt(row["mean_reward"], "+.3f"),
+                *(_fmt(row["extra"].get(c["key"]), ".3f") for c in v["columns"]),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

@@ -128,22 +128,6 @@ def test_bad_input_gives_a_clear_error(args: list[str], message: str) -> None:
     assert "Traceback" not in res.stderr
 
 
-def test_demo_writes_standings(tmp_path: Path) -> None:
-    res = run("demo", "--out", str(tmp_path / "demo"), "--games", "200")
-    assert res.returncode == 0, res.stderr
-    standings = json.loads((tmp_path / "demo" / "standings.json").read_text())
-    rows = {r["agent"]: r for r in standings["standings"]}
-    assert set(rows) == {"nash", "random", "aggressive", "passive", "honest"}
-    assert all(r["games"] == 800 for r in rows.values())  # 4 opponents x 200 hands
-    assert rows["nash"]["exploitability"] < 1e-9
-    assert abs(rows["random"]["exploitability"] - 11 / 24) < 1e-9
-    # zero-sum: the field's chips sum to zero
-    assert abs(sum(r["mean_chips"] * r["games"] for r in rows.values())) < 1e-6
-    assert len(list(read_episodes(tmp_path / "demo" / "episodes.jsonl"))) == 10 * 200
-    assert (tmp_path / "demo" / "standings.md").read_text().startswith("# Kuhn poker")
-    assert json.loads((tmp_path / "demo" / "meta.json").read_text())["command"] == "demo"
-
-
 def test_list_textarena_and_play_a_bridged_game(tmp_path: Path) -> None:
     res = run("list", "--textarena", "--json")
     assert res.returncode == 0, res.stderr

@@ -236,9 +236,9 @@ def _play_on_ray(
     """
     from spenv.distributed import play_sharded
     from spenv.episode import EpisodeWriter
-    from spenv.rollout import Runner, _Progress
+    from spenv.rollout import _Progress, unique_labels
 
-    labels = Runner(env_id, agents, games=0, seed=args.seed, env_options=env_options).labels
+    labels = unique_labels(agents)  # as the local runner labels agent specs
     writer = EpisodeWriter(out) if out is not None else None
     bar = _Progress(args.games, env_id) if not args.quiet and sys.stderr.isatty() else None
     try:

@@ -305,6 +305,54 @@ def default_shard_size(games: int, workers: int) -> int:
     return max(1, -(-games // max(1, 4 * workers)))
 
 
+#: Spec kinds that load a model or open a connection: checked on the workers only, where they run.
+_HEAVY_KINDS = ("hf", "vllm", "openai")
+
+
+def check_play_args(
+    env_id: str,
+    agents: Sequence[Any] | Mapping[str, Any],
+    *,
+    env_options: Mapping[str, Any] | None = None,
+    backend: str = "ray",
+) -> None:
+    """Fail in the driver, with the local error messages, on what every shard would fail on.
+
+    Builds the env (a bad id or constructor option raises) and the scripted agents (an unknown
+    name or parameter raises); model specs (``hf:``, ``vllm:``, ``openai:``) are only parsed,
+    so no model is loaded in the driver. The ray backend takes agent specs only, and no
+    ``human`` (a worker has no terminal).
+    """
+    from spenv.agents.specs import make_agent, parse_agent_spec
+    from spenv.registry import make
+
+    env = make(env_id, **dict(env_options or {}))
+    seats = list(env.possible_agents)
+    if isinstance(agents, Mapping):
+        if set(agents) != set(seats):
+            raise ValueError(f"{env.env_id} has seats {seats}; got agents for {list(agents)}")
+        items = [agents[s] for s in seats]
+    else:
+        items = list(agents)
+        if len(items) != len(seats):
+            raise ValueError(
+                f"{env.env_id} has {len(seats)} seats ({', '.join(seats)}); got {len(items)} agents"
+            )
+    for a in items:
+        if not isinstance(a, str):
+            if backend == "ray":
+                raise TypeError(
+                    "the ray backend builds the agents on its workers from their specs; pass "
+                    f"agent specs (strings such as 'random' or 'nash'), not agent objects ({a!r})"
+                )
+            continue
+        name, _ = parse_agent_spec(a)
+        if backend == "ray" and name == "human":
+            raise ValueError("a human agent cannot play on Ray workers (they have no terminal)")
+        if name not in _HEAVY_KINDS and name != "human":
+            make_agent(a, env.env_id, seed=0)
+
+
 def play_sharded(
     env_id: str,
     agents: Sequence[Any] | Mapping[str, Any],
@@ -331,18 +379,7 @@ def play_sharded(
     a game index never appears twice, and a missing one raises :class:`DistributedError`.
     ``play`` is the shard function (a module-level function, :func:`play_shard` by default).
     """
-    from spenv.rollout import Runner
-
-    if backend == "ray":
-        items = agents.values() if isinstance(agents, Mapping) else agents
-        objects = [a for a in items if not isinstance(a, str)]
-        if objects:
-            raise TypeError(
-                "the ray backend builds the agents on its workers from their specs; pass agent "
-                f"specs (strings such as 'random' or 'nash'), not agent objects ({objects[0]!r})"
-            )
-    # Fail here, with the local error message, on a bad env id, agent spec or option.
-    Runner(env_id, agents, games=0, seed=seed, env_options=env_options)
+    check_play_args(env_id, agents, env_options=env_options, backend=backend)
     if shard_size is None:
         workers = 1
         if backend == "ray":

@@ -253,11 +253,16 @@ def test_a_worker_that_keeps_dying_is_a_clear_error(cluster: Path) -> None:
         list(run_sharded(always_die, [1], backend="ray", max_retries=0))
 
 
-def test_agent_objects_are_refused_by_the_ray_backend() -> None:
+def test_agent_objects_and_bad_specs_are_refused_by_the_ray_backend() -> None:
     from spenv.agents import RandomAgent
 
     with pytest.raises(TypeError, match="builds the agents on its workers from their specs"):
         list(play_sharded("KuhnPoker-v1", [RandomAgent(seed=0), "nash"], games=2, seed=0))
+    with pytest.raises(ValueError, match="human agent cannot play on Ray workers"):
+        list(play_sharded("KuhnPoker-v1", ["human", "nash"], games=2, seed=0))
+    # A spec the game does not know fails in the driver, before any task is sent.
+    with pytest.raises(ValueError, match="unknown agent spec 'grandmaster'"):
+        list(play_sharded("KuhnPoker-v1", ["grandmaster", "nash"], games=2, seed=0))
 
 
 def test_missing_ray_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -76,3 +76,12 @@ register(
     reference_agents=("reader",),
     agent_factory="spenv.games.search_self_play:reference_agent",
 )
+register(
+    "ConjectureProve-v1",
+    "spenv.games.conjecture_prove:ConjectureProveEnv",
+    roles=("conjecturer", "prover"),
+    description="A conjecturer states a lemma, a prover proves it; coqc (or Lean) decides",
+    default_agents=("conjecturer", "prover"),
+    reference_agents=("conjecturer", "prover"),
+    agent_factory="spenv.games.conjecture_prove:reference_agent",
+)

@@ -1,0 +1,456 @@
+"""ConjectureProve-v1: every reward path on constructed games, the duplicate tests, hostile
+statements and proofs, the library, the agents, replay and the CLI.
+
+Games are played by stepping the env with chosen texts. Tests that run coqc carry
+``@pytest.mark.backend("coqc")``; scanner-level cases need no coqc (the env refuses them before
+any checker run). Verdicts are cached per process, so cases share statements and proofs where
+the point of the test allows it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import spenv
+from spenv.games.conjecture_prove import (
+    COQ_TACTICS,
+    ConjectureProveAgent,
+    ConjectureProveEnv,
+    LeanBackend,
+    RandomConjectureProveAgent,
+    canonical,
+    compose,
+    lemmas,
+    reference_agent,
+    render_coq,
+    specialise,
+    wrong,
+)
+from spenv.games.conjecture_prove.library import shipped_coq_source
+
+HAVE_COQ = shutil.which("coqc") is not None
+needs_coq = pytest.mark.skipif(not HAVE_COQ, reason="coqc not installed (apt-get install coq)")
+
+
+def coq_test(fn):
+    """Mark a test that runs coqc (skips, with the reason, where coqc is missing)."""
+    return pytest.mark.backend("coqc")(needs_coq(fn))
+
+
+NEW = "forall n m : nat, n + m + 0 = m + n"  # true, new, not proved by `reflexivity.`
+
+
+def play(env: ConjectureProveEnv, statement: str, proofs: list[str], seed: int = 0):
+    """One round: the conjecturer's answer, then the prover's answers (as many as asked)."""
+    env.reset(seed=seed)
+    env.step(f"I conjecture: <statement>{statement}</statement>")
+    it = iter(proofs)
+    while not env.done:
+        assert env.agent_selection == "prover"
+        env.step(f"<proof>{next(it)}</proof>")
+    return env.episode()
+
+
+def round_info(ep):
+    return ep.info["rounds"][0]
+
+
+@pytest.fixture(scope="module")
+def env2() -> ConjectureProveEnv:
+    return ConjectureProveEnv(prover_attempts=2, timeout=20)
+
+
+# ----------------------------------------------------------------------------- reward paths
+
+
+@coq_test
+def test_new_barely_provable_conjecture_pays_both(env2):
+    ep = play(env2, NEW, ["reflexivity.", "intros; lia."])
+    r = round_info(ep)
+    assert r["status"] == "new", r["reason"]
+    assert [a["status"] for a in r["attempts"]] == ["wrong", "ok"]
+    assert ep.rewards == {"conjecturer": 1.0, "prover": 0.5}
+    assert ep.outcomes == {"conjecturer": "win", "prover": "win"}
+    kinds = [(v["kind"], v["status"]) for v in ep.verdicts]
+    assert kinds == [("novelty", "wrong"), ("proof", "wrong"), ("proof", "ok")]
+    assert all(v["elapsed"] >= 0 and v["detail"] for v in ep.verdicts)
+    # the second attempt saw the first one's checker message
+    second = ep.turns[2].observation
+    assert second["state"]["attempts"][0]["status"] == "wrong"
+    assert "coqc rejected the proof" in second["user"]
+
+
+@coq_test
+def test_trivially_provable_pays_only_the_prover(env2):
+    ep = play(env2, NEW, ["intros; lia.", "intros n m. lia."])
+    r = round_info(ep)
+    assert r["status"] == "new" and r["successes"] == 2
+    assert ep.rewards == {"conjecturer": 0.0, "prover": 1.0}
+    assert ep.outcomes == {"conjecturer": "loss", "prover": "win"}
+
+
+@coq_test
+def test_false_statement_is_unprovable_and_pays_nothing(env2):
+    ep = play(env2, "forall n : nat, n + 1 = n", ["intros; lia.", "auto."])
+    r = round_info(ep)
+    assert r["status"] == "new"
+    assert [a["status"] for a in r["attempts"]] == ["wrong", "wrong"]
+    assert ep.rewards == {"conjecturer": 0.0, "prover": 0.0}
+    assert ep.outcomes == {"conjecturer": "loss", "prover": "loss"}
+
+
+@coq_test
+def test_duplicate_of_a_library_lemma_is_not_rewarded(env2):
+    # add_0_r up to spacing and the bound variable's name: no checker run for the novelty
+    ep = play(env2, "forall (x:nat),x+0=x", ["reflexivity.", "exact add_0_r."])
+    r = round_info(ep)
+    assert r["status"] == "duplicate" and r["duplicate_of"] == "add_0_r"
+    assert [a["status"] for a in r["attempts"]] == ["wrong", "ok"]  # barely, yet a duplicate
+    assert ep.rewards == {"conjecturer": 0.0, "prover": 0.5}
+    assert [v["kind"] for v in ep.verdicts] == ["proof", "proof"]
+
+
+def test_alpha_renamed_restatements_are_duplicates_without_coqc():
+    env = ConjectureProveEnv(prover_attempts=1)
+    for text, name in [
+        ("forall a b : nat, a + b = b + a", "add_comm"),
+        ("forall (p : nat) (q : nat), p + q = q + p", "add_comm"),
+        ("Theorem mine (k : nat) : k * 1 = k.", "mul_1_r"),
+        ("Lemma x (u v w : list nat) : (u ++ v) ++ w = u ++ v ++ w", "app_assoc_nat"),
+    ]:
+        env.reset(seed=0)
+        env.step(f"<statement>{text}</statement>")
+        assert env._round.status == "duplicate", text
+        assert env._round.duplicate_of == name
+
+
+@coq_test
+def test_restatement_proved_directly_by_a_lemma(env2):
+    # an instance of add_comm: `intros; apply add_comm` proves it, so it is not new
+    ep = play(env2, "forall m : nat, 3 + m = m + 3", ["Admitted.", "intros; lia."])
+    r = round_info(ep)
+    assert r["status"] == "restatement", r["reason"]
+    assert ep.verdicts[0]["kind"] == "novelty" and ep.verdicts[0]["status"] == "ok"
+    assert [a["status"] for a in r["attempts"]] == ["wrong", "ok"]
+    assert ep.rewards == {"conjecturer": 0.0, "prover": 0.5}
+
+
+@coq_test
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        ("forall n : nat, n + = n", "Syntax error"),
+        ("forall n : nat, n = true", "statement rejected by coqc"),
+        ("nat", "Prop"),
+        ("forall n : nat, no_such_function n = 0", "no_such_function"),
+    ],
+    ids=["syntax", "type-error", "not-a-prop", "unknown-name"],
+)
+def test_ill_formed_statement_ends_the_round(env2, statement, reason):
+    ep = play(env2, statement, [])
+    r = round_info(ep)
+    assert r["status"] == "ill_formed"
+    assert reason in r["reason"]
+    assert len(ep.turns) == 1 and r["attempts"] == []
+    assert ep.rewards == {"conjecturer": 0.0, "prover": 0.0}
+    assert ep.verdicts[0]["status"] == "format_error"
+    assert ep.verdicts[0]["data"]["part"] == "statement"
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        ("True. Axiom cheat : False", "sentence end"),
+        ("1 = 1). Qed. Axiom c : False. Goal (1 = 1", "sentence end"),
+        ("forall n : nat, n = n. Admitted", "sentence end"),
+        ("ltac:(admit)", "admit"),
+        ("Admitted", "Admitted"),
+        ("Drop", "Drop"),
+        ("(* open comment", "comment"),
+        ('"a string"', "string"),
+    ],
+    ids=["axiom", "qed-smuggled", "admitted", "ltac-admit", "bare-admitted", "drop", "comment",
+         "string"],
+)  # fmt: skip
+def test_hostile_statements_are_ill_formed_before_any_checker_run(statement, reason):
+    env = ConjectureProveEnv(prover_attempts=2)
+    env.backend.coqc = "/nonexistent/coqc"  # the scanner must refuse before coqc is needed
+    ep = play(env, statement, [])
+    r = round_info(ep)
+    assert r["status"] == "ill_formed" and reason in r["reason"]
+    assert ep.verdicts == [
+        {**ep.verdicts[0], "kind": "statement", "status": "format_error", "agent": "conjecturer"}
+    ]
+    assert ep.rewards == {"conjecturer": 0.0, "prover": 0.0}
+
+
+@coq_test
+def test_hostile_proofs_are_failed_attempts_not_crashes():
+    env = ConjectureProveEnv(prover_attempts=6, timeout=3)
+    proofs = [
+        "Admitted.",
+        "Axiom cheat : False. destruct cheat.",
+        "intros. lia. Qed. Axiom x : forall n m : nat, n + m + 0 = m + n.",
+        "Drop.",
+        "do 1000000000 idtac.",
+        "admit.",
+    ]
+    ep = play(env, NEW, proofs)
+    statuses = [a["status"] for a in round_info(ep)["attempts"]]
+    assert statuses == ["wrong", "wrong", "wrong", "wrong", "timeout", "wrong"]
+    details = [a["detail"] for a in round_info(ep)["attempts"]]
+    for d, word in zip(details, ["Admitted", "Axiom", "Qed", "Drop", "3 s", "admit"], strict=True):
+        assert word in d
+    assert ep.rewards == {"conjecturer": 0.0, "prover": 0.0}
+    assert len([v for v in ep.verdicts if v["kind"] == "proof"]) == 6
+
+
+def test_huge_and_missing_tags_are_invalid_moves():
+    env = ConjectureProveEnv(prover_attempts=1, retries=1)
+    env.reset(seed=0)
+    env.step("<statement>" + "1 + " * 5000 + "1 = 1</statement>")
+    assert not env.done and env.agent_selection == "conjecturer"
+    assert "characters long" in env.feedback
+    env.step("no tags at all")
+    assert env.done
+    ep = env.episode()
+    assert [t.valid for t in ep.turns] == [False, False]
+    assert "no <statement>" in ep.turns[1].error
+    assert ep.rewards == {"conjecturer": -1.0, "prover": 0.0}
+    assert ep.outcomes == {"conjecturer": "invalid", "prover": "loss"}
+    assert ep.info["ended_by"] == "forfeit"
+
+
+@coq_test
+def test_prover_without_proof_tag_forfeits(env2):
+    env2.reset(seed=0)
+    env2.step(f"<statement>{NEW}</statement>")
+    env2.step("<proof>intros; lia.</proof>")
+    env2.step("I give up.")
+    ep = env2.episode()
+    assert ep.outcomes == {"prover": "invalid", "conjecturer": "loss"}
+    assert ep.rewards == {"conjecturer": 0.0, "prover": 0.5 - 1.0}
+
+
+# ----------------------------------------------------------------------------- rounds, extras
+
+
+@coq_test
+def test_proven_statements_join_the_known_lemmas_of_later_rounds():
+    env = ConjectureProveEnv(prover_attempts=2, rounds=2, timeout=20)
+    env.reset(seed=1)
+    env.step(f"<statement>{NEW}</statement>")
+    env.step("<proof>reflexivity.</proof>")
+    env.step("<proof>intros; lia.</proof>")
+    assert env.agent_selection == "conjecturer" and "proven_1" in env.known_names()
+    # round 2: the same statement, renamed: a duplicate of proven_1, which a proof may cite
+    env.step("<statement>forall a b : nat, a + b + 0 = b + a</statement>")
+    env.step("<proof>exact proven_1.</proof>")
+    env.step("<proof>Admitted.</proof>")
+    ep = env.episode()
+    rounds = ep.info["rounds"]
+    assert [r["status"] for r in rounds] == ["new", "duplicate"]
+    assert rounds[1]["duplicate_of"] == "proven_1"
+    assert [a["status"] for a in rounds[1]["attempts"]] == ["ok", "wrong"]
+    assert ep.rewards == {"conjecturer": 1.0, "prover": 1.0}
+    assert [p["name"] for p in ep.info["proven"]] == ["proven_1", "proven_2"]
+    assert "Round 2 of 2" in ep.turns[-1].observation["user"]
+    assert "Round 1 conjecture" in ep.turns[-1].observation["user"]
+
+
+@coq_test
+def test_extra_lemmas_extend_the_library(tmp_path):
+    path = tmp_path / "extra.jsonl"
+    row = {"name": "add_two", "statement": "forall n : nat, n + 2 = S (S n)", "proof": "lia."}
+    row["proof"] = "intros; lia."
+    path.write_text(json.dumps(row) + "\n")
+    env = ConjectureProveEnv(prover_attempts=1, extra_lemmas=str(path))
+    assert env.library[-1]["name"] == "add_two"
+    ep = play(env, "forall k : nat, k + 2 = S (S k)", ["exact add_two."])
+    assert round_info(ep)["duplicate_of"] == "add_two"
+    assert ep.env_options["extra_lemmas"] == str(path)
+    assert round_info(ep)["attempts"][0]["status"] == "ok"
+    bad = [{"name": "bad", "statement": "forall n : nat, n = S n", "proof": "intros; lia."}]
+    with pytest.raises(ValueError, match="does not compile"):
+        ConjectureProveEnv(extra_lemmas=bad)
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        ({"name": "cheat", "statement": "False", "proof": "Admitted."}, "Admitted"),
+        ({"name": "Bad Name", "statement": "True", "proof": "exact I."}, "identifier"),
+        ({"name": "add_comm", "statement": "True", "proof": "exact I."}, "taken"),
+        ({"name": "x", "statement": "True. Axiom y : False", "proof": "exact I."}, "sentence"),
+    ],
+)
+def test_bad_extra_lemmas_are_refused(row, match):
+    with pytest.raises(ValueError, match=match):
+        ConjectureProveEnv(extra_lemmas=[row])
+
+
+def test_option_validation():
+    for bad in [{"prover_attempts": 0}, {"rounds": True}, {"checker": "isabelle"},
+                {"timeout": -1}, {"extra_lemmas": 3}]:  # fmt: skip
+        with pytest.raises(ValueError):
+            ConjectureProveEnv(**bad)
+    env = ConjectureProveEnv(prover_attempts=4, rounds=2)
+    assert env.env_options() == {"prover_attempts": 4, "rounds": 2}
+
+
+# ----------------------------------------------------------------------------- Lean
+
+
+def test_lean_checker_is_selected_and_fails_clearly_without_lean(monkeypatch):
+    monkeypatch.delenv("SPENV_LEAN_PROJECT", raising=False)
+    if shutil.which("lean") is None:
+        with pytest.raises(ValueError, match="lean not found"):
+            spenv.make("ConjectureProve-v1", checker="lean")
+    else:  # pragma: no cover - only where a Lean toolchain is installed
+        env = spenv.make("ConjectureProve-v1", checker="lean")
+        assert isinstance(env.backend, LeanBackend)
+
+
+def test_lean_backend_texts():
+    backend = LeanBackend(lemmas(), lean="/nonexistent/lean")
+    assert backend.unavailable_reason() is not None
+    assert all(lem.lean is not None for lem in backend.lemmas)
+    assert "Nat.add_comm" in backend.lemma_names()
+    tactic = backend.direct_tactic(["Nat.add_comm", "Nat.mul_comm"])
+    assert tactic == (
+        "first | exact Nat.add_comm | exact Nat.mul_comm | "
+        "(intros; first | (apply Nat.add_comm; done) | (apply Nat.mul_comm; done))"
+    )
+    assert backend.declaration("proven_1", "∀ n : Nat, n = n", "by\n  intro n\n  rfl") == (
+        "theorem proven_1 : ∀ n : Nat, n = n := by\n  intro n\n  rfl"
+    )
+    add_comm = next(lem for lem in lemmas() if lem.name == "add_comm")
+    assert add_comm.statement("lean") == "∀ (n : Nat) (m : Nat), n + m = m + n"
+
+
+# ----------------------------------------------------------------------------- library
+
+
+def test_shipped_library_file_is_the_rendering_of_the_index():
+    assert shipped_coq_source() == render_coq(lemmas())
+    names = [lem.name for lem in lemmas()]
+    assert len(names) == len(set(names)) >= 40
+    assert {lem.topic for lem in lemmas()} == {"nat", "list", "bool"}
+    assert {lem.difficulty for lem in lemmas()} == {1, 2, 3}
+    assert all(lem.lean_name for lem in lemmas() if lem.lean is not None)
+
+
+@coq_test
+def test_every_library_lemma_is_checked_by_coqc():
+    from spenv.games.conjecture_prove.library import compiled_library
+
+    folder = compiled_library(render_coq(lemmas()))
+    assert (folder / "Library.vo").exists()
+
+
+def test_canonical_is_alpha_and_space_insensitive():
+    a = canonical("forall n m : nat, n + m = m + n")
+    assert a == canonical("forall (x : nat) (y : nat),x+y=y+x")
+    assert a == canonical("(forall (p q : nat), p + q = q + p)")
+    assert a != canonical("forall n m : nat, m + n = m + n")
+    assert a != canonical("forall n m : nat, n + m = n + m")
+    # scopes: the inner binder is renamed, the free variable outside its scope is not
+    assert canonical("(forall x, x = x) /\\ x = 0") == canonical("(forall y, y = y) /\\ x = 0")
+    assert canonical("(forall x, x = x) /\\ x = 0") != canonical("(forall x, x = x) /\\ y = 0")
+    assert canonical("exists k, fun z => z + k") == canonical("exists j, fun w => w + j")
+    assert canonical("∀ n : Nat, n + 0 = n") == canonical("forall (m : Nat), m + 0 = m")
+
+
+# ----------------------------------------------------------------------------- agents
+
+
+def _template(name: str, lang: str = "coq") -> dict:
+    env = ConjectureProveEnv()
+    return next(t for t in env.library if t["name"] == name)
+
+
+def test_templates():
+    add_comm, app_nil_r = _template("add_comm"), _template("app_nil_r")
+    assert specialise(add_comm, 3) == "forall (m : nat), 3 + m = m + 3"
+    assert specialise(app_nil_r, 1) == "[1; 2] ++ [] = [1; 2]"
+    assert compose(add_comm, add_comm) == (
+        "forall (n : nat) (m : nat) (n' : nat) (m' : nat), (n + m = m + n) /\\ (n' + m' = m' + n')"
+    )
+    assert wrong(add_comm) == "forall (n : nat) (m : nat), n + m = S (m + n)"
+    assert wrong(app_nil_r) == "forall (l : list nat), length (l ++ []) = S (length (l))"
+    assert wrong(_template("le_add_r")) == "forall (n : nat) (m : nat), n + m < n"
+    assert wrong(_template("in_app_iff_nat")) is None
+
+
+def test_scripted_prover_walks_its_tactics_then_reuses_a_success():
+    env = ConjectureProveEnv(prover_attempts=3)
+    agent = ConjectureProveAgent(name="prover")
+    env.reset(seed=0)
+    env._round.prop = NEW
+    env._round.status = "new"
+    env.agent_selection = "prover"
+    obs = env._observe("prover")
+    assert agent.act(obs) == f"<proof>{COQ_TACTICS[0]}</proof>"
+    env._round.attempts = [{"proof": COQ_TACTICS[0], "status": "wrong", "detail": ""}]
+    assert agent.prove(env._observe("prover")) == COQ_TACTICS[1]
+    env._round.attempts.append({"proof": COQ_TACTICS[1], "status": "ok", "detail": ""})
+    assert agent.prove(env._observe("prover")) == COQ_TACTICS[1]
+
+
+def test_agent_factory_and_random_agent():
+    assert reference_agent("conjecturer").name == "conjecturer"
+    assert isinstance(spenv.agents.make_agent("random", "ConjectureProve-v1"),
+                      RandomConjectureProveAgent)  # fmt: skip
+    with pytest.raises(ValueError):
+        reference_agent("oracle")
+    with pytest.raises(ValueError):
+        ConjectureProveAgent(mode="clever")
+    env = ConjectureProveEnv()
+    env.reset(seed=3)
+    obs = env._observe("conjecturer")
+    answers = {RandomConjectureProveAgent(seed=s).act(obs) for s in range(30)}
+    assert len(answers) > 10
+    assert any("<statement>" in a for a in answers)
+    assert any("<statement>" not in a for a in answers)  # blunders happen
+    # the scripted conjecturer is a function of the observation (the env's seeded picks)
+    a, b = ConjectureProveAgent(seed=1), ConjectureProveAgent(seed=2)
+    assert a.act(obs) == b.act(obs)
+    assert ConjectureProveAgent(mode="wrong").act(obs) != ConjectureProveAgent(mode="compose").act(
+        obs
+    )
+
+
+# ----------------------------------------------------------------------------- replay and CLI
+
+
+@coq_test
+def test_scripted_games_replay_and_record_verdicts():
+    eps = [spenv.play("ConjectureProve-v1", ["conjecturer", "prover"], seed=0)]
+    for ep in eps:
+        again = spenv.replay(ep)
+        assert again.verdicts and len(again.verdicts) == len(ep.verdicts)
+        r = round_info(ep)
+        assert r["status"] in ("new", "duplicate", "restatement")
+        assert len(r["attempts"]) == 3
+        assert ep.rewards["prover"] == pytest.approx(r["successes"] / 3)
+    # seed 0 composes two lemmas, which the scripted prover gets at its third tactic
+    assert round_info(eps[0])["status"] == "new" and eps[0].rewards["conjecturer"] == 1.0
+
+
+@coq_test
+def test_cli_play_writes_episodes_with_verdicts(tmp_path: Path):
+    from spenv.cli import main
+
+    out = tmp_path / "eps.jsonl"
+    assert main(["play", "ConjectureProve-v1", "--games", "2", "--out", str(out), "-q"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["verdicts"], row
+        for v in row["verdicts"]:
+            assert {"kind", "status", "detail", "elapsed", "turn", "round"} <= set(v)
+        assert set(row["players"].values()) == {"conjecturer", "prover"}

@@ -43,6 +43,10 @@ Every verifier verdict is recorded in the episode's ``verdicts``: the support ch
 (``check="support"``, with the supporting document), the judge's rating when there is a judge,
 and one ``answer_match`` verdict per attempt (score = F1, ``data`` with ``em``).
 
+Replay: episodes re-run the judge; a scripted judge (or one given as an agent spec that answers
+the same way) reproduces them, a sampling language-model judge may not. An agent object given as
+``judge`` is recorded by its name only.
+
 Corpus (constructor option ``corpus``): ``None`` (the default) is the built-in fictional
 encyclopedia of :func:`spenv.verifiers.search.default_documents` (``n_docs`` documents, default
 2000, generated from ``corpus_seed``); a path names a JSONL file (``.jsonl``, ``.json``,

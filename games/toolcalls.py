@@ -46,6 +46,7 @@ so an agent that speaks OpenAI tool calls can play the same games.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import textwrap
@@ -118,7 +119,8 @@ class ToolCall:
     closed: bool = field(default=True, compare=False)
 
     def render(self) -> str:
-        """The call in the text format (``<name>argument</name>``)."""
+        """The call in the text format (``<name>argument</name>``); an argument holding its
+        own closing tag does not survive the round trip (the parser stops at that tag)."""
         return f"<{self.name}>{self.argument}</{self.name}>"
 
     def to_dict(self) -> dict[str, Any]:
@@ -271,39 +273,52 @@ def parse_calls(
         )
         text = text[:max_text]
 
+    # One pass over the tags, then bisection: linear in the text even with many unclosed tags.
+    opens: list[tuple[int, int, str]] = []  # allowed opening tags: (start, end, name)
+    closes: dict[str, list[tuple[int, int]]] = {}  # closing tags of allowed tools
+    foreign: list[tuple[int, str]] = []  # opening tags of known tools not allowed here
+    for m in _TAG_RE.finditer(text):
+        name = m.group(2).lower()
+        if name in names:
+            if m.group(1):
+                closes.setdefault(name, []).append((m.start(), m.end()))
+            else:
+                opens.append((m.start(), m.end(), name))
+        elif not m.group(1) and name in TOOLS:
+            foreign.append((m.start(), name))
+    open_starts = [o[0] for o in opens]
+    close_starts = {k: [c[0] for c in v] for k, v in closes.items()}
+
     found: list[ToolCall] = []
     spans: list[tuple[int, int]] = []
-    pos = 0
     n = len(text)
-    while pos < n:
-        m = _TAG_RE.search(text, pos)
-        if m is None:
-            break
-        slash, name = m.group(1), m.group(2).lower()
-        if slash or name not in names:
-            if not slash and name in TOOLS:
-                errors.append(
-                    f"<{name}> is not available here (allowed: "
-                    f"{', '.join(sorted(names)) or 'none'})"
-                )
-            pos = m.end()
-            continue
-        close = re.compile(rf"<\s*/\s*{re.escape(name)}\s*>", re.IGNORECASE).search(text, m.end())
-        nxt = None if close is not None else _next_open(text, m.end(), names, n)
-        if close is not None:
-            raw, end, closed = text[m.end() : close.start()], close.end(), True
-        elif nxt is None:
-            raw, end, closed = text[m.end() :], n, False
+    i = 0
+    while i < len(opens):
+        start, tag_end, name = opens[i]
+        cs = close_starts.get(name, [])
+        j = bisect.bisect_left(cs, tag_end)
+        if j < len(cs):
+            close_start, close_end = closes[name][j]
+            raw, end, closed = text[tag_end:close_start], close_end, True
         else:
-            errors.append(
-                f"<{name}> at character {m.start()} is not closed before "
-                f"<{nxt[1]}>; that call was ignored"
-            )
-            pos = nxt[0]
-            continue
-        spans.append((m.start(), end))
-        _add(found, errors, name, raw, m.start(), end, closed, max_chars)
-        pos = end
+            k = bisect.bisect_left(open_starts, tag_end)
+            if k < len(opens):
+                _note(
+                    errors,
+                    f"<{name}> at character {start} is not closed before <{opens[k][2]}>; "
+                    "that call was ignored",
+                )
+                i = k
+                continue
+            raw, end, closed = text[tag_end:], n, False
+        spans.append((start, end))
+        _add(found, errors, name, raw, start, end, closed, max_chars)
+        i = bisect.bisect_left(open_starts, end, lo=i + 1)
+    span_starts = [sp[0] for sp in spans]
+    allowed_list = ", ".join(sorted(names)) or "none"
+    for pos, name in foreign:
+        if _inside(spans, span_starts, pos) is None:
+            _note(errors, f"<{name}> is not available here (allowed: {allowed_list})")
 
     if fenced is not None:
         for start, end, raw, closed in _fences(text, spans):
@@ -319,12 +334,23 @@ def parse_calls(
     return ParsedTurn(tuple(found), tuple(errors))
 
 
-def _next_open(text: str, pos: int, names: frozenset[str], limit: int) -> tuple[int, str] | None:
-    """The position and name of the next allowed opening tag in ``text[pos:limit]``."""
-    for m in _TAG_RE.finditer(text, pos, limit):
-        if not m.group(1) and m.group(2).lower() in names:
-            return m.start(), m.group(2).lower()
+def _inside(spans: list[tuple[int, int]], starts: list[int], pos: int) -> int | None:
+    """The end of the span (sorted, disjoint) that holds ``pos``, or None."""
+    k = bisect.bisect_right(starts, pos) - 1
+    if k >= 0 and pos < spans[k][1]:
+        return spans[k][1]
     return None
+
+
+#: At most this many problems are listed per turn (the rest are counted in one line).
+MAX_ERRORS = 20
+
+
+def _note(errors: list[str], message: str) -> None:
+    if len(errors) < MAX_ERRORS:
+        errors.append(message)
+    elif len(errors) == MAX_ERRORS:
+        errors.append("more problems were found; only the first ones are listed")
 
 
 def _add(
@@ -338,20 +364,22 @@ def _add(
     max_chars: int,
 ) -> None:
     if len(raw) > max_chars:
-        errors.append(
+        _note(
+            errors,
             f"<{name}> argument is {len(raw)} characters long; the limit is "
-            f"{max_chars}; that call was ignored"
+            f"{max_chars}; that call was ignored",
         )
         return
     arg = _clean(raw)
     if not arg:
-        errors.append(f"<{name}> is empty; that call was ignored")
+        _note(errors, f"<{name}> is empty; that call was ignored")
         return
     found.append(ToolCall(name, arg, start, end, closed))
 
 
 def _fences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, str, bool]]:
-    """Python (or bare) fenced blocks of ``text`` outside the tag ``spans``."""
+    """Python (or bare) fenced blocks of ``text`` outside the tag ``spans`` (sorted)."""
+    span_starts = [sp[0] for sp in spans]
     out = []
     pos = 0
     n = len(text)
@@ -359,7 +387,7 @@ def _fences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, str
         m = _FENCE_OPEN_RE.search(text, pos)
         if m is None:
             break
-        inside = next((e for s, e in spans if s <= m.start() < e), None)
+        inside = _inside(spans, span_starts, m.start())
         if inside is not None:
             pos = inside
             continue

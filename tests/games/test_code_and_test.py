@@ -420,6 +420,9 @@ def test_reset_option_problem_and_constructor_checks(source: str) -> None:
     assert env.problem.task_id == "HumanEval/5"
     view = env.infos["tester"]["observation"]
     assert "canonical" not in json.dumps(dict(view.state)) and env.problem.solution not in view.text
+    env.step("<code>\nSECRET_MARK = 1\n</code>")
+    view = env.infos["tester"]["observation"]
+    assert view.is_decision and "SECRET_MARK" not in view.text + json.dumps(dict(view.state))
     with pytest.raises(ValueError, match="problem"):
         env.reset(options={"problem": "nope"})
     for bad in ({"split": "x"}, {"n_mutants": -1}, {"time_limit": 0}, {"backend": "vm"}):

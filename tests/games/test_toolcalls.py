@@ -238,3 +238,15 @@ def test_rendered_calls_parse_back(calls: list[tuple[str, str]], fillers: list[s
 def test_case_of_tags_does_not_matter(name: str, arg: str) -> None:
     upper = f"<{name.upper()}>{arg}</{name.title()}>"
     assert parse_calls(upper, {name}).calls == parse_calls(f"<{name}>{arg}</{name}>", {name}).calls
+
+
+def test_pathological_input_stays_bounded() -> None:
+    from spenv.games.toolcalls import MAX_ERRORS
+
+    p = parse_calls("<search>" * 20_000, {"search"})
+    assert p.calls == ()
+    assert len(p.errors) == MAX_ERRORS + 1 and "only the first ones" in p.errors[-1]
+    p = parse_calls("<proof>x" * 5_000 + "<search>q</search>", {"search"})
+    assert p.calls == (ToolCall("search", "q"),) and len(p.errors) == MAX_ERRORS + 1
+    p = parse_calls("```python\nx\n```\n" * 5_000, {"code"}, fenced="code", max_calls=3)
+    assert [c.argument for c in p.calls] == ["x"] * 3 and "5000 tool calls" in p.errors[-1]

@@ -1,11 +1,12 @@
 """Tiny language models for tests and benchmarks: no download, no GPU, a few seconds to build.
 
 :func:`tiny_model` writes a randomly initialised causal LM (Llama architecture) and a byte-level
-BPE tokenizer, trained with ``tokenizers`` on the text of the registered games, to a folder in
-the Hugging Face ``save_pretrained`` layout. ``AutoModelForCausalLM.from_pretrained(path)`` and
-``AutoTokenizer.from_pretrained(path)`` load it like any hub model, and its chat template makes
-``apply_chat_template`` work, so every code path of a real model (chat formatting, batched
-left-padded generation, log-probabilities, training steps) runs on a CPU in milliseconds.
+BPE tokenizer, trained with ``tokenizers`` on the text of the built-in games
+(:data:`CORPUS_ENVS`), to a folder in the Hugging Face ``save_pretrained`` layout.
+``AutoModelForCausalLM.from_pretrained(path)`` and ``AutoTokenizer.from_pretrained(path)`` load
+it like any hub model, and its chat template makes ``apply_chat_template`` work, so every code
+path of a real model (chat formatting, batched left-padded generation, log-probabilities,
+training steps) runs on a CPU in milliseconds.
 
 The model plays badly (its weights are random), but deterministically: the same options and
 ``seed`` give the same files, byte for byte.
@@ -50,8 +51,20 @@ _EXTRA_TEXT = [
 ]
 
 
+#: The games whose text trains the tokenizer: a fixed list (those registered are played), so the
+#: tokenizer does not change when more games are registered, and building stays fast.
+CORPUS_ENVS = (
+    "KuhnPoker-v1",
+    "TicTacToe-v1",
+    "SimpleNegotiation-v1",
+    "DealOrNoDeal-v1",
+    "Taboo-v1",
+    "Debate-v1",
+)
+
+
 def _game_text(games_per_env: int, seed: int) -> list[str]:
-    """Texts from playing every registered game with its random agents: prompts and answers."""
+    """Texts from playing the corpus games with their random agents: prompts and answers."""
     from spenv.agents.specs import make_agent
     from spenv.registry import list_envs
     from spenv.rollout import run_games
@@ -72,7 +85,8 @@ def _game_text(games_per_env: int, seed: int) -> list[str]:
             texts.append(str(answer))
             return answer
 
-    for env_id in list_envs():
+    registered = set(list_envs())
+    for env_id in (e for e in CORPUS_ENVS if e in registered):
         try:
             agents = [_Recorder(make_agent("random", env_id, seed=seed + k)) for k in range(2)]
             run_games(env_id, agents, games=games_per_env, seed=seed)
@@ -120,7 +134,7 @@ def tiny_model(
     The model is a Llama-architecture decoder with ``layers`` layers of width ``hidden_size``
     (tied input and output embeddings) and a context of ``max_positions`` tokens. The tokenizer
     is a byte-level BPE of ``vocab_size`` entries (at least 259: the 256 bytes and the three
-    special tokens) trained on text from ``games_per_env`` games of each registered env played
+    special tokens) trained on text from ``games_per_env`` games of each corpus game played
     by random agents, so game prompts and moves such as ``[bet]`` take few tokens. The weights
     are drawn from ``seed`` without touching torch's global random state.
 

@@ -149,7 +149,13 @@ def cmd_play(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"spenv: {exc}", file=sys.stderr)
         return 2
-    agents = [a.strip() for a in args.agents.split(",")] if args.agents else list(es.default_agents)
+    from spenv.agents.specs import AgentSpecError, split_agent_specs
+
+    try:
+        agents = split_agent_specs(args.agents) if args.agents else list(es.default_agents)
+    except AgentSpecError as exc:
+        print(f"spenv: {exc}", file=sys.stderr)
+        return 2
     env_options = _parse_options(args.option)
     reset_options = _parse_options(args.reset_option)
     table = ResultTable()

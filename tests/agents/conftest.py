@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+torch = pytest.importorskip("torch", reason="the LLM agent tests need the train extra (torch)")
 pytest.importorskip("transformers", reason="the LLM agent tests need the train extra")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny models run fastest on one intra-op thread: on a busy 2-core machine, two threads
+    spin-waiting on each other make every small matrix product 10-100x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,537 @@
+"""``HFAgent``: a local Hugging Face causal language model as a spenv agent.
+
+The agent renders each observation as chat messages (:mod:`spenv.agents.prompting`), applies the
+tokenizer's chat template (or a plain ``System: / User: / Assistant:`` layout when the tokenizer
+has none), and generates all pending decisions of a tick in one left-padded batch
+(:meth:`HFAgent.act_batch`). Each answer is a :class:`~spenv.agents.Reply` whose ``meta`` holds
+what a trainer needs, stored by the rollout engine in the episode's turns:
+
+- ``prompt_ids``: the prompt's token ids (no padding);
+- ``completion_ids``: the sampled token ids, up to and including the token that ended the
+  answer (the EOS token, or the token that completed a stop string);
+- ``logprobs``: for each completion token, its log-probability under the model's **raw**
+  distribution: the softmax of the unprocessed logits (temperature 1, no top-k/top-p
+  filtering), which is what policy-gradient trainers need. Sampling itself uses the processed
+  distribution (temperature, top-k, top-p); ``sampling_logprobs=True`` adds
+  ``sampling_logprobs``, the log-probabilities under that distribution;
+- ``finish_reason``: ``"stop"`` (EOS or a stop string) or ``"length"`` (``max_new_tokens``);
+- ``raw_text``: the whole generated text, when the move handed to the game differs from it
+  (stop string cut off, reasoning dropped, ``\\boxed{}`` answer mapped to the legal move).
+
+Sampling is reproducible: the agent's ``seed`` starts its own generator, which draws the torch
+seed of every generation call (torch's global random state is saved and restored around it), so
+the same sequence of calls gives the same answers. With ``greedy=True`` an answer does not depend
+on the other prompts of its batch (up to floating-point noise of padded matrix products).
+
+Needs the ``train`` extra (torch, transformers). A trainer can share its live model:
+``HFAgent(model=model, tokenizer=tokenizer)`` uses the objects as they are (no copy, no device
+move) and restores the model's train/eval mode after each call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from spenv.agents.base import Reply
+from spenv.agents.prompting import (
+    Conversations,
+    build_messages,
+    check_style,
+    clip_ids,
+    extract_move,
+    fit_messages,
+    render_plain,
+)
+from spenv.observation import Observation
+
+
+class HFAgent:
+    """A Hugging Face causal LM that plays spenv games (see the module docstring).
+
+    Parameters:
+        model: a local path or hub id (loaded with ``AutoModelForCausalLM``), or a loaded model.
+        tokenizer: a tokenizer object, or a path / hub id; default: the model's own.
+        name: the agent's label in episodes (default ``hf:<path>``).
+        temperature, top_p, top_k: sampling parameters (``top_k=0`` means no top-k filter).
+        greedy: take the most likely token instead of sampling.
+        max_new_tokens: the most tokens one answer may take.
+        stop: strings that end an answer (cut from the answer text).
+        seed: starts the agent's generator (reproducible sampling).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default: CUDA when available, else CPU.
+            Ignored for a loaded model, which stays where it is.
+        dtype: ``"bfloat16"``, ``"float16"``, ``"float32"`` or ``"auto"``; default bfloat16 on
+            GPU, float32 on CPU.
+        prompt_style: ``"plain"``, ``"system"`` or ``"reasoning"`` (see
+            :mod:`spenv.agents.prompting`).
+        history: ``"transcript"`` (one user turn per decision) or ``"messages"`` (a conversation
+            per game and seat).
+        max_context: the most prompt tokens; default: the model's context length minus
+            ``max_new_tokens``. Longer prompts lose their oldest turns (never an error).
+        batch_size: the most prompts in one generation call (longer batches are split).
+        sampling_logprobs: also record log-probs under the processed sampling distribution.
+        extract: post-process answers with :func:`~spenv.agents.prompting.extract_move`
+            (default: only with ``prompt_style="reasoning"``).
+        trust_remote_code: passed to ``from_pretrained``.
+    """
+
+    #: The rollout engine passes per-game keys to agents that set this (``history="messages"``).
+    wants_keys = False
+
+    def __init__(
+        self,
+        model: Any = None,
+        tokenizer: Any = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        name: str | None = None,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        top_k: int = 0,
+        greedy: bool = False,
+        max_new_tokens: int = 256,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        prompt_style: str = "system",
+        history: str = "transcript",
+        max_context: int | None = None,
+        batch_size: int | None = None,
+        sampling_logprobs: bool = False,
+        extract: bool | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        import torch
+
+        if path is not None:
+            if model is not None:
+                raise ValueError("give the model as `model` or `path`, not both")
+            model = path
+        if model is None:
+            raise ValueError("HFAgent needs a model: a path, a hub id or a loaded model")
+        check_style(prompt_style, history)
+        if temperature < 0 or (temperature == 0 and not greedy):
+            if temperature == 0:
+                greedy = True
+            else:
+                raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        if top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {top_k}")
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+
+        if isinstance(model, str | os.PathLike):
+            source = str(model)
+            if device is None:
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            torch_dtype = _dtype(dtype, device)
+            from transformers import AutoModelForCausalLM
+
+            loaded = AutoModelForCausalLM.from_pretrained(
+                source, dtype=torch_dtype, trust_remote_code=trust_remote_code
+            )
+            loaded.to(device)
+            loaded.eval()
+            self.model = loaded
+            if tokenizer is None:
+                tokenizer = source
+        else:
+            source = (
+                getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
+            )
+            self.model = model
+            if tokenizer is None:
+                raise ValueError(
+                    "a loaded model needs its tokenizer: HFAgent(model=..., tokenizer=...)"
+                )
+        if isinstance(tokenizer, str | os.PathLike):
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(
+                str(tokenizer), trust_remote_code=trust_remote_code
+            )
+        self.tokenizer = tokenizer
+        self.source = source
+        self.name = name or f"hf:{source}"
+        self.temperature = float(temperature)
+        self.top_p = float(top_p)
+        self.top_k = int(top_k)
+        self.greedy = bool(greedy)
+        self.max_new_tokens = int(max_new_tokens)
+        self.stop = [stop] if isinstance(stop, str) else list(stop or [])
+        self.prompt_style = prompt_style
+        self.history = history
+        self.wants_keys = history == "messages"
+        self.batch_size = batch_size
+        self.sampling_logprobs = sampling_logprobs
+        self.extract = prompt_style == "reasoning" if extract is None else bool(extract)
+        self._seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.conversations = Conversations()
+
+        eos = tokenizer.eos_token_id
+        pad = tokenizer.pad_token_id
+        if pad is None:
+            pad = eos if eos is not None else 0
+        self._eos_ids = _eos_ids(self.model, eos)
+        self._pad_id = int(pad)
+        context = _context_length(self.model, tokenizer)
+        if max_context is None:
+            max_context = max(16, context - self.max_new_tokens) if context else 1 << 30
+        if max_context < 1:
+            raise ValueError(f"max_context must be at least 1, got {max_context}")
+        self.max_context = int(max_context)
+        self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def device(self) -> Any:
+        """The device of the model's parameters."""
+        return next(self.model.parameters()).device
+
+    def seed(self, seed: int | None) -> None:
+        """Re-seed the agent's generator (and so every later sampling call)."""
+        self._seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    def sampling_params(self) -> dict[str, Any]:
+        """The sampling parameters, as recorded in run metadata."""
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "greedy": self.greedy,
+            "max_new_tokens": self.max_new_tokens,
+            "stop": list(self.stop),
+            "seed": self._seed,
+            "prompt_style": self.prompt_style,
+            "history": self.history,
+            "max_context": self.max_context,
+        }
+
+    def act(self, obs: Observation) -> Reply:
+        """Answer one decision (a batch of one)."""
+        return self.act_batch([obs])[0]
+
+    def act_batch(
+        self, observations: Sequence[Observation], keys: Sequence[Hashable] | None = None
+    ) -> list[Reply]:
+        """Answer every decision in one (or a few, with ``batch_size``) generation calls.
+
+        ``keys`` (one per observation) name the game and seat of each decision, for the
+        ``"messages"`` history mode; without them the env id and role stand in.
+        """
+        observations = list(observations)
+        if not observations:
+            return []
+        if keys is None:
+            keys = [Conversations.default_key(o) for o in observations]
+        elif len(keys) != len(observations):
+            raise ValueError(f"{len(keys)} keys for {len(observations)} observations")
+        prompts = [self.prompt_ids(o, k) for o, k in zip(observations, keys, strict=True)]
+        step = self.batch_size or len(prompts)
+        replies: list[Reply] = []
+        for start in range(0, len(prompts), step):
+            chunk = prompts[start : start + step]
+            outs = self.generate_ids([p for p, _ in chunk])
+            for (ids, dropped), (comp, lps, slps, reason), obs in zip(
+                chunk, outs, observations[start : start + step], strict=True
+            ):
+                replies.append(self._reply(obs, ids, dropped, comp, lps, slps, reason))
+        if self.history == "messages":
+            for obs, key, reply in zip(observations, keys, replies, strict=True):
+                self.conversations.add(key, obs, str(reply))
+        return replies
+
+    def forget(self, key: Hashable) -> None:
+        """Drop the conversation of a finished game (the rollout engine calls this)."""
+        self.conversations.forget(key)
+
+    # ------------------------------------------------------------------ prompts
+    def messages(self, obs: Observation, key: Hashable | None = None) -> list[dict[str, str]]:
+        """The chat messages of one decision, before the context guard."""
+        past = []
+        if self.history == "messages":
+            past = self.conversations.past(
+                Conversations.default_key(obs) if key is None else key, obs
+            )
+        return build_messages(obs, self.prompt_style, past)
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        """The prompt text: the chat template, or a plain layout without one."""
+        if self.has_chat_template:
+            return self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        return render_plain(messages)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a rendered prompt (the template already holds any special tokens)."""
+        add = not self.has_chat_template  # a plain layout gets the tokenizer's BOS, if any
+        return list(self.tokenizer(text, add_special_tokens=add)["input_ids"])
+
+    def prompt_ids(self, obs: Observation, key: Hashable | None = None) -> tuple[list[int], int]:
+        """(prompt token ids, turns or lines dropped by the context guard) for one decision."""
+        messages = self.messages(obs, key)
+        cache: dict[int, list[int]] = {}
+
+        def count(msgs: list[dict[str, str]]) -> int:
+            ids = self.encode(self.render(msgs))
+            cache[id(msgs)] = ids
+            return len(ids)
+
+        fitted, dropped = fit_messages(messages, count, self.max_context)
+        ids = cache.get(id(fitted)) or self.encode(self.render(fitted))
+        if len(ids) > self.max_context:
+            ids = clip_ids(ids, self.max_context)
+            dropped += 1
+        return ids, dropped
+
+    # ------------------------------------------------------------------ generation
+    def generate_ids(
+        self, prompts: Sequence[Sequence[int]]
+    ) -> list[tuple[list[int], list[float], list[float] | None, str]]:
+        """Generate for token-id prompts in one left-padded batch.
+
+        Returns, per prompt, (completion ids, raw log-probs, sampling log-probs or ``None``,
+        finish reason). The completion ends at the first EOS token or completed stop string
+        (included) or after ``max_new_tokens``.
+        """
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        device = self.device
+        width = max(len(p) for p in prompts)
+        input_ids = torch.full((len(prompts), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for i, p in enumerate(prompts):
+            if p:
+                input_ids[i, width - len(p) :] = torch.as_tensor(list(p), dtype=torch.long)
+                mask[i, width - len(p) :] = 1
+        input_ids, mask = input_ids.to(device), mask.to(device)
+
+        recorder = _LogprobRecorder(self.sampling_logprobs)
+        processors = LogitsProcessorList([recorder.raw])
+        if not self.greedy:
+            processors.extend(_warpers(self.temperature, self.top_k, self.top_p))
+        if self.sampling_logprobs:
+            processors.append(recorder.processed)
+        config = GenerationConfig(
+            do_sample=not self.greedy,
+            max_new_tokens=self.max_new_tokens,
+            eos_token_id=self._eos_ids or None,
+            pad_token_id=self._pad_id,
+            num_beams=1,
+            use_cache=True,
+        )
+        if not self.greedy:  # the warpers above do the filtering; keep generate's own off
+            config.temperature, config.top_k, config.top_p = 1.0, 0, 1.0
+        kwargs: dict[str, Any] = {}
+        if self.stop:
+            config.stop_strings = list(self.stop)
+            kwargs["tokenizer"] = self.tokenizer
+        call_seed = int(self.rng.integers(0, 2**63 - 1))
+        with self._generation_mode(), _seeded(call_seed, device):
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=mask,
+                generation_config=config,
+                logits_processor=processors,
+                **kwargs,
+            )
+        sequences = out if isinstance(out, torch.Tensor) else out.sequences
+        new = sequences[:, width:].tolist()
+        raw, processed = recorder.finish(sequences)
+        results = []
+        for i, ids in enumerate(new):
+            n, reason = self._cut(ids)
+            lps = raw[i][:n] if n else []
+            slps = processed[i][:n] if processed is not None else None
+            results.append((ids[:n], lps, slps, reason))
+        return results
+
+    def _cut(self, ids: list[int]) -> tuple[int, str]:
+        """How many generated tokens belong to the answer, and why it ended."""
+        eos = set(self._eos_ids)
+        end = len(ids)
+        reason = "length"
+        for j, t in enumerate(ids):
+            if t in eos:
+                end, reason = j + 1, "stop"
+                break
+        if self.stop:
+            text = self.tokenizer.decode(ids[:end], skip_special_tokens=False)
+            if any(s in text for s in self.stop):
+                # The first prefix whose text holds a stop string (finished rows are padded).
+                lo, hi = 1, end
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    part = self.tokenizer.decode(ids[:mid], skip_special_tokens=False)
+                    if any(s in part for s in self.stop):
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                end, reason = lo, "stop"
+        return end, reason
+
+    def _reply(
+        self,
+        obs: Observation,
+        prompt: list[int],
+        dropped: int,
+        completion: list[int],
+        logprobs: list[float],
+        sampling: list[float] | None,
+        reason: str,
+    ) -> Reply:
+        text = self.tokenizer.decode(completion, skip_special_tokens=True)
+        full = text
+        if self.stop:
+            cuts = [text.find(s) for s in self.stop if s in text]
+            if cuts:
+                text = text[: min(cuts)]
+        answer = extract_move(text, obs) if self.extract else text
+        meta: dict[str, Any] = {
+            "prompt_ids": list(prompt),
+            "completion_ids": list(completion),
+            "logprobs": [float(x) for x in logprobs],
+            "finish_reason": reason,
+        }
+        if sampling is not None:
+            meta["sampling_logprobs"] = [float(x) for x in sampling]
+        if answer != full:
+            meta["raw_text"] = full
+        if dropped:
+            meta["context_dropped"] = dropped
+        return Reply(answer, **meta)
+
+    @contextlib.contextmanager
+    def _generation_mode(self) -> Iterator[None]:
+        import torch
+
+        training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            if training:
+                self.model.train()
+
+    def __repr__(self) -> str:
+        return f"HFAgent(name={self.name!r})"
+
+
+class _LogprobRecorder:
+    """Logits processors that record each sampled token's log-probability.
+
+    ``raw`` runs first and sees the model's unprocessed logits; ``processed`` (optional) runs
+    last and sees the sampling distribution. Each keeps the previous step's log-softmax and
+    reads the token that was sampled from it at the next step (``input_ids[:, -1]``), so memory
+    stays one vocabulary row per sequence however long the answer.
+    """
+
+    def __init__(self, processed: bool) -> None:
+        self.raw = _Recorder()
+        self.processed = _Recorder() if processed else None
+
+    def finish(self, sequences: Any) -> tuple[list[list[float]], list[list[float]] | None]:
+        raw = self.raw.finish(sequences)
+        return raw, self.processed.finish(sequences) if self.processed is not None else None
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.prev: Any = None
+        self.steps: list[Any] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        if self.prev is not None:
+            self.steps.append(self.prev.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.prev = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def finish(self, sequences: Any) -> list[list[float]]:
+        import torch
+
+        if self.prev is not None:
+            self.steps.append(self.prev.gather(1, sequences[:, -1:]).squeeze(1))
+            self.prev = None
+        if not self.steps:
+            return [[] for _ in range(sequences.shape[0])]
+        return torch.stack(self.steps, dim=1).cpu().tolist()
+
+
+def _warpers(temperature: float, top_k: int, top_p: float) -> list[Any]:
+    from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    out: list[Any] = []
+    if temperature != 1.0:
+        out.append(TemperatureLogitsWarper(temperature))
+    if top_k > 0:
+        out.append(TopKLogitsWarper(top_k))
+    if top_p < 1.0:
+        out.append(TopPLogitsWarper(top_p))
+    return out
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, device: Any) -> Iterator[None]:
+    """Seed torch for one call, then restore its global random state."""
+    import torch
+
+    devices = [device] if getattr(device, "type", str(device)).startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _dtype(dtype: str | None, device: str) -> Any:
+    import torch
+
+    if dtype is None:
+        return torch.bfloat16 if str(device).startswith("cuda") else torch.float32
+    if dtype == "auto":
+        return "auto"
+    try:
+        value = getattr(torch, dtype)
+    except AttributeError:
+        value = None
+    if not isinstance(value, torch.dtype):
+        raise ValueError(f"unknown dtype {dtype!r}; use bfloat16, float16, float32 or auto")
+    return value
+
+
+def _eos_ids(model: Any, eos: int | None) -> list[int]:
+    ids: list[int] = []
+    gen = getattr(model, "generation_config", None)
+    for value in (eos, getattr(gen, "eos_token_id", None)):
+        if value is None:
+            continue
+        for v in value if isinstance(value, list | tuple) else [value]:
+            if int(v) not in ids:
+                ids.append(int(v))
+    return ids
+
+
+def _context_length(model: Any, tokenizer: Any) -> int | None:
+    config = getattr(model, "config", None)
+    for attr in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    value = getattr(tokenizer, "model_max_length", None)
+    if isinstance(value, int) and 0 < value < 1_000_000:
+        return value
+    return None

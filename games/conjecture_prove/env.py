@@ -83,6 +83,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from spenv.env import TextEnv
+from spenv.episode import Episode
 from spenv.games.conjecture_prove.checking import (
     Backend,
     CoqBackend,
@@ -568,7 +569,8 @@ class ConjectureProveEnv(TextEnv):
             "proven": [{"name": n, "statement": p, "proof": pr} for n, p, pr in self._proven],
         }
 
-    def episode(self, players: Mapping[str, str] | None = None) -> Any:
+    def episode(self, players: Mapping[str, str] | None = None) -> Episode:
+        """The record, with every checker verdict of the game in ``verdicts``."""
         ep = super().episode(players)
         ep.verdicts = [dict(v) for v in self._verdicts]
         return ep

@@ -458,6 +458,14 @@ def test_reference_agents_through_the_registry() -> None:
     assert agent.name == "random"
 
 
+def test_api_test_through_the_registry() -> None:
+    from pettingzoo.test import api_test
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        api_test(spenv.make(ENV_ID), num_cycles=20)
+
+
 @BWRAP
 def test_cli_play_writes_verdicts(tmp_path: Path) -> None:
     from spenv.cli import main

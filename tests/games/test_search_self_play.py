@@ -288,6 +288,20 @@ def test_corpus_from_jsonl_and_folder(tmp_path: Path) -> None:
     (folder / "moon.txt").write_text("The moon Zorblat has a diameter of 412 km.")
     ep = spenv.play(ENV_ID, ["reader", "reader"], seed=1, env_options={"corpus": str(folder)})
     assert ep.status == "completed"
+    # a saved corpus database
+    from spenv.verifiers.search import Corpus
+
+    db = tmp_path / "c.db"
+    with Corpus(db) as saved:
+        saved.add(docs)
+    env = SearchSelfPlayEnv(corpus=str(db), solver_attempts=1)
+    env.reset(seed=0)
+    env.step("<open>b</open>")
+    env.step("<question>Which planet does Zorblat orbit?</question><answer>Quex</answer>")
+    assert env.episode().info["supported"] is True
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 10)
+    with pytest.raises(ValueError, match="not a readable corpus"):
+        SearchSelfPlayEnv(corpus=str(tmp_path / "junk.db"))
     with pytest.raises(ValueError, match="does not exist"):
         SearchSelfPlayEnv(corpus=str(tmp_path / "missing.jsonl"))
     for bad in ({"band": (0.9, 0.1)}, {"solver_attempts": 0}, {"solver_reward": "x"}):
@@ -315,6 +329,16 @@ def test_random_agents_and_factory() -> None:
     assert all(ep.status == "completed" for ep in eps)
     with pytest.raises(ValueError):
         SearchAgent("oracle")
+
+
+def test_api_test_through_the_registry() -> None:
+    import warnings
+
+    from pettingzoo.test import api_test
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        api_test(spenv.make(ENV_ID, n_docs=N_DOCS), num_cycles=20)
 
 
 def test_cli_play_writes_verdicts(tmp_path: Path) -> None:

@@ -132,6 +132,7 @@ How to answer: write the proposition in {lang} syntax inside tags, e.g.
 <statement>{example}</statement>
 An answer without a <statement> tag is invalid and {penalty}.
 
+{toolbox}
 Known lemmas (the prover may use them):
 {library}"""
 
@@ -146,12 +147,20 @@ How to answer: write the tactic script inside tags, e.g.
 <proof>{example}</proof>
 An answer without a <proof> tag is invalid and {penalty}.
 
+{toolbox}
 Known lemmas (you may cite them by name):
 {library}"""
 
+_TOOLBOX = {
+    "coq": "In scope: Coq's Arith, Bool and List (with list notations such as [1; 2]) and Lia \
+(the lia tactic); the helper functions double (n : nat) and sum (l : list nat); every known \
+lemma is also in the hint database library (auto with library).",
+    "lean": "In scope: Lean 4's core library only (omega, simp, decide, ...); the known lemmas \
+are core theorems, cited by their full names.",
+}
 _EXAMPLES = {
-    "coq": ("forall n m : nat, n + m = m + n", "intros n m. lia."),
-    "lean": ("∀ n m : Nat, n + m = m + n", "intro n m\n  omega"),
+    "coq": ("forall n : nat, n * 2 = n + n", "intros n. lia."),
+    "lean": ("∀ n : Nat, n * 2 = n + n", "intro n\n  omega"),
 }
 
 
@@ -249,6 +258,7 @@ class ConjectureProveEnv(TextEnv):
             "rs": "" if rounds == 1 else "s",
             "library": listing,
             "penalty": penalty,
+            "toolbox": _TOOLBOX[checker],
         }
         ex_statement, ex_proof = _EXAMPLES[checker]
         self._system = {

@@ -209,6 +209,16 @@ def test_hostile_proofs_are_failed_attempts_not_crashes():
     assert len([v for v in ep.verdicts if v["kind"] == "proof"]) == 6
 
 
+def test_a_checker_that_cannot_run_is_an_error_verdict_not_a_crash():
+    env = ConjectureProveEnv(prover_attempts=2)
+    env.backend.coqc = "/nonexistent/coqc"
+    ep = play(env, NEW, [])
+    r = round_info(ep)
+    assert r["status"] == "unchecked" and "coqc not found" in r["reason"]
+    assert [(v["kind"], v["status"]) for v in ep.verdicts] == [("novelty", "error")]
+    assert ep.rewards == {"conjecturer": 0.0, "prover": 0.0} and len(ep.turns) == 1
+
+
 def test_huge_and_missing_tags_are_invalid_moves():
     env = ConjectureProveEnv(prover_attempts=1, retries=1)
     env.reset(seed=0)

@@ -9,9 +9,9 @@ Rules:
 
 1. The coder moves first and writes a complete solution in a ``<code>...</code>`` tag (or a
    ```` ```python ```` fenced block; the tool-call format of :mod:`spenv.games.toolcalls`). When
-   there are several, the last one counts. A body without the ``def`` line is accepted too: when
-   the code does not define the entry point, it is appended to the prompt (HumanEval's
-   completion style).
+   there are several, the last one counts (of the first 8 read; more are reported). A body
+   without the ``def`` line is accepted too: when the code does not define the entry point, it
+   is appended to the prompt (HumanEval's completion style).
 2. The tester then writes unit tests in a ``<tests>...</tests>`` tag (or a fenced block): Python
    statements whose top-level ``assert`` statements call the entry point. Each top-level
    statement that holds an ``assert`` is one test; the statements before it are its setup. At

@@ -326,11 +326,25 @@ def transcript(ep: Any) -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     from spenv.demo import run_demo
 
-    return run_demo(out=Path(args.out), games=args.games, seed=args.seed, quiet=args.quiet)
+    envs = [e.strip() for e in args.env.split(",") if e.strip()] if args.env else None
+    try:
+        return run_demo(
+            out=Path(args.out),
+            games=args.games,
+            seed=args.seed,
+            quiet=args.quiet,
+            budget=args.budget,
+            envs=envs,
+        )
+    except KeyError as exc:  # an unknown --env id
+        print(f"spenv: {exc}", file=sys.stderr)
+        return 2
 
 
 # --------------------------------------------------------------------------- parser
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "spenv.leaderboard.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -396,9 +410,25 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--skip-bad", action="store_true", help="skip malformed lines")
     pr.set_defaults(func=cmd_replay)
 
-    pd = sub.add_parser("demo", help="a tournament of the reference agents")
+    pd = sub.add_parser(
+        "demo", help="round robins of the reference agents on every game, rated, with a page"
+    )
     pd.add_argument("--out", default="demo-out", help="output folder (default demo-out)")
-    pd.add_argument("--games", type=int, default=500, help="games per pairing (default 500)")
+    pd.add_argument(
+        "--games",
+        type=int,
+        default=400,
+        help="games per pairing, both seatings (default 400; slow games play what fits)",
+    )
+    pd.add_argument(
+        "--budget",
+        type=float,
+        default=90.0,
+        metavar="SECONDS",
+        help="seconds of play after a short pilot, shared out by each game's measured cost "
+        "(default 90)",
+    )
+    pd.add_argument("--env", metavar="IDS", help="comma-separated env ids (default: all)")
     pd.add_argument("--seed", type=int, default=0)
     pd.add_argument("-q", "--quiet", action="store_true")
     pd.set_defaults(func=cmd_demo)

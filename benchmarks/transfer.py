@@ -86,10 +86,25 @@ def _apply_sampling(agent: Any, sampling: Mapping[str, Any]) -> list[str]:
         elif hasattr(agent, key):
             setattr(agent, key, value)
             applied.append(key)
+            if key == "temperature" and value == 0 and hasattr(agent, "greedy"):
+                agent.greedy = True  # temperature 0 means greedy decoding
         elif key == "max_tokens" and hasattr(agent, "max_new_tokens"):
             agent.max_new_tokens = value
             applied.append(key)
     return applied
+
+
+def _agent_sampling(agent: Any, seed: int, sampling: Mapping[str, Any]) -> Any:
+    """The agent's own account of its sampling settings, when it gives one."""
+    obj, _ = _build_agent(agent, seed, sampling)
+    getter = getattr(obj, "sampling_params", None)
+    if callable(getter):
+        try:
+            return getter()
+        except Exception as exc:
+            return {"error": repr(exc)}
+    got = getattr(obj, "sampling", None)
+    return dict(got) if isinstance(got, dict) else None
 
 
 def _build_agent(agent: Any, seed: int, sampling: Mapping[str, Any]) -> tuple[Any, list[str]]:
@@ -558,6 +573,7 @@ def run_transfer(
         backend=backend,
         address=address,
         sampling_applied=applied,
+        agent_sampling=_agent_sampling(agent, seed, sampling) if backend == "local" else None,
         items_resumed=done_before,
         timings=timings,
         eval_packages=package_versions(_EVAL_PACKAGES),

@@ -38,19 +38,11 @@ from typing import Any
 import numpy as np
 
 from spenv.agents.base import Reply
-from spenv.agents.prompting import (
-    Conversations,
-    build_messages,
-    check_style,
-    clip_ids,
-    extract_move,
-    fit_messages,
-    render_plain,
-)
+from spenv.agents.prompting import ChatPrompting, check_style
 from spenv.observation import Observation
 
 
-class HFAgent:
+class HFAgent(ChatPrompting):
     """A Hugging Face causal LM that plays spenv games (see the module docstring).
 
     Parameters:
@@ -78,9 +70,6 @@ class HFAgent:
             (default: only with ``prompt_style="reasoning"``).
         trust_remote_code: passed to ``from_pretrained``.
     """
-
-    #: The rollout engine passes per-game keys to agents that set this (``history="messages"``).
-    wants_keys = False
 
     def __init__(
         self,
@@ -115,17 +104,7 @@ class HFAgent:
         if model is None:
             raise ValueError("HFAgent needs a model: a path, a hub id or a loaded model")
         check_style(prompt_style, history)
-        if temperature < 0 or (temperature == 0 and not greedy):
-            if temperature == 0:
-                greedy = True
-            else:
-                raise ValueError(f"temperature must be >= 0, got {temperature}")
-        if not 0 < top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-        if top_k < 0:
-            raise ValueError(f"top_k must be >= 0, got {top_k}")
-        if max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        greedy = check_sampling(temperature, top_p, top_k, max_new_tokens, greedy)
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
 
@@ -167,16 +146,10 @@ class HFAgent:
         self.top_k = int(top_k)
         self.greedy = bool(greedy)
         self.max_new_tokens = int(max_new_tokens)
-        self.stop = [stop] if isinstance(stop, str) else list(stop or [])
-        self.prompt_style = prompt_style
-        self.history = history
-        self.wants_keys = history == "messages"
         self.batch_size = batch_size
         self.sampling_logprobs = sampling_logprobs
-        self.extract = prompt_style == "reasoning" if extract is None else bool(extract)
         self._seed = seed
         self.rng = np.random.default_rng(seed)
-        self.conversations = Conversations()
 
         eos = tokenizer.eos_token_id
         pad = tokenizer.pad_token_id
@@ -187,10 +160,13 @@ class HFAgent:
         context = _context_length(self.model, tokenizer)
         if max_context is None:
             max_context = max(16, context - self.max_new_tokens) if context else 1 << 30
-        if max_context < 1:
-            raise ValueError(f"max_context must be at least 1, got {max_context}")
-        self.max_context = int(max_context)
-        self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
+        self._init_prompting(
+            prompt_style=prompt_style,
+            history=history,
+            max_context=max_context,
+            extract=extract,
+            stop=[stop] if isinstance(stop, str) else list(stop or []),
+        )
 
     # ------------------------------------------------------------------ public API
     @property
@@ -233,10 +209,7 @@ class HFAgent:
         observations = list(observations)
         if not observations:
             return []
-        if keys is None:
-            keys = [Conversations.default_key(o) for o in observations]
-        elif len(keys) != len(observations):
-            raise ValueError(f"{len(keys)} keys for {len(observations)} observations")
+        keys = self.resolve_keys(observations, keys)
         prompts = [self.prompt_ids(o, k) for o, k in zip(observations, keys, strict=True)]
         step = self.batch_size or len(prompts)
         replies: list[Reply] = []
@@ -247,54 +220,8 @@ class HFAgent:
                 chunk, outs, observations[start : start + step], strict=True
             ):
                 replies.append(self._reply(obs, ids, dropped, comp, lps, slps, reason))
-        if self.history == "messages":
-            for obs, key, reply in zip(observations, keys, replies, strict=True):
-                self.conversations.add(key, obs, str(reply))
+        self.remember(observations, keys, replies)
         return replies
-
-    def forget(self, key: Hashable) -> None:
-        """Drop the conversation of a finished game (the rollout engine calls this)."""
-        self.conversations.forget(key)
-
-    # ------------------------------------------------------------------ prompts
-    def messages(self, obs: Observation, key: Hashable | None = None) -> list[dict[str, str]]:
-        """The chat messages of one decision, before the context guard."""
-        past = []
-        if self.history == "messages":
-            past = self.conversations.past(
-                Conversations.default_key(obs) if key is None else key, obs
-            )
-        return build_messages(obs, self.prompt_style, past)
-
-    def render(self, messages: list[dict[str, str]]) -> str:
-        """The prompt text: the chat template, or a plain layout without one."""
-        if self.has_chat_template:
-            return self.tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=True
-            )
-        return render_plain(messages)
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids of a rendered prompt (the template already holds any special tokens)."""
-        add = not self.has_chat_template  # a plain layout gets the tokenizer's BOS, if any
-        return list(self.tokenizer(text, add_special_tokens=add)["input_ids"])
-
-    def prompt_ids(self, obs: Observation, key: Hashable | None = None) -> tuple[list[int], int]:
-        """(prompt token ids, turns or lines dropped by the context guard) for one decision."""
-        messages = self.messages(obs, key)
-        cache: dict[int, list[int]] = {}
-
-        def count(msgs: list[dict[str, str]]) -> int:
-            ids = self.encode(self.render(msgs))
-            cache[id(msgs)] = ids
-            return len(ids)
-
-        fitted, dropped = fit_messages(messages, count, self.max_context)
-        ids = cache.get(id(fitted)) or self.encode(self.render(fitted))
-        if len(ids) > self.max_context:
-            ids = clip_ids(ids, self.max_context)
-            dropped += 1
-        return ids, dropped
 
     # ------------------------------------------------------------------ generation
     def generate_ids(
@@ -393,13 +320,8 @@ class HFAgent:
         sampling: list[float] | None,
         reason: str,
     ) -> Reply:
-        text = self.tokenizer.decode(completion, skip_special_tokens=True)
-        full = text
-        if self.stop:
-            cuts = [text.find(s) for s in self.stop if s in text]
-            if cuts:
-                text = text[: min(cuts)]
-        answer = extract_move(text, obs) if self.extract else text
+        full = self.tokenizer.decode(completion, skip_special_tokens=True)
+        answer = self.finish_text(full, obs)
         meta: dict[str, Any] = {
             "prompt_ids": list(prompt),
             "completion_ids": list(completion),
@@ -429,6 +351,21 @@ class HFAgent:
 
     def __repr__(self) -> str:
         return f"HFAgent(name={self.name!r})"
+
+
+def check_sampling(
+    temperature: float, top_p: float, top_k: int, max_new_tokens: int, greedy: bool
+) -> bool:
+    """Validate sampling parameters; returns ``greedy`` (true as well for temperature 0)."""
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be >= 0, got {top_k}")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+    return bool(greedy) or temperature == 0
 
 
 class _LogprobRecorder:

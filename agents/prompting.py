@@ -30,6 +30,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from spenv.observation import Observation
 
@@ -300,3 +301,107 @@ class Conversations:
 
     def __len__(self) -> int:
         return len(self._threads)
+
+
+class ChatPrompting:
+    """What every local LLM agent shares: observation -> prompt token ids -> move.
+
+    A subclass sets ``tokenizer`` (a Hugging Face tokenizer) and calls :meth:`_init_prompting`;
+    it then has :meth:`messages`, :meth:`render`, :meth:`encode`, :meth:`prompt_ids` (with the
+    context guard) and :meth:`finish_text` (stop strings, move extraction), plus the per-game
+    conversations of the ``"messages"`` history mode.
+    """
+
+    tokenizer: Any
+    #: The rollout engine passes per-game keys to agents that set this (``history="messages"``).
+    wants_keys = False
+
+    def _init_prompting(
+        self,
+        *,
+        prompt_style: str,
+        history: str,
+        max_context: int,
+        extract: bool | None,
+        stop: Sequence[str],
+    ) -> None:
+        check_style(prompt_style, history)
+        if max_context < 1:
+            raise ValueError(f"max_context must be at least 1, got {max_context}")
+        self.prompt_style = prompt_style
+        self.history = history
+        self.wants_keys = history == "messages"
+        self.max_context = int(max_context)
+        self.extract = prompt_style == "reasoning" if extract is None else bool(extract)
+        self.stop = list(stop)
+        self.conversations = Conversations()
+        self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
+
+    def messages(self, obs: Observation, key: Hashable | None = None) -> list[dict[str, str]]:
+        """The chat messages of one decision, before the context guard."""
+        past: list[tuple[str, str]] = []
+        if self.history == "messages":
+            past = self.conversations.past(
+                Conversations.default_key(obs) if key is None else key, obs
+            )
+        return build_messages(obs, self.prompt_style, past)
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        """The prompt text: the chat template, or a plain layout without one."""
+        if self.has_chat_template:
+            return self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        return render_plain(messages)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a rendered prompt (the template already holds any special tokens)."""
+        add = not self.has_chat_template  # a plain layout gets the tokenizer's BOS, if any
+        return list(self.tokenizer(text, add_special_tokens=add)["input_ids"])
+
+    def prompt_ids(self, obs: Observation, key: Hashable | None = None) -> tuple[list[int], int]:
+        """(prompt token ids, turns or lines dropped by the context guard) for one decision."""
+        messages = self.messages(obs, key)
+        cache: dict[int, list[int]] = {}
+
+        def count(msgs: list[dict[str, str]]) -> int:
+            ids = self.encode(self.render(msgs))
+            cache[id(msgs)] = ids
+            return len(ids)
+
+        fitted, dropped = fit_messages(messages, count, self.max_context)
+        ids = cache.get(id(fitted)) or self.encode(self.render(fitted))
+        if len(ids) > self.max_context:
+            ids = clip_ids(ids, self.max_context)
+            dropped += 1
+        return ids, dropped
+
+    def resolve_keys(
+        self, observations: Sequence[Observation], keys: Sequence[Hashable] | None
+    ) -> list[Hashable]:
+        """The conversation key of each decision (the env id and role when none are given)."""
+        if keys is None:
+            return [Conversations.default_key(o) for o in observations]
+        if len(keys) != len(observations):
+            raise ValueError(f"{len(keys)} keys for {len(observations)} observations")
+        return list(keys)
+
+    def remember(
+        self, observations: Sequence[Observation], keys: Sequence[Hashable], answers: Sequence[str]
+    ) -> None:
+        """Record answered decisions in their conversations (``"messages"`` mode only)."""
+        if self.history == "messages":
+            for obs, key, answer in zip(observations, keys, answers, strict=True):
+                self.conversations.add(key, obs, str(answer))
+
+    def forget(self, key: Hashable) -> None:
+        """Drop the conversation of a finished game (the rollout engine calls this)."""
+        self.conversations.forget(key)
+
+    def finish_text(self, text: str, obs: Observation) -> str:
+        """The move handed to the game: cut at the first stop string, then extracted."""
+        if self.stop:
+            cuts = [text.find(s) for s in self.stop if s in text]
+            if cuts:
+                text = text[: min(cuts)]
+        return extract_move(text, obs) if self.extract else text

@@ -168,7 +168,7 @@ def _build(kind: str, cls_path: str, spec: str, params: dict[str, Any], seed: in
         kwargs.setdefault("name", spec)
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ImportError) as exc:  # a bad parameter, or a backend not installed
         raise AgentSpecError(f"agent spec {spec!r}: {exc}") from exc
 
 

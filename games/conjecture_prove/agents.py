@@ -12,7 +12,8 @@
 
   The mode is the agent's ``mode`` parameter, or drawn from ``picks["mode"]`` (compose 60%,
   specialise 20%, wrong 20%). As prover it goes down a fixed tactic list, one tactic an attempt
-  (skipping tactics already tried), and once an attempt has succeeded it resubmits that proof.
+  (skipping tactics already tried), and once an attempt has succeeded it resubmits that proof;
+  where a turn may hold several proofs (``proofs_per_turn``) it writes that many, in order.
 - ``random``: in either seat, random choices from its own generator. With probability
   ``blunder`` (default 0.4) it answers without the seat's tag (an invalid move, as an untrained
   model often does); otherwise, as conjecturer, a random mode, lemmas and value (or, with
@@ -178,7 +179,7 @@ class ConjectureProveAgent(BaseAgent):
         if obs.role == "conjecturer":
             return f"<statement>{self.conjecture(obs)}</statement>"
         if obs.role == "prover":
-            return f"<proof>{self.prove(obs)}</proof>"
+            return "\n".join(f"<proof>{p}</proof>" for p in self.proofs(obs))
         raise ValueError(f"not a ConjectureProve seat: {obs.role!r}")
 
     def conjecture(self, obs: Observation) -> str:
@@ -191,16 +192,22 @@ class ConjectureProveAgent(BaseAgent):
         return build(mode, _templates(obs), i, j, int(picks["value"]), obs.state["language"])
 
     def prove(self, obs: Observation) -> str:
+        """The next proof: a proof that worked, else the first tactic not tried yet."""
+        return self.proofs(obs)[0]
+
+    def proofs(self, obs: Observation) -> list[str]:
+        """This turn's proofs: as many as the turn allows (``proofs_per_turn``), each the next
+        untried tactic of the list, or the proof that worked once one has."""
         attempts = obs.state.get("attempts", ())
+        left = int(obs.state.get("prover_attempts", 1)) - len(attempts)
+        n = max(1, min(int(obs.state.get("proofs_per_turn", 1)), left))
         for a in attempts:
             if a["status"] == "ok":
-                return a["proof"]
+                return [a["proof"]] * n
         tactics = self.tactics or TACTICS[obs.state["language"]]
         tried = {a["proof"] for a in attempts}
-        for tac in tactics:
-            if tac not in tried:
-                return tac
-        return tactics[-1]
+        fresh = [t for t in tactics if t not in tried]
+        return (fresh + [tactics[-1]] * n)[:n]
 
 
 class RandomConjectureProveAgent(BaseAgent):
@@ -223,7 +230,10 @@ class RandomConjectureProveAgent(BaseAgent):
         lang = obs.state.get("language", "coq")
         if obs.role == "prover":
             tactics = TACTICS[lang]
-            return f"<proof>{tactics[int(rng.integers(len(tactics)))]}</proof>"
+            left = int(obs.state.get("prover_attempts", 1)) - len(obs.state.get("attempts", ()))
+            n = max(1, min(int(obs.state.get("proofs_per_turn", 1)), left))
+            picks = [tactics[int(rng.integers(len(tactics)))] for _ in range(n)]
+            return "\n".join(f"<proof>{p}</proof>" for p in picks)
         templates = _templates(obs)
         if rng.random() < self.garbage:
             words = " ".join(f"{t['lhs']} {t['rel']} {t['rhs']}" for t in templates).split()

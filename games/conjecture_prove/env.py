@@ -28,7 +28,10 @@ A game has ``rounds`` rounds (default 1). In each round:
    turn: ``<proof>intros; lia.</proof>`` (a tactic script; ``Proof. ... Qed.`` is unwrapped).
    Every attempt is checked and recorded; each later attempt sees the earlier attempts, their
    statuses and the checker's messages. All attempts are made, even after a success. An answer
-   without a ``<proof>`` tag is an invalid move.
+   without a ``<proof>`` tag is an invalid move. With ``proofs_per_turn=P`` (default 1) a turn
+   may hold up to ``P`` ``<proof>`` tags, each one attempt: they are checked side by side
+   (one checker process each) and see nothing of each other, as independent samples; the move
+   is then recorded as the JSON list of the proofs.
 
 Rewards (given as they are earned):
 
@@ -54,7 +57,8 @@ episode's env options).
 
 Constructor options: ``checker`` (``"coq"``, the default, or ``"lean"``: Lean 4, which needs a
 ``lean`` executable or ``SPENV_LEAN_PROJECT``; without one the env refuses to build, naming
-what to install), ``prover_attempts`` (default 3), ``rounds`` (default 1), ``timeout`` (seconds
+what to install), ``prover_attempts`` (default 3), ``proofs_per_turn`` (default 1), ``rounds``
+(default 1), ``timeout`` (seconds
 per checker run; default 10 for Coq, 60 for Lean), ``extra_lemmas`` (a JSONL path, or a list
 of ``{"name", "statement", "proof"}`` mappings, in the checker's language: lemmas added to the
 library; each is scanned like a move and must compile), plus ``retries`` and
@@ -78,7 +82,9 @@ Verdicts are cached per process (:mod:`.checking`); a replay re-checks nothing i
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -107,6 +113,7 @@ _DEFAULTS: dict[str, Any] = {
     "checker": "coq",
     "prover_attempts": 3,
     "rounds": 1,
+    "proofs_per_turn": 1,
     "timeout": None,
     "extra_lemmas": None,
 }
@@ -138,7 +145,7 @@ Known lemmas (the prover may use them):
 
 _PROVER_RULES = """You are the prover in a conjecture-prove game ({lang}).
 Rules:
-- The conjecturer states a conjecture; you get {k} attempt{ks} to prove it, one per turn, and a \
+- The conjecturer states a conjecture; you get {k} attempt{ks} to prove it, {per_turn}, and a \
 proof checker ({lang}) decides each attempt. You see your earlier attempts and the checker's \
 messages.
 - Each accepted attempt scores 1/{k}. All {k} attempts are made, even after a success.
@@ -214,11 +221,16 @@ class ConjectureProveEnv(TextEnv):
         checker: str = "coq",
         prover_attempts: int = 3,
         rounds: int = 1,
+        proofs_per_turn: int = 1,
         timeout: float | None = None,
         extra_lemmas: str | Sequence[Mapping[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
-        for key, value in (("prover_attempts", prover_attempts), ("rounds", rounds)):
+        for key, value in (
+            ("prover_attempts", prover_attempts),
+            ("rounds", rounds),
+            ("proofs_per_turn", proofs_per_turn),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
         if timeout is not None and (
@@ -231,6 +243,7 @@ class ConjectureProveEnv(TextEnv):
         self.checker = checker
         self.prover_attempts = prover_attempts
         self.rounds = rounds
+        self.proofs_per_turn = min(proofs_per_turn, prover_attempts)
         self.timeout = timeout
         extra = _read_extra(checker, extra_lemmas)
         #: As given (a path, or a list of mappings): recorded in ``env_options`` for replay.
@@ -259,6 +272,11 @@ class ConjectureProveEnv(TextEnv):
             "library": listing,
             "penalty": penalty,
             "toolbox": _TOOLBOX[checker],
+            "per_turn": (
+                "one per turn"
+                if self.proofs_per_turn == 1
+                else f"up to {self.proofs_per_turn} per turn (one <proof> tag each)"
+            ),
         }
         ex_statement, ex_proof = _EXAMPLES[checker]
         self._system = {
@@ -352,15 +370,20 @@ class ConjectureProveEnv(TextEnv):
         return self._rounds[-1]
 
     def _parse(self, agent: str, action: str) -> tuple[str | None, str | None]:
-        tag, limit = ("statement", MAX_STATEMENT_CHARS)
-        if agent == "prover":
-            tag, limit = ("proof", MAX_PROOF_CHARS)
-        parsed = parse_calls(action, {tag}, max_calls=1, max_chars=limit)
-        arg = parsed.first(tag)
-        if arg is None:
+        if agent == "conjecturer":
+            tag, limit, most = "statement", MAX_STATEMENT_CHARS, 1
+        else:
+            tag, limit = "proof", MAX_PROOF_CHARS
+            most = min(self.proofs_per_turn, self.prover_attempts - len(self._round.attempts))
+        parsed = parse_calls(action, {tag}, max_calls=most, max_chars=limit)
+        calls = parsed.of(tag)
+        if not calls:
             why = "; ".join(parsed.errors)
             return None, f"no <{tag}>...</{tag}> found" + (f" ({why})" if why else "")
-        return arg, None
+        if agent == "prover" and self.proofs_per_turn > 1:
+            # several attempts in one move: the move is their JSON list (recorded as such)
+            return json.dumps([c.argument for c in calls]), None
+        return calls[0].argument, None
 
     def _record(self, kind: str, agent: str, verdict: Verdict) -> None:
         self._verdicts.append(
@@ -439,22 +462,31 @@ class ConjectureProveEnv(TextEnv):
         rnd.reason = reason
         rnd.done = True
 
-    def _attempt(self, proof: str) -> None:
+    def _attempt(self, move: str) -> None:
         rnd = self._round
         assert rnd.prop is not None
-        verdict = self.backend.check(rnd.prop, proof, self._declarations())
-        self._record("proof", "prover", verdict)
-        rnd.attempts.append(
-            {
-                "proof": proof,
-                "status": verdict.status,
-                "detail": verdict.detail[:DETAIL_CHARS],
-            }
-        )
-        if verdict.ok:
-            share = 1.0 / self.prover_attempts
-            rnd.prover_reward += share
-            self._give({"prover": share})
+        proofs = json.loads(move) if self.proofs_per_turn > 1 else [move]
+        decls = self._declarations()
+        if len(proofs) == 1:
+            verdicts = [self.backend.check(rnd.prop, proofs[0], decls)]
+        else:
+            # one turn's proofs are independent: check them side by side (one coqc each)
+            workers = min(len(proofs), os.cpu_count() or 1)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                verdicts = list(pool.map(lambda p: self.backend.check(rnd.prop, p, decls), proofs))
+        share = 1.0 / self.prover_attempts
+        for proof, verdict in zip(proofs, verdicts, strict=True):
+            self._record("proof", "prover", verdict)
+            rnd.attempts.append(
+                {
+                    "proof": proof,
+                    "status": verdict.status,
+                    "detail": verdict.detail[:DETAIL_CHARS],
+                }
+            )
+            if verdict.ok:
+                rnd.prover_reward += share
+                self._give({"prover": share})
         if len(rnd.attempts) < self.prover_attempts:
             self._next("prover")
             return
@@ -499,6 +531,7 @@ class ConjectureProveEnv(TextEnv):
             "round": rnd.index,
             "rounds": self.rounds,
             "prover_attempts": self.prover_attempts,
+            "proofs_per_turn": self.proofs_per_turn,
             "known": self.known_names(),
             "proven": [{"name": n, "statement": p} for n, p, _ in self._proven],
         }
@@ -525,11 +558,18 @@ class ConjectureProveEnv(TextEnv):
                 lines.append("State your conjecture inside <statement>...</statement>.")
             else:
                 n = len(rnd.attempts) + 1
+                most = min(self.proofs_per_turn, self.prover_attempts - n + 1)
                 lines.append(f"Conjecture to prove: {rnd.prop}")
-                lines.append(
-                    f"Attempt {n} of {self.prover_attempts}: write a tactic script inside "
-                    "<proof>...</proof>."
-                )
+                if most > 1:
+                    lines.append(
+                        f"Attempts {n} to {n + most - 1} of {self.prover_attempts}: write up to "
+                        f"{most} tactic scripts, each inside its own <proof>...</proof>."
+                    )
+                else:
+                    lines.append(
+                        f"Attempt {n} of {self.prover_attempts}: write a tactic script inside "
+                        "<proof>...</proof>."
+                    )
         else:
             lines.append(f"Waiting for the {self.agent_selection}.")
         return Observation(

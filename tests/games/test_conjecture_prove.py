@@ -189,6 +189,33 @@ def test_hostile_statements_are_ill_formed_before_any_checker_run(statement, rea
 
 
 @coq_test
+def test_several_proofs_in_one_turn_are_independent_attempts():
+    env = ConjectureProveEnv(prover_attempts=3, proofs_per_turn=3, timeout=20)
+    env.reset(seed=0)
+    env.step(f"<statement>{NEW}</statement>")
+    obs = env.infos["prover"]["observation"]
+    assert "Attempts 1 to 3 of 3" in obs.user and obs.state["proofs_per_turn"] == 3
+    # a fourth proof is beyond the turn's limit and is dropped
+    proofs = ["reflexivity.", "intros; lia.", "Admitted.", "auto."]
+    env.step(" ".join(f"<proof>{p}</proof>" for p in proofs))
+    assert env.done
+    ep = env.episode()
+    assert len(ep.turns) == 2 and json.loads(ep.turns[1].move) == proofs[:3]
+    r = round_info(ep)
+    assert [a["status"] for a in r["attempts"]] == ["wrong", "ok", "wrong"]
+    assert {v["turn"] for v in ep.verdicts if v["kind"] == "proof"} == {1}
+    assert ep.rewards == {"conjecturer": 1.0, "prover": pytest.approx(1 / 3)}
+    spenv.replay(ep)
+    # the scripted prover fills a turn with its next tactics
+    scripted = spenv.play(
+        "ConjectureProve-v1", ["conjecturer", "prover"], seed=0,
+        env_options={"proofs_per_turn": 3},
+    )  # fmt: skip
+    assert len(scripted.turns) == 2
+    assert [a["proof"] for a in round_info(scripted)["attempts"]] == list(COQ_TACTICS[:3])
+
+
+@coq_test
 def test_hostile_proofs_are_failed_attempts_not_crashes():
     env = ConjectureProveEnv(prover_attempts=6, timeout=3)
     proofs = [

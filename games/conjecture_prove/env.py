@@ -559,7 +559,7 @@ class ConjectureProveEnv(TextEnv):
             else:
                 n = len(rnd.attempts) + 1
                 most = min(self.proofs_per_turn, self.prover_attempts - n + 1)
-                lines.append(f"Conjecture to prove: {rnd.prop}")
+                lines.append(f"Conjecture to prove: {_one_line(rnd.prop or '')}")
                 if most > 1:
                     lines.append(
                         f"Attempts {n} to {n + most - 1} of {self.prover_attempts}: write up to "
@@ -587,7 +587,7 @@ class ConjectureProveEnv(TextEnv):
         for rnd in self._rounds:
             if rnd.statement is None:
                 continue
-            shown = rnd.prop if rnd.prop is not None else rnd.statement[:200]
+            shown = _one_line(rnd.prop if rnd.prop is not None else rnd.statement, 400)
             head = f"Round {rnd.index} conjecture: {shown}"
             status = _STATUS_TEXT.get(rnd.status or "", "")
             if status:
@@ -624,6 +624,15 @@ class ConjectureProveEnv(TextEnv):
         ep = super().episode(players)
         ep.verdicts = [dict(v) for v in self._verdicts]
         return ep
+
+
+def _one_line(text: str, limit: int | None = None) -> str:
+    """Text as one line (runs of white space, line breaks included, become one space), so a
+    relayed statement cannot forge a line of the prompt; cut at ``limit`` characters."""
+    flat = " ".join(text.split())
+    if limit is not None and len(flat) > limit:
+        flat = flat[:limit] + f" …[cut: {len(flat) - limit} more characters]"
+    return flat
 
 
 def _read_extra(

@@ -344,6 +344,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 COMMAND_MODULES: tuple[str, ...] = (
     "spenv.leaderboard.cli",
+    "spenv.benchmarks.cli",
 )
 
 

@@ -140,14 +140,15 @@ class PageCache:
         from spenv.leaderboard.page import leaderboard_data, render_html
 
         with self._lock:
+            # Stamped before reading: an import that lands during the build changes the files
+            # again, so the next request rebuilds rather than keep a stale page.
             key = self._stamp()
             if key != self._key:
                 with _open_existing(str(self.db)) as store:
                     data = leaderboard_data(store, title=self.title, n_boot=self.n_boot)
                 self._html = render_html(data).encode("utf-8")
                 self._json = json.dumps(data, allow_nan=False).encode("utf-8")
-                # Stamp after building: opening the store may itself touch the WAL file.
-                self._key = self._stamp()
+                self._key = key
                 self.builds += 1
             return self._html, self._json
 

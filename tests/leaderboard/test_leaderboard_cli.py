@@ -183,6 +183,31 @@ def test_serve_rebuilds_when_the_store_changes(tmp_path: Path, games_file: Path,
     assert [v["label"] for v in after["views"]] == ["Overall", "KuhnPoker-v1", "TicTacToe-v1"]
 
 
+def test_page_cache_rebuilds_only_on_change(tmp_path: Path, games_file: Path) -> None:
+    from spenv.leaderboard.cli import PageCache
+    from spenv.leaderboard.store import MatchStore
+
+    lines = games_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    part = tmp_path / "part.jsonl"
+    part.write_text("".join(lines[:100]), encoding="utf-8")
+    db = tmp_path / "m.db"
+    with MatchStore(db) as s:
+        s.import_jsonl(part)
+    cache = PageCache(db, title="t", n_boot=10)
+    page, data = cache.get()
+    assert cache.get() == (page, data) and cache.get() == (page, data)
+    assert cache.builds == 1  # reading the store does not count as a change
+    with MatchStore(db) as s:  # a reader elsewhere changes nothing either
+        assert s.games() == 100
+    cache.get()
+    assert cache.builds == 1
+    with MatchStore(db) as s:
+        s.import_jsonl(games_file)
+    _, data2 = cache.get()
+    assert cache.builds == 2
+    assert json.loads(data2)["views"][0]["games"] == len(lines)
+
+
 def test_serve_refuses_a_missing_store(tmp_path: Path) -> None:
     res = spenv("leaderboard", "serve", str(tmp_path / "none.db"), "--port", "0")
     assert res.returncode == 2 and "no match store" in res.stderr

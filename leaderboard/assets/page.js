@@ -252,7 +252,9 @@
         svg.appendChild(g);
       }
     }
-    host.appendChild(svg);
+    var scroller = el("div", { "class": "heat-wrap" });
+    scroller.appendChild(svg);
+    host.appendChild(scroller);
     var legend = el("p", { "class": "legend muted" });
     [[0, "row always loses"], [0.5, "even"], [1, "row always wins"]].forEach(function (p) {
       var sw = svgEl("svg", { width: 14, height: 14 });

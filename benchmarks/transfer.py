@@ -183,6 +183,9 @@ def generate_shard(shard: Mapping[str, Any]) -> dict[str, Any]:
 def _as_text(answer: Any) -> Any:
     if isinstance(answer, str):
         return str(answer)  # a Reply's token ids stay out of result files
+    message = getattr(answer, "message", None)  # spenv.env.AgentFailure: the agent failed
+    if isinstance(message, str):
+        return {"error": message}
     return {"error": f"agent answered {type(answer).__name__}, not text"}
 
 

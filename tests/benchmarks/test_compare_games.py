@@ -192,3 +192,40 @@ def test_transfer_cli_errors(tmp_path: Path, capsys) -> None:
         == 2
     )
     assert "unknown suite" in capsys.readouterr().err
+
+
+def test_transfer_cli_through_an_http_agent(benchmarks_dir: Path, tmp_path: Path, capsys) -> None:
+    """``spenv eval transfer --agent openai:MODEL@URL``: the spec's agent talks to a real HTTP
+    server on 127.0.0.1 that serves a scripted agent; sampling options reach the agent."""
+    from spenv.agents.serve import AgentServer
+
+    suites = ["gsm8k", "mmlu_stem"]
+    items = items_of(suites, 6, benchmarks_dir)
+    served = LookupAgent(items, lambda it: in_subset(it.id), name="lookup")
+    with AgentServer(served) as server:
+        argv = [
+            "eval", "transfer", "--agent", f"openai:lookup@{server.url}",
+            "--suites", ",".join(suites), "--data-dir", str(benchmarks_dir), "--limit", "6",
+            "--n", "2", "--temperature", "0.5", "--max-tokens", "64", "--batch-size", "4",
+            "--out", str(tmp_path), "-q",
+        ]  # fmt: skip
+        assert main(argv) == 0
+        first = server.requests
+        assert first == 24  # 12 problems, 2 samples each
+        assert "pass@1" in capsys.readouterr().out
+        assert main(argv) == 0  # everything on file: resumed, no request sent
+        assert server.requests == first
+    res = json.loads((tmp_path / "results.json").read_text())
+    for s in suites:
+        mine = [it for it in items if it.suite == s]
+        expected = sum(in_subset(it.id) for it in mine) / len(mine)
+        assert res["suites"][s]["pass@1"]["mean"] == pytest.approx(expected)
+        assert res["suites"][s]["samples_per_item"] == 2
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    assert set(meta["sampling_applied"]) == {"temperature", "max_tokens"}
+    assert meta["agent_sampling"]["temperature"] == 0.5
+    assert meta["config"]["agent"] == f"openai:lookup@{server.url}"
+    # a different sampling config is refused in the same folder
+    argv[argv.index("0.5")] = "0.9"
+    assert main(argv) == 2
+    assert "different run" in capsys.readouterr().err

@@ -367,7 +367,11 @@ def run_demo(
                 if want <= 0:
                     break
                 t1 = time.perf_counter()
-                _play_pairings(run, want, done, seed, record(run))
+                try:
+                    _play_pairings(run, want, done, seed, record(run))
+                except Exception as exc:  # keep the games played so far; say why it stopped
+                    run.notes.append(f"stopped early: {type(exc).__name__}: {exc}")
+                    break
                 cost = (time.perf_counter() - t1) / (want * len(run.pairings))
                 done += want
         run.games_per_pairing = done

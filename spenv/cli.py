@@ -161,8 +161,13 @@ def cmd_play(args: argparse.Namespace) -> int:
     table = ResultTable()
     out = Path(args.out) if args.out else None
     progress = not args.quiet and sys.stderr.isatty()
-    if args.backend != "ray" and (args.address is not None or args.shard_size is not None):
-        print("spenv: --address and --shard-size go with --backend ray", file=sys.stderr)
+    if args.backend != "ray" and (
+        args.address is not None or args.shard_size is not None or args.gpus_per_task
+    ):
+        print(
+            "spenv: --address, --shard-size and --gpus-per-task go with --backend ray",
+            file=sys.stderr,
+        )
         return 2
     if args.shard_size is not None and args.shard_size < 1:
         print("spenv: --shard-size must be at least 1", file=sys.stderr)
@@ -261,6 +266,7 @@ def _play_on_ray(
             backend="ray",
             address=args.address,
             max_retries=args.max_retries,
+            num_gpus_per_task=args.gpus_per_task,
         ):
             if writer is not None:
                 writer.write(ep)
@@ -402,6 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=3,
         help="times a Ray task is re-run when its worker dies (default 3)",
+    )
+    pp.add_argument(
+        "--gpus-per-task",
+        type=float,
+        default=0,
+        metavar="G",
+        help="GPUs each Ray task reserves (for hf: or vllm: agents; default 0)",
     )
     pp.set_defaults(func=cmd_play)
 

@@ -70,16 +70,18 @@ def run_sharded(
     max_retries: int = 3,
     retry_exceptions: bool = False,
     num_cpus_per_task: float = 1,
+    num_gpus_per_task: float = 0,
     runtime_env: Mapping[str, Any] | None = None,
     init_kwargs: Mapping[str, Any] | None = None,
 ) -> Iterator[tuple[int, R]]:
     """Yield ``(i, fn(shards[i]))`` for every shard, as shards finish.
 
     ``fn`` must be a picklable module-level function. With ``backend="local"`` the shards run in
-    this process, in order. With ``backend="ray"`` each shard is one Ray task (``num_cpus_per_task``
-    CPUs each) on the cluster ``address`` names (see the module docstring); a task whose worker
-    dies is re-run up to ``max_retries`` times, and ``retry_exceptions`` re-runs tasks whose
-    ``fn`` raised as well. Every shard index is yielded exactly once.
+    this process, in order. With ``backend="ray"`` each shard is one Ray task (reserving
+    ``num_cpus_per_task`` CPUs and ``num_gpus_per_task`` GPUs: a model agent needs a GPU) on the
+    cluster ``address`` names (see the module docstring); a task whose worker dies is re-run up to
+    ``max_retries`` times, and ``retry_exceptions`` re-runs tasks whose ``fn`` raised as well.
+    Every shard index is yielded exactly once.
 
     An exception raised by ``fn`` propagates (after its retries) with a note naming the shard; a
     shard whose worker died more than ``max_retries`` times raises :class:`DistributedError`.
@@ -92,15 +94,19 @@ def run_sharded(
         raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     if not isinstance(max_retries, int) or max_retries < 0:
         raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
-    if num_cpus_per_task < 0:
-        raise ValueError(f"num_cpus_per_task must be non-negative, got {num_cpus_per_task!r}")
+    if num_cpus_per_task < 0 or num_gpus_per_task < 0:
+        raise ValueError(
+            f"CPUs and GPUs per task must be non-negative, got {num_cpus_per_task!r} and "
+            f"{num_gpus_per_task!r}"
+        )
     items = list(shards)
     if backend == "local":
         if address is not None:
             raise ValueError("an address goes with the ray backend, not the local one")
         return _run_local(fn, items)
     ray = ensure_ray(address, init_kwargs=init_kwargs)
-    return _run_ray(ray, fn, items, max_retries, retry_exceptions, num_cpus_per_task, runtime_env)
+    resources = {"num_cpus": num_cpus_per_task, "num_gpus": num_gpus_per_task}
+    return _run_ray(ray, fn, items, max_retries, retry_exceptions, resources, runtime_env)
 
 
 def _run_local(fn: Callable[[S], R], items: list[S]) -> Iterator[tuple[int, R]]:
@@ -114,7 +120,7 @@ def _run_ray(
     items: list[S],
     max_retries: int,
     retry_exceptions: bool,
-    num_cpus: float,
+    resources: Mapping[str, float],
     runtime_env: Mapping[str, Any] | None,
 ) -> Iterator[tuple[int, R]]:
     from ray.exceptions import RayTaskError, WorkerCrashedError
@@ -122,7 +128,7 @@ def _run_ray(
     options: dict[str, Any] = {
         "max_retries": max_retries,
         "retry_exceptions": retry_exceptions,
-        "num_cpus": num_cpus,
+        **resources,
     }
     if runtime_env:
         options["runtime_env"] = dict(runtime_env)
@@ -368,6 +374,7 @@ def play_sharded(
     address: str | None = None,
     max_retries: int = 3,
     play: Callable[[PlayShard], list[Episode]] = play_shard,
+    num_gpus_per_task: float = 0,
     init_kwargs: Mapping[str, Any] | None = None,
 ) -> Iterator[Episode]:
     """Play ``games`` games spread over shards; yield the episodes in game order.
@@ -377,7 +384,8 @@ def play_sharded(
     CPU of the cluster) and backend. With the ``ray`` backend the agents must be specs
     (strings): workers build them. Episodes stream out as soon as every earlier game is in;
     a game index never appears twice, and a missing one raises :class:`DistributedError`.
-    ``play`` is the shard function (a module-level function, :func:`play_shard` by default).
+    ``play`` is the shard function (a module-level function, :func:`play_shard` by default);
+    ``num_gpus_per_task`` reserves GPUs for each shard (for ``hf:`` or ``vllm:`` agents).
     """
     check_play_args(env_id, agents, env_options=env_options, backend=backend)
     if shard_size is None:
@@ -406,6 +414,7 @@ def play_sharded(
         backend=backend,
         address=address,
         max_retries=max_retries,
+        num_gpus_per_task=num_gpus_per_task,
         init_kwargs=init_kwargs,
     ):
         waiting[i] = episodes

@@ -10,13 +10,13 @@ seats and uses seed ``seed + i // n_seats``, so every seating plays the same dea
 comparison between agents is paired, which removes most of the luck of the cards.
 
 Determinism: a game's env seed, its seating and the random streams of its agents depend only on
-the run seed and the game index. Agents named by spec that draw from their own generator and
-gain nothing from batching (scripted agents: a :class:`~spenv.agents.BaseAgent` without its own
-``act_batch``) get, for each game, a copy re-seeded from (run seed, game index, seat of the
-spec); otherwise one generator would serve all games in the order the batches happen to
-interleave them. So the batch size, and which games run together (``start`` plays a slice of the
-game indices, as a worker of :mod:`spenv.distributed` does), never change an episode. Agent
-objects passed in, and agents that batch (language models), keep one object and one stream.
+the run seed and the game index. Agents named by spec that draw from their own generator
+(scripted agents: a :class:`~spenv.agents.BaseAgent` without its own ``act_batch``) draw, in
+each game, from a stream of that game, seeded from (run seed, game index, seat of the spec);
+otherwise one generator would serve all games in the order the batches happen to interleave
+them. So the batch size, and which games run together (``start`` plays a slice of the game
+indices, as a worker of :mod:`spenv.distributed` does), never change an episode. Agent objects
+passed in, and agents that batch (language models), keep one object and one stream.
 
 Async agents (a coroutine ``aact(obs)`` or ``aact_batch(list[obs])``, such as a remote model
 behind HTTP) run on one event loop per runner, on its own thread: each decision with ``aact``
@@ -34,7 +34,6 @@ and the traceback, while the other games go on.
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import inspect
 import threading
@@ -115,9 +114,66 @@ def agent_game_state(seed: int, game: int, slot: int) -> dict[str, Any]:
     }
 
 
+class _PerGameStreams:
+    """A scripted agent whose random draws come from one stream per game.
+
+    The runner hands it the decisions of a tick in one ``act_batch`` call with their keys
+    (``run:game:seat``, see ``wants_keys``); before each decision it points the agent's ``rng``
+    at the stream of that game, created from :func:`agent_game_state` on the game's first
+    decision and recycled when the runner reports the game over (``forget``). Batching is kept:
+    one call per tick, as for the agent itself.
+    """
+
+    wants_keys = True
+
+    def __init__(self, agent: Agent, seed: int, slot: int) -> None:
+        self.agent = agent
+        self.name = getattr(agent, "name", type(agent).__name__)
+        self.seed, self.slot = seed, slot
+        self._live: dict[int, Any] = {}
+        self._free: list[Any] = []
+
+    @staticmethod
+    def _game(key: str) -> int:
+        return int(key.split(":")[-2])
+
+    def _rng(self, key: str) -> Any:
+        game = self._game(key)
+        rng = self._live.get(game)
+        if rng is None:
+            if self._free:
+                rng = self._free.pop()
+            else:
+                import numpy as np
+
+                rng = np.random.Generator(np.random.PCG64())
+            rng.bit_generator.state = agent_game_state(self.seed, game, self.slot)
+            self._live[game] = rng
+        return rng
+
+    def act_batch(self, observations: Sequence[Any], keys: Sequence[str]) -> list[Any]:
+        agent = self.agent
+        out: list[Any] = []
+        for obs, key in zip(observations, keys, strict=True):
+            agent.rng = self._rng(key)  # type: ignore[attr-defined]
+            try:
+                out.append(agent.act(obs))
+            except Exception as exc:
+                out.append(AgentFailure(f"agent failed: {type(exc).__name__}: {exc}"))
+        return out
+
+    def act(self, obs: Any) -> Any:
+        raise RuntimeError("a per-game stream agent answers through act_batch with keys")
+
+    def forget(self, key: str) -> None:
+        rng = self._live.pop(self._game(key), None)
+        if rng is not None:
+            self._free.append(rng)
+
+
 def _reseeded_per_game(agent: Agent) -> bool:
     """Scripted agents: the generator of :class:`BaseAgent` (``rng``, set by ``seed``) and its
-    plain per-decision ``act_batch`` (no ``aact_batch``), so a copy per game loses no batching."""
+    plain per-decision ``act_batch`` (no ``aact_batch``), which answers decision by decision."""
     cls = type(agent)
     return (
         isinstance(agent, BaseAgent)
@@ -357,13 +413,15 @@ class Runner:
         self.seats = list(first.possible_agents)
         self.agents, labels, from_spec = _resolve_agents(first, agents, seed)
         self.labels = unique_labels(labels)
-        # Per-game copies of scripted spec agents, keyed by the seat that built them.
-        self._per_game: dict[int, int] = {}
-        self._rngs: dict[tuple[int, int], Any] = {}
+        # What plays: scripted spec agents draw from per-game streams (see the module docstring).
+        self._players: list[Agent] = list(self.agents)
         if seed is not None:
+            wrapped: dict[int, Any] = {}
             for k, (agent, spec) in enumerate(zip(self.agents, from_spec, strict=True)):
                 if spec and _reseeded_per_game(agent):
-                    self._per_game.setdefault(id(agent), k)
+                    if id(agent) not in wrapped:  # the seat that built the spec seeds it
+                        wrapped[id(agent)] = _PerGameStreams(agent, seed, k)
+                    self._players[k] = wrapped[id(agent)]
         self.games = games
         self.start = start
         self.seed = seed
@@ -385,43 +443,11 @@ class Runner:
             rotation, group = 0, index
         return rotation, None if self.seed is None else self.seed + group
 
-    def game_agents(self, index: int, host: object = None) -> list[Agent]:
-        """The agents (in the runner's agent order) that play game ``index``.
-
-        Scripted spec agents are fresh copies whose generator is set to the game's own stream
-        (:func:`agent_game_state`). The generator objects are kept per ``host`` (the env the
-        game runs in, which hosts one game at a time) and reused, only their state is set.
-        """
-        if not self._per_game:
-            return self.agents
-        import numpy as np
-
-        copies: dict[int, Agent] = {}
-        out = []
-        for agent in self.agents:
-            slot = self._per_game.get(id(agent))
-            if slot is None:
-                out.append(agent)
-                continue
-            c = copies.get(id(agent))
-            if c is None:
-                c = copies[id(agent)] = copy.copy(agent)
-                key = (id(host), slot)
-                rng = None if host is None else self._rngs.get(key)
-                if rng is None:
-                    rng = np.random.Generator(np.random.PCG64())
-                    if host is not None:
-                        self._rngs[key] = rng
-                rng.bit_generator.state = agent_game_state(self.seed, index, slot)  # type: ignore[arg-type]
-                c.rng = rng  # type: ignore[attr-defined]
-            out.append(c)
-        return out
-
     def _start(self, env: TextEnv, position: int) -> _Slot:
         index = self.start + position
         rotation, seed = self.seating(index)
         n = len(self.seats)
-        agents = self.game_agents(index, env)
+        agents = self._players
         seats = {s: agents[(k + rotation) % n] for k, s in enumerate(self.seats)}
         players = {s: self.labels[(k + rotation) % n] for k, s in enumerate(self.seats)}
         env.reset(seed=seed, options=self.reset_options or None)

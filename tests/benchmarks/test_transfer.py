@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,6 +82,13 @@ def test_templates_render_and_hash(benchmarks_dir: Path) -> None:
     assert len(digests) == len(TEMPLATES)
     he = load_items("humaneval", limit=1)[0]
     assert TEMPLATES["plain"].render(he)[1] == he.raw["prompt"]
+    system, user = TEMPLATES["chat"].render(mm)
+    assert "\\boxed{LETTER}" in system and user.startswith(mm.question.rstrip())
+    gsm = load_items("gsm8k", data_dir=benchmarks_dir, limit=1)[0]
+    assert TEMPLATES["plain"].render(gsm) == ("", f"Question: {gsm.question}\nAnswer:")
+    # a question with braces is shown as it is (no format-string surprises)
+    mb = load_items("math500", data_dir=benchmarks_dir, limit=2)[1]
+    assert "{" in mb.question and mb.question in TEMPLATES["boxed"].render(mb)[1]
 
 
 def test_gold_answers_grade_right_on_every_full_suite(benchmarks_dir: Path) -> None:
@@ -304,3 +314,24 @@ def test_bad_arguments(tmp_path: Path) -> None:
         run_transfer(agent, ["gsm8k"], out=tmp_path, backend="ray")
     with pytest.raises(ValueError, match="n must be"):
         run_transfer(agent, ["gsm8k"], out=tmp_path, n=0)
+
+
+def test_hub_source_failure_is_a_clear_error(tmp_path: Path) -> None:
+    """The hub path imports ``datasets`` lazily and names the dataset when it cannot load it
+    (run offline in a child process, so no request leaves the machine)."""
+    code = (
+        "from spenv.benchmarks.suites import load_items\n"
+        "try:\n"
+        "    load_items('gsm8k', source='hub')\n"
+        "except FileNotFoundError as exc:\n"
+        "    print('ERROR:', exc)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env["HF_HOME"] = str(tmp_path / "hf")
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    if "needs the 'datasets' package" in done.stderr:
+        pytest.skip("the datasets package is not installed")
+    assert "ERROR: no local data for gsm8k" in done.stdout, done.stderr[-2000:]
+    assert "openai/gsm8k" in done.stdout

@@ -52,6 +52,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
             source=args.source,
             restart=args.restart,
             allow_mixed=args.allow_mixed,
+            retry_errors=args.retry_errors,
             progress=not args.quiet and sys.stderr.isatty(),
         )
     except (ConfigMismatch, ValueError, FileNotFoundError) as exc:
@@ -75,6 +76,14 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     con.print(t)
     con.print(f"95% bootstrap intervals over items; results in {args.out}/results.json")
+    failed = sum(
+        m.get("status_counts", {}).get("agent_error", 0) for m in results["suites"].values()
+    )
+    if failed:
+        con.print(
+            f"[yellow]{failed} samples failed in the agent (counted wrong); the records say why. "
+            "Rerun with --retry-errors to ask again for those items.[/yellow]"
+        )
     return 0
 
 
@@ -209,6 +218,11 @@ def add_parser(sub: Any) -> None:
     pt.add_argument("--restart", action="store_true", help="discard earlier results in --out")
     pt.add_argument(
         "--allow-mixed", action="store_true", help="add to results of a different config"
+    )
+    pt.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="ask again for items on file with a sample the agent failed to produce",
     )
     pt.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_backend(pt)

@@ -450,6 +450,7 @@ def run_transfer(
     source: str = "auto",
     restart: bool = False,
     allow_mixed: bool = False,
+    retry_errors: bool = False,
     progress: bool = False,
     sandbox: Any = None,
     code_timeout: float = 10.0,
@@ -461,7 +462,9 @@ def run_transfer(
     (local backend only). ``n`` samples per problem; ``limit`` the first items of each suite;
     ``template`` one of :data:`~spenv.benchmarks.suites.TEMPLATES`; ``temperature``, ``top_p``,
     ``max_tokens`` go to agents that take them; ``batch_size`` items per shard (one
-    ``act_batch`` call of ``batch_size * n`` prompts).
+    ``act_batch`` call of ``batch_size * n`` prompts). Items on file are skipped;
+    ``retry_errors`` asks again for those with a sample the agent failed to produce (a server
+    that was down), and their new record replaces the old one.
     """
     t_start = time.perf_counter()
     if n < 1:
@@ -500,7 +503,12 @@ def run_transfer(
     try:
         for s in suites:
             log = logs[s] = AppendLog(out / f"{s}.jsonl")
-            done = {r.get("id") for r in log.records}
+            latest = {r.get("id"): r for r in log.records}  # a redone item: last write wins
+            done = {
+                i
+                for i, r in latest.items()
+                if not (retry_errors and any(x["status"] == "agent_error" for x in r["samples"]))
+            }
             pending = [it for it in loaded[s] if it.id not in done]
             done_before += len(loaded[s]) - len(pending)
             for start in range(0, len(pending), batch_size):

@@ -249,6 +249,17 @@ def test_agent_failures_are_counted_not_dropped(benchmarks_dir: Path, tmp_path: 
     rec = load_records(tmp_path, "aime24")[0]
     assert rec["samples"][0]["status"] == "agent_error"
     assert "generation failed" in rec["samples"][0]["detail"]
+    # a rerun keeps them as they are; with retry_errors only the failed items are asked again
+    fixed = LookupAgent(items, lambda it: True, name="flaky")
+    again = run_transfer(fixed, ["aime24"], out=tmp_path, data_dir=benchmarks_dir)
+    assert fixed.calls == 0 and again["suites"] == res["suites"]
+    again = run_transfer(
+        fixed, ["aime24"], out=tmp_path, data_dir=benchmarks_dir, retry_errors=True
+    )
+    assert fixed.calls == 1
+    assert again["suites"]["aime24"]["pass@1"]["mean"] == 1.0
+    assert again["suites"]["aime24"]["items"] == 30
+    assert len(load_records(tmp_path, "aime24")) == 30
 
 
 def test_resume_skips_done_items_and_refuses_other_configs(

@@ -96,7 +96,7 @@ from spenv.games.conjecture_prove.checking import (
     make_backend,
     scan_extra_lemma,
 )
-from spenv.games.conjecture_prove.library import Lemma, canonical, lemmas
+from spenv.games.conjecture_prove.library import canonical, lemmas
 from spenv.games.toolcalls import parse_calls
 from spenv.observation import Observation
 from spenv.verifiers.proof import ScanError
@@ -670,4 +670,4 @@ def _read_extra(
     return out
 
 
-__all__ = ["MAX_PROOF_CHARS", "MAX_STATEMENT_CHARS", "SEATS", "ConjectureProveEnv", "Lemma"]
+__all__ = ["MAX_PROOF_CHARS", "MAX_STATEMENT_CHARS", "SEATS", "ConjectureProveEnv"]

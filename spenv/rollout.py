@@ -130,7 +130,8 @@ class _PerGameStreams:
         self.agent = agent
         self.name = getattr(agent, "name", type(agent).__name__)
         self.seed, self.slot = seed, slot
-        self._live: dict[int, Any] = {}
+        self._live: dict[int, Any] = {}  # game index -> its generator
+        self._by_key: dict[str, Any] = {}  # decision key -> the generator of its game
         self._free: list[Any] = []
 
     @staticmethod
@@ -138,6 +139,9 @@ class _PerGameStreams:
         return int(key.split(":")[-2])
 
     def _rng(self, key: str) -> Any:
+        rng = self._by_key.get(key)
+        if rng is not None:
+            return rng
         game = self._game(key)
         rng = self._live.get(game)
         if rng is None:
@@ -149,6 +153,7 @@ class _PerGameStreams:
                 rng = np.random.Generator(np.random.PCG64())
             rng.bit_generator.state = agent_game_state(self.seed, game, self.slot)
             self._live[game] = rng
+        self._by_key[key] = rng
         return rng
 
     def act_batch(self, observations: Sequence[Any], keys: Sequence[str]) -> list[Any]:
@@ -166,6 +171,8 @@ class _PerGameStreams:
         raise RuntimeError("a per-game stream agent answers through act_batch with keys")
 
     def forget(self, key: str) -> None:
+        if self._by_key.pop(key, None) is None:
+            return
         rng = self._live.pop(self._game(key), None)
         if rng is not None:
             self._free.append(rng)

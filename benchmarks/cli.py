@@ -31,6 +31,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
     from spenv.benchmarks.suites import resolve_suites
     from spenv.benchmarks.transfer import ConfigMismatch, run_transfer
+    from spenv.distributed import DistributedError
 
     try:
         suites = resolve_suites(args.suites)
@@ -49,13 +50,15 @@ def cmd_transfer(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             backend=args.backend,
             address=args.address,
+            gpus_per_task=args.gpus_per_task,
+            max_retries=args.max_retries,
             source=args.source,
             restart=args.restart,
             allow_mixed=args.allow_mixed,
             retry_errors=args.retry_errors,
             progress=not args.quiet and sys.stderr.isatty(),
         )
-    except (ConfigMismatch, ValueError, FileNotFoundError) as exc:
+    except (ConfigMismatch, ValueError, FileNotFoundError, DistributedError) as exc:
         print(f"spenv: {exc}", file=sys.stderr)
         return 2
     t = Table(title=f"transfer: {args.agent} (template {args.template}, n={args.n})")
@@ -123,6 +126,7 @@ def cmd_games(args: argparse.Namespace) -> int:
 
     from spenv.agents import AgentSpecError
     from spenv.benchmarks.games import GameConfigMismatch, run_game_eval
+    from spenv.distributed import DistributedError
 
     try:
         results = run_game_eval(
@@ -136,11 +140,13 @@ def cmd_games(args: argparse.Namespace) -> int:
             env_options=_parse_env_options(args.option),
             backend=args.backend,
             address=args.address,
+            gpus_per_task=args.gpus_per_task,
+            max_retries=args.max_retries,
             kuhn_samples=args.kuhn_samples,
             restart=args.restart,
             progress=not args.quiet and sys.stderr.isatty(),
         )
-    except (GameConfigMismatch, AgentSpecError, ValueError, KeyError) as exc:
+    except (GameConfigMismatch, AgentSpecError, ValueError, KeyError, DistributedError) as exc:
         print(f"spenv: {exc}", file=sys.stderr)
         return 2
 
@@ -190,6 +196,15 @@ def cmd_games(args: argparse.Namespace) -> int:
 def _add_backend(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("local", "ray"), default="local", help="where shards run")
     p.add_argument("--address", help="Ray cluster address (ray backend; default: RAY_ADDRESS)")
+    p.add_argument(
+        "--gpus-per-task",
+        type=float,
+        default=0,
+        help="GPUs each Ray task reserves (for hf: or vllm: agents; default 0)",
+    )
+    p.add_argument(
+        "--max-retries", type=int, default=3, help="re-runs of a Ray task whose worker died"
+    )
 
 
 def add_parser(sub: Any) -> None:

@@ -209,13 +209,16 @@ def run_game_eval(
     env_options: Mapping[str, Mapping[str, Any]] | None = None,
     backend: str = "local",
     address: str | None = None,
+    gpus_per_task: float = 0,
+    max_retries: int = 3,
     kuhn_samples: int = 100,
     restart: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Play ``agent`` against every opponent on every env, ``games`` games per seat; write and
     return ``results.json`` (see the module docstring). ``env_options`` maps env ids to
-    constructor options (``{"Debate-v1": {"judge": "random"}}``)."""
+    constructor options (``{"Debate-v1": {"judge": "random"}}``); ``backend``, ``address``,
+    ``gpus_per_task`` and ``max_retries`` go to :func:`spenv.distributed.run_sharded`."""
     from spenv.distributed import PlayShard, play_shard, run_sharded
 
     t_start = time.perf_counter()
@@ -315,7 +318,14 @@ def run_game_eval(
         bar = _Bar(sum(p["games"] for p in todo), "games")
     t_play = time.perf_counter()
     try:
-        for i, episodes in run_sharded(play_shard, shards, backend=backend, address=address):
+        for i, episodes in run_sharded(
+            play_shard,
+            shards,
+            backend=backend,
+            address=address,
+            max_retries=max_retries,
+            num_gpus_per_task=gpus_per_task,
+        ):
             p = todo[i]
             key = _shard_key(p["env"], p["opponent"], p["seat_index"], p["start"])
             recs = []
@@ -391,6 +401,7 @@ def run_game_eval(
         shard_size=shard_size,
         backend=backend,
         address=address,
+        gpus_per_task=gpus_per_task,
         shards_resumed=len(plan) - len(todo),
         shards_played=len(todo),
         timings={"play": play_time, "total": time.perf_counter() - t_start},

@@ -190,11 +190,11 @@ def _as_text(answer: Any) -> Any:
 
 
 def _sharded(
-    fn: Any, shards: list[Any], backend: str, address: str | None
+    fn: Any, shards: list[Any], backend: str, address: str | None, **kwargs: Any
 ) -> Iterator[tuple[int, Any]]:
     from spenv.distributed import run_sharded
 
-    yield from run_sharded(fn, shards, backend=backend, address=address)
+    yield from run_sharded(fn, shards, backend=backend, address=address, **kwargs)
 
 
 # ----------------------------------------------------------------------------- grading
@@ -447,6 +447,8 @@ def run_transfer(
     batch_size: int = 32,
     backend: str = "local",
     address: str | None = None,
+    gpus_per_task: float = 0,
+    max_retries: int = 3,
     source: str = "auto",
     restart: bool = False,
     allow_mixed: bool = False,
@@ -464,7 +466,8 @@ def run_transfer(
     ``max_tokens`` go to agents that take them; ``batch_size`` items per shard (one
     ``act_batch`` call of ``batch_size * n`` prompts). Items on file are skipped;
     ``retry_errors`` asks again for those with a sample the agent failed to produce (a server
-    that was down), and their new record replaces the old one.
+    that was down), and their new record replaces the old one. ``backend``, ``address``,
+    ``gpus_per_task`` and ``max_retries`` go to :func:`spenv.distributed.run_sharded`.
     """
     t_start = time.perf_counter()
     if n < 1:
@@ -526,7 +529,14 @@ def run_transfer(
                 shard_items.append((s, chunk, prompts))
         bar = _Bar(sum(len(c) for _, c, _ in shard_items), "transfer") if progress else None
         try:
-            for idx, result in _sharded(generate_shard, shards, backend, address):
+            for idx, result in _sharded(
+                generate_shard,
+                shards,
+                backend,
+                address,
+                max_retries=max_retries,
+                num_gpus_per_task=gpus_per_task,
+            ):
                 suite, chunk, prompts = shard_items[idx]
                 timings["generate"] += result["elapsed"]
                 if result.get("agent_time") is None:
@@ -583,6 +593,7 @@ def run_transfer(
         batch_size=batch_size,
         backend=backend,
         address=address,
+        gpus_per_task=gpus_per_task,
         sampling_applied=applied,
         agent_sampling=_agent_sampling(agent, seed, sampling) if backend == "local" else None,
         items_resumed=done_before,

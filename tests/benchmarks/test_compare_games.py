@@ -229,3 +229,10 @@ def test_transfer_cli_through_an_http_agent(benchmarks_dir: Path, tmp_path: Path
     argv[argv.index("0.5")] = "0.9"
     assert main(argv) == 2
     assert "different run" in capsys.readouterr().err
+
+
+def test_unreachable_cluster_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    argv = ["--backend", "ray", "--address", "127.0.0.1:1", "-q"]
+    games = ["eval", "games", "--agent", "random", "--env", "KuhnPoker-v1", "--games", "2"]
+    assert main([*games, "--out", str(tmp_path / "g"), *argv]) == 2
+    assert "Ray" in capsys.readouterr().err

@@ -216,6 +216,18 @@ def test_several_proofs_in_one_turn_are_independent_attempts():
 
 
 @coq_test
+def test_a_slow_known_lemma_check_falls_back_to_a_plain_check():
+    # unifying with the known lemmas makes Coq compute 3 ^ 30 in unary: the run times out,
+    # and a plain Check then settles that the statement is well-formed
+    env = ConjectureProveEnv(prover_attempts=1, timeout=3)
+    ep = play(env, "Nat.pow 3 30 * 0 = 0", ["Admitted."])
+    r = round_info(ep)
+    assert r["status"] == "new" and "timed out" in r["reason"]
+    kinds = [(v["kind"], v["status"]) for v in ep.verdicts]
+    assert kinds == [("novelty", "timeout"), ("statement", "ok"), ("proof", "wrong")]
+
+
+@coq_test
 def test_hostile_proofs_are_failed_attempts_not_crashes():
     env = ConjectureProveEnv(prover_attempts=6, timeout=3)
     proofs = [

@@ -215,13 +215,18 @@ def test_cli_play_backend_ray_writes_the_local_episodes_and_table(
     assert local_meta["backend"] == "local"
 
 
-def test_cli_connects_to_a_running_cluster_with_address_auto(cluster: Path, tmp_path: Path) -> None:
-    out = tmp_path / "auto.jsonl"
+def test_cli_connects_to_a_running_cluster_by_its_address(cluster: Path, tmp_path: Path) -> None:
+    """A second process joins the module's cluster through the head's GCS address, as a driver
+    on a cluster node does (``--address HEAD:6379``), and plays the local episodes there."""
+    out = tmp_path / "joined.jsonl"
+    address = ray.get_runtime_context().gcs_address
     args = ["play", "KuhnPoker-v1", "--games", "8", "--seed", "3", "--backend", "ray"]
-    res = spenv_cli(*args, "--address", "auto", "--shard-size", "3", "--out", str(out), "-q")
+    res = spenv_cli(*args, "--address", address, "--shard-size", "3", "--out", str(out), "-q")
     assert res.returncode == 0, res.stdout + res.stderr
     local = spenv.run_games("KuhnPoker-v1", ["nash", "random"], games=8, seed=3)
     assert [canonical(ep) for ep in read_episodes(out)] == [canonical(ep) for ep in local]
+    meta = json.loads(out.with_name(out.name + ".meta.json").read_text())
+    assert meta["address"] == address
 
 
 # --------------------------------------------------------------------------- failures

@@ -79,8 +79,11 @@ class OpenAIAgent:
     ``top_p``, ``max_tokens``, ``stop``, ``seed``; ``extra_body`` adds any other fields the
     server understands (e.g. vLLM's ``top_k``). ``timeout`` is per request in seconds,
     ``max_retries`` the retries after the first try, ``backoff`` the first retry's delay (doubled
-    each retry, up to ``max_backoff``, with jitter). ``system_prompt`` replaces the game's system
-    message.
+    each retry, up to ``max_backoff``, with jitter). ``prompt_style`` (``plain``, ``system``,
+    ``reasoning``) builds the messages as :mod:`spenv.agents.prompting` does for every language
+    model agent; ``system_prompt`` replaces the system message altogether. ``extract`` applies
+    :func:`~spenv.agents.prompting.extract_move` to answers (default: with ``reasoning`` only;
+    the full answer is then kept in ``meta["raw_text"]``).
     """
 
     def __init__(
@@ -104,7 +107,9 @@ class OpenAIAgent:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         passthrough: bool | None = None,
+        prompt_style: str = "system",
         system_prompt: str | None = None,
+        extract: bool | None = None,
         extra_body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
@@ -142,8 +147,13 @@ class OpenAIAgent:
         self.max_retries = int(max_retries)
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
+        from spenv.agents.prompting import check_style
+
+        check_style(prompt_style, "transcript")
         self.passthrough = passthrough
+        self.prompt_style = prompt_style
         self.system_prompt = system_prompt
+        self.extract = prompt_style == "reasoning" if extract is None else bool(extract)
         self.extra_body = dict(extra_body or {})
         self.headers = dict(headers or {})
         self.requests = 0  # HTTP requests sent (retries included)
@@ -181,7 +191,9 @@ class OpenAIAgent:
 
     def messages(self, obs: Observation) -> list[dict[str, str]]:
         """The chat messages sent for ``obs``."""
-        msgs = [dict(m) for m in obs.messages]
+        from spenv.agents.prompting import build_messages
+
+        msgs = build_messages(obs, self.prompt_style)
         if self.system_prompt is not None:
             msgs = [m for m in msgs if m["role"] != "system"]
             msgs.insert(0, {"role": "system", "content": self.system_prompt})
@@ -232,9 +244,11 @@ class OpenAIAgent:
         self.close()
 
     def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order varies
-        with contextlib.suppress(Exception):
+        try:
             if self._loop is not None:
                 self.close()
+        except Exception:
+            pass
 
     def __repr__(self) -> str:
         return f"OpenAIAgent(model={self.model!r}, base_url={self.base_url!r})"
@@ -299,7 +313,7 @@ class OpenAIAgent:
         passthrough = await self._wants_passthrough()
         body = self.request_body(obs, passthrough=passthrough)
         data = await self._request("POST", "/chat/completions", body)
-        return self._reply(data)
+        return self._reply(data, obs)
 
     async def _wants_passthrough(self) -> bool:
         if self.passthrough is not None:
@@ -465,7 +479,7 @@ class OpenAIAgent:
             return ""
         return f"; it serves: {', '.join(ids)}" if ids else ""
 
-    def _reply(self, data: dict[str, Any]) -> Reply:
+    def _reply(self, data: dict[str, Any], obs: Observation) -> Reply:
         choices = data.get("choices") or []
         if not choices or not isinstance(choices[0], dict):
             raise RemoteAgentError(f"the server answered without a choice: {str(data)[:200]}")
@@ -501,6 +515,13 @@ class OpenAIAgent:
                     for t in lp["content"]
                     if isinstance(t.get("top_logprobs"), list)
                 ]
+        if self.extract:
+            from spenv.agents.prompting import extract_move
+
+            answer = extract_move(text, obs)
+            if answer != text:
+                meta["raw_text"] = text
+                text = answer
         return Reply(text, **meta)
 
 

@@ -180,6 +180,7 @@ def test_request_body_sampling_and_reply(fault):
         seed=5,
         extra_body={"top_k": 20},
         passthrough=False,
+        prompt_style="plain",
     ) as a:
         reply = a.act(OBS)
     assert reply == "[a]"
@@ -195,6 +196,22 @@ def test_request_body_sampling_and_reply(fault):
     assert (body["stop"], body["seed"], body["top_k"]) == (["\n"], 5, 20)
     assert "logprobs" not in body and "spenv_observation" not in body
     assert req["headers"]["Authorization"] == "Bearer sk-test-key-123"
+
+
+def test_reasoning_prompt_and_move_extraction(fault):
+    from spenv.agents.prompting import build_messages
+
+    answer = "<think>K is the best card, [a] is weak</think> I pick \\boxed{b}"
+    srv = fault(lambda n, b: (200, completion(answer), {}))
+    with agent(srv.url, passthrough=False, prompt_style="reasoning") as a:
+        reply = a.act(OBS)
+    assert reply == "[b]"
+    assert reply.meta["raw_text"] == answer
+    sent = srv.chat_requests()[0]["body"]["messages"]
+    assert sent == build_messages(OBS, "reasoning")
+    assert sent[0]["content"] != OBS.system and OBS.system in sent[0]["content"]
+    with pytest.raises(ValueError, match="prompt_style"):
+        OpenAIAgent("m", srv.url, prompt_style="fancy")
 
 
 def test_api_key_from_environment_and_system_prompt(fault, monkeypatch):

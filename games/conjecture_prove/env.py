@@ -86,6 +86,7 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from spenv.env import TextEnv
@@ -295,7 +296,7 @@ class ConjectureProveEnv(TextEnv):
         out += [(name, prop) for name, prop, _ in self.backend.extra]
         return out
 
-    def _library_view(self) -> tuple[dict[str, Any], ...]:
+    def _library_view(self) -> tuple[Mapping[str, Any], ...]:
         """Each known lemma for the prompts and the ``state``: name and statement, plus the
         structured form (``binders``, ``lhs``, ``rel``, ``rhs``, ``sort``) of shipped lemmas."""
         lang = self.checker
@@ -309,7 +310,7 @@ class ConjectureProveEnv(TextEnv):
                     "statement": form.statement(lang),
                     "difficulty": lem.difficulty,
                     "topic": lem.topic,
-                    "binders": [list(b) for b in form.binders],
+                    "binders": tuple(tuple(b) for b in form.binders),
                     "lhs": form.lhs,
                     "rel": form.rel,
                     "rhs": form.rhs,
@@ -318,10 +319,11 @@ class ConjectureProveEnv(TextEnv):
             )
         for name, prop, _ in self.backend.extra:
             view.append({"name": name, "statement": prop, "difficulty": None, "topic": "extra"})
-        return tuple(view)
+        # read-only: observations share these entries, and no agent may change the library
+        return tuple(MappingProxyType(e) for e in view)
 
     @property
-    def library(self) -> tuple[dict[str, Any], ...]:
+    def library(self) -> tuple[Mapping[str, Any], ...]:
         """The known lemmas at the start of every game (see :meth:`_library_view`)."""
         return self._library
 
@@ -359,7 +361,7 @@ class ConjectureProveEnv(TextEnv):
         first = int(rng.integers(n))
         second = (first + 1 + int(rng.integers(n - 1))) % n
         picks = {
-            "lemmas": [first, second],
+            "lemmas": (first, second),
             "value": int(rng.integers(10)),
             "mode": round(float(rng.random()), 6),
         }

@@ -217,7 +217,7 @@ def _ask(agent: Any, observations: list[Observation]) -> list[Any]:
         return value
 
     batch = getattr(agent, "act_batch", None)
-    if batch is not None and len(observations) > 1:
+    if batch is not None:
         try:
             out = list(batch(observations))
             if len(out) == len(observations):
@@ -364,6 +364,8 @@ class AgentServer:
         self.created = int(time.time())
         self.requests = 0
         self._count_lock = threading.Lock()
+        self._active = 0  # chat requests being answered
+        self._idle = threading.Condition(self._count_lock)
         handler = type("Handler", (_Handler,), {"app": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
@@ -387,13 +389,16 @@ class AgentServer:
         self._thread.start()
         return self
 
-    def close(self) -> None:
-        """Stop accepting requests, finish the ones in flight, stop the batcher."""
+    def close(self, grace: float = 30.0) -> None:
+        """Stop accepting requests, answer the ones in flight (waiting up to ``grace``
+        seconds), then stop the batcher."""
         if self._thread is not None:
             self.httpd.shutdown()
             self._thread.join(timeout=10)
             self._thread = None
         self.httpd.server_close()
+        with self._idle:
+            self._idle.wait_for(lambda: self._active == 0, timeout=grace)
         self.batcher.stop()
 
     def __enter__(self) -> AgentServer:
@@ -554,11 +559,19 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             with self.app._count_lock:
                 self.app.requests += 1
-            response, stream = self.app.chat(body)
-            if stream:
-                self._stream(response)
-            else:
-                self._send_json(200, response)
+                self.app._active += 1
+            try:  # counted until the answer is written: shutdown waits for it
+                response, stream = self.app.chat(body)
+                if stream:
+                    self._stream(response)
+                else:
+                    self._send_json(200, response)
+            except RequestError as exc:
+                self._send_error(exc)
+            finally:
+                with self.app._idle:
+                    self.app._active -= 1
+                    self.app._idle.notify_all()
         except RequestError as exc:
             self._send_error(exc)
         except (BrokenPipeError, ConnectionResetError):

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -316,25 +317,74 @@ def test_malformed_requests_get_openai_errors_and_the_server_lives_on():
         assert ok[0] == 200 and ok[1]["choices"][0]["message"]["content"].endswith("still up?")
 
 
+class GatedEcho(EchoAgent):
+    """Holds its first batch until the server has received ``expected`` requests, so the rest
+    are queued by then however slowly they arrive."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.server: AgentServer | None = None
+
+    def act_batch(self, observations: list[Observation]) -> list[str]:
+        if not self.batches:
+            deadline = time.monotonic() + 20
+            while self.server.requests < self.expected and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return super().act_batch(observations)
+
+
 def test_concurrent_requests_share_act_batch_calls():
-    echo = EchoAgent()
+    echo = GatedEcho(expected=12)
     with (
-        AgentServer(echo, batch_window=0.1) as srv,
+        AgentServer(echo, batch_window=0.05) as srv,
         OpenAIAgent("echo", srv.url, max_concurrency=12) as remote,
     ):
+        echo.server = srv
         observations = [
             Observation(system="", user=f"q{i}", role="p", env_id="KuhnPoker-v1", turn=i)
             for i in range(12)
         ]
         answers = remote.act_batch(observations)
     assert [a.rsplit("|", 1)[1] for a in answers] == [f"q{i}" for i in range(12)]
-    assert max(echo.batches) > 1 and sum(echo.batches) == 12
+    # what arrived while the first call ran went into one second call
+    assert sum(echo.batches) == 12 and len(echo.batches) <= 2
     assert srv.batcher.largest == max(echo.batches)
+
+
+class SlowAgent:
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+
+    def act(self, obs: Observation) -> str:
+        self.started.set()
+        time.sleep(0.5)
+        return "done"
+
+
+def test_close_answers_the_requests_in_flight():
+    slow = SlowAgent()
+    srv = AgentServer(slow).start()
+    result: list[Any] = []
+    msg = {"model": "slow", "messages": [{"role": "user", "content": "x"}]}
+    t = threading.Thread(target=lambda: result.append(chat(srv, msg)))
+    t.start()
+    assert slow.started.wait(10)
+    srv.close()  # while the agent is still thinking
+    t.join(10)
+    assert result and result[0][0] == 200
+    assert result[0][1]["choices"][0]["message"]["content"] == "done"
+    with pytest.raises(OSError):
+        chat(srv, msg)  # no longer listening
 
 
 # ---------------------------------------------------------------------- command line
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_cli_serves_until_a_signal(sig):
+def test_cli_serves_until_a_signal(sig, tmp_path):
+    from spenv.cli import main
+
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "spenv", "serve", "nash", "--port", "0", "--env", "KuhnPoker-v1"],
@@ -347,9 +397,14 @@ def test_cli_serves_until_a_signal(sig):
         first = proc.stdout.readline()
         url = re.search(r"(http://127\.0\.0\.1:\d+/v1)", first)
         assert url, first + proc.stderr.read()
-        with OpenAIAgent("nash", url.group(1)) as remote:
-            ep = spenv.play("KuhnPoker-v1", [remote, "random"], seed=1)
-        assert ep.status == "completed" and all(t.valid for t in ep.turns)
+        out_file = tmp_path / "remote.jsonl"
+        # the agent spec openai:MODEL@URL, from the play command
+        spec = f"openai:nash@{url.group(1)},max_concurrency=4"
+        assert main(["play", "KuhnPoker-v1", "--agents", f"{spec},random", "--games", "4",
+                     "-q", "--out", str(out_file)]) == 0  # fmt: skip
+        episodes = list(spenv.read_episodes(out_file))
+        assert len(episodes) == 4
+        assert all(e.status == "completed" and all(t.valid for t in e.turns) for e in episodes)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
     finally:

@@ -23,6 +23,13 @@ seed of every generation call (torch's global random state is saved and restored
 the same sequence of calls gives the same answers. With ``greedy=True`` an answer does not depend
 on the other prompts of its batch (up to floating-point noise of padded matrix products).
 
+Prefix cache: every prompt of a game starts with the same chat-template header and rules, often
+hundreds of tokens. The agent computes the keys and values of the prefix a batch shares once
+(a batch of one), copies them into the batch's cache and feeds the model only the rest of each
+prompt; later batches that extend a cached prefix reuse it (up to 8 prefixes are kept, and all
+are dropped when the weights change in place, as an optimizer step does). For a batch with
+nothing in common, or ``prefix_cache=False``, prompts are left-padded as usual.
+
 Needs the ``train`` extra (torch, transformers). A trainer can share its live model:
 ``HFAgent(model=model, tokenizer=tokenizer)`` uses the objects as they are (no copy, no device
 move) and restores the model's train/eval mode after each call.
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
@@ -40,6 +48,11 @@ import numpy as np
 from spenv.agents.base import Reply
 from spenv.agents.prompting import ChatPrompting, check_style
 from spenv.observation import Observation
+
+#: Shared prompt prefixes shorter than this are not worth a cache entry (tokens).
+MIN_PREFIX = 16
+#: Prefixes kept (least recently used dropped first).
+MAX_PREFIXES = 8
 
 
 class HFAgent(ChatPrompting):
@@ -68,6 +81,9 @@ class HFAgent(ChatPrompting):
         sampling_logprobs: also record log-probs under the processed sampling distribution.
         extract: post-process answers with :func:`~spenv.agents.prompting.extract_move`
             (default: only with ``prompt_style="reasoning"``).
+        prefix_cache: compute the keys and values of the prompt prefix a batch shares (the
+            chat template and the game's rules) once, and reuse them while the weights do not
+            change (see the module docstring).
         trust_remote_code: passed to ``from_pretrained``.
     """
 
@@ -93,6 +109,7 @@ class HFAgent(ChatPrompting):
         batch_size: int | None = None,
         sampling_logprobs: bool = False,
         extract: bool | None = None,
+        prefix_cache: bool = True,
         trust_remote_code: bool = False,
     ) -> None:
         import torch
@@ -148,6 +165,9 @@ class HFAgent(ChatPrompting):
         self.max_new_tokens = int(max_new_tokens)
         self.batch_size = batch_size
         self.sampling_logprobs = sampling_logprobs
+        self.prefix_cache = bool(prefix_cache)
+        self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self._prefix_version = -1
         self._seed = seed
         self.rng = np.random.default_rng(seed)
 
@@ -210,7 +230,7 @@ class HFAgent(ChatPrompting):
         if not observations:
             return []
         keys = self.resolve_keys(observations, keys)
-        prompts = [self.prompt_ids(o, k) for o, k in zip(observations, keys, strict=True)]
+        prompts = self.prompt_ids_batch(observations, keys)
         step = self.batch_size or len(prompts)
         replies: list[Reply] = []
         for start in range(0, len(prompts), step):
@@ -237,13 +257,23 @@ class HFAgent(ChatPrompting):
         from transformers import GenerationConfig, LogitsProcessorList
 
         device = self.device
-        width = max(len(p) for p in prompts)
+        prompts = [list(p) for p in prompts]
+        prefix, layers = self._shared_prefix(prompts) if self.prefix_cache else ((), None)
+        n = len(prefix)
+        # [shared prefix][padding][rest of the prompt]: the padding sits after the cached prefix
+        # (left padding when there is none); positions follow the attention mask, so every
+        # token keeps the position it has in its own prompt.
+        width = n + max(len(p) - n for p in prompts)
         input_ids = torch.full((len(prompts), width), self._pad_id, dtype=torch.long)
         mask = torch.zeros((len(prompts), width), dtype=torch.long)
         for i, p in enumerate(prompts):
-            if p:
-                input_ids[i, width - len(p) :] = torch.as_tensor(list(p), dtype=torch.long)
-                mask[i, width - len(p) :] = 1
+            if n:
+                input_ids[i, :n] = torch.as_tensor(prefix, dtype=torch.long)
+                mask[i, :n] = 1
+            rest = p[n:]
+            if rest:
+                input_ids[i, width - len(rest) :] = torch.as_tensor(rest, dtype=torch.long)
+                mask[i, width - len(rest) :] = 1
         input_ids, mask = input_ids.to(device), mask.to(device)
 
         recorder = _LogprobRecorder(self.sampling_logprobs)
@@ -268,6 +298,8 @@ class HFAgent(ChatPrompting):
             kwargs["tokenizer"] = self.tokenizer
         call_seed = int(self.rng.integers(0, 2**63 - 1))
         with self._generation_mode(), _seeded(call_seed, device):
+            if layers is not None:
+                kwargs["past_key_values"] = self._batch_cache(layers, len(prompts))
             out = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=mask,
@@ -285,6 +317,89 @@ class HFAgent(ChatPrompting):
             slps = processed[i][:n] if processed is not None else None
             results.append((ids[:n], lps, slps, reason))
         return results
+
+    # ------------------------------------------------------------------ prefix cache
+    def clear_prefix_cache(self) -> None:
+        """Drop the cached prompt prefixes (done by itself when the weights change)."""
+        self._prefixes.clear()
+
+    def _weights_version(self) -> int:
+        # In-place updates (optimizer steps, load_state_dict) bump each tensor's version.
+        return sum(p._version for p in self.model.parameters())
+
+    def _shared_prefix(self, prompts: list[list[int]]) -> tuple[tuple[int, ...], Any]:
+        """The longest cached prefix every prompt extends, else the batch's common prefix
+        (cached for later calls) when it is long enough; ``((), None)`` for none."""
+        shortest = min(len(p) for p in prompts)
+        if shortest <= MIN_PREFIX:
+            return (), None
+        version = self._weights_version()
+        if version != self._prefix_version:
+            self._prefixes.clear()
+            self._prefix_version = version
+        best: tuple[int, ...] = ()
+        for key in self._prefixes:
+            k = len(key)
+            if len(best) < k < shortest and all(tuple(p[:k]) == key for p in prompts):
+                best = key
+        if best:
+            self._prefixes.move_to_end(best)
+            return best, self._prefixes[best]
+        if len(prompts) < 2:
+            return (), None
+        first = prompts[0]
+        k = shortest - 1  # every prompt keeps at least one token to feed the model
+        for p in prompts[1:]:
+            j = 0
+            while j < k and p[j] == first[j]:
+                j += 1
+            k = j
+        if k < MIN_PREFIX:
+            return (), None
+        key = tuple(first[:k])
+        layers = self._prefix_layers(key)
+        if layers is None:
+            self.prefix_cache = False  # a cache layout this code does not handle: stop trying
+            return (), None
+        self._prefixes[key] = layers
+        while len(self._prefixes) > MAX_PREFIXES:
+            self._prefixes.popitem(last=False)
+        return key, layers
+
+    def _prefix_layers(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]] | None:
+        """Keys and values of every layer for ``prefix`` (batch of one)."""
+        import torch
+
+        try:
+            from transformers import DynamicCache
+
+            cache = DynamicCache(config=self.model.config)
+            ids = torch.tensor([prefix], dtype=torch.long, device=self.device)
+            with self._generation_mode():
+                try:
+                    self.model(
+                        input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1
+                    )
+                except TypeError:
+                    self.model(input_ids=ids, past_key_values=cache, use_cache=True)
+            layers = getattr(cache, "layers", None)
+            if not layers or any(type(layer).__name__ != "DynamicLayer" for layer in layers):
+                return None
+            return [(layer.keys, layer.values) for layer in layers]
+        except Exception:  # an architecture whose cache cannot be primed this way
+            return None
+
+    def _batch_cache(self, layers: list[tuple[Any, Any]], batch: int) -> Any:
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        for i, (k, v) in enumerate(layers):
+            cache.update(
+                k.expand(batch, *k.shape[1:]).contiguous(),
+                v.expand(batch, *v.shape[1:]).contiguous(),
+                i,
+            )
+        return cache
 
     def _cut(self, ids: list[int]) -> tuple[int, str]:
         """How many generated tokens belong to the answer, and why it ended."""

@@ -78,6 +78,9 @@ REASONING_TEXT = (
     "your message, exactly as the other side should read it, in the form the rules ask for."
 )
 
+#: Prompt texts whose token ids an agent keeps.
+ENCODE_CACHE = 4096
+
 #: The marker that stands in for dropped turns or lines.
 OMITTED = "[... {n} earlier {what} omitted to fit the context ...]"
 
@@ -359,9 +362,54 @@ class ChatPrompting:
         add = not self.has_chat_template  # a plain layout gets the tokenizer's BOS, if any
         return list(self.tokenizer(text, add_special_tokens=add)["input_ids"])
 
+    def prompt_ids_batch(
+        self, observations: Sequence[Observation], keys: Sequence[Hashable]
+    ) -> list[tuple[list[int], int]]:
+        """:meth:`prompt_ids` for many decisions, tokenized in one call.
+
+        Rendered prompts repeat a lot (games cache their observations), so token ids are kept
+        per prompt text (the last :data:`ENCODE_CACHE` texts) and only new texts are encoded,
+        all in one batched tokenizer call. Prompts over the context limit go through the
+        context guard one by one.
+        """
+        messages = [self.messages(o, k) for o, k in zip(observations, keys, strict=True)]
+        texts = [self.render(m) for m in messages]
+        encoded = self.encode_many(texts)
+        out: list[tuple[list[int], int]] = []
+        for msgs, ids in zip(messages, encoded, strict=True):
+            if len(ids) <= self.max_context:
+                out.append((ids, 0))
+            else:
+                out.append(self._fit(msgs))
+        return out
+
+    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of rendered prompts, from the text cache or one batched encode."""
+        cache: OrderedDict[str, list[int]] | None = getattr(self, "_ids_cache", None)
+        if cache is None:
+            cache = self._ids_cache = OrderedDict()
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            add = not self.has_chat_template
+            for text, ids in zip(
+                missing,
+                self.tokenizer(missing, add_special_tokens=add)["input_ids"],
+                strict=True,
+            ):
+                cache[text] = list(ids)
+        out = []
+        for t in texts:
+            cache.move_to_end(t)
+            out.append(list(cache[t]))
+        while len(cache) > ENCODE_CACHE:
+            cache.popitem(last=False)
+        return out
+
     def prompt_ids(self, obs: Observation, key: Hashable | None = None) -> tuple[list[int], int]:
         """(prompt token ids, turns or lines dropped by the context guard) for one decision."""
-        messages = self.messages(obs, key)
+        return self._fit(self.messages(obs, key))
+
+    def _fit(self, messages: list[dict[str, str]]) -> tuple[list[int], int]:
         cache: dict[int, list[int]] = {}
 
         def count(msgs: list[dict[str, str]]) -> int:

@@ -196,7 +196,7 @@ class VLLMAgent(ChatPrompting):
         if not observations:
             return []
         keys = self.resolve_keys(observations, keys)
-        prompts = [self.prompt_ids(o, k) for o, k in zip(observations, keys, strict=True)]
+        prompts = self.prompt_ids_batch(observations, keys)
         requests = [{"prompt_token_ids": ids} for ids, _ in prompts]
         params = [self._params() for _ in prompts]
         outputs = self.llm.generate(requests, sampling_params=params, use_tqdm=False)

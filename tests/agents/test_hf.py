@@ -277,3 +277,28 @@ def test_cli_play_with_hf_spec(tiny_path: str, tmp_path: Path, capsys) -> None:
     meta = json.loads(out.with_name(out.name + ".meta.json").read_text())
     assert meta["agents"] == [label, "nash"]
     assert "KuhnPoker-v1: 100 games" in capsys.readouterr().out
+
+
+def test_prefix_cache_changes_nothing_but_the_work(tiny_path: str) -> None:
+    obs = kuhn_observations(8)
+    plain = HFAgent(tiny_path, max_new_tokens=10, greedy=True, prefix_cache=False)
+    cached = HFAgent(tiny_path, max_new_tokens=10, greedy=True)
+    a, b = plain.act_batch(obs), cached.act_batch(obs)
+    assert len(cached._prefixes) == 1  # the chat header and rules the batch shares
+    (prefix,) = cached._prefixes
+    assert len(prefix) >= 50 and all(
+        r.meta["prompt_ids"][: len(prefix)] == list(prefix) for r in b
+    )
+    for x, y in zip(a, b, strict=True):
+        assert x.meta["prompt_ids"] == y.meta["prompt_ids"]
+        assert x.meta["completion_ids"] == y.meta["completion_ids"]
+        assert x.meta["logprobs"] == pytest.approx(y.meta["logprobs"], abs=1e-4)
+    # A single later prompt that extends the cached prefix reuses it, with the same answer.
+    assert cached.act(obs[3]).meta["completion_ids"] == a[3].meta["completion_ids"]
+    # Changing the weights in place (an optimizer step) drops the cache: it is recomputed.
+    old = cached._prefixes[prefix]
+    with torch.no_grad():
+        next(cached.model.parameters()).add_(0.01)
+    cached.act_batch(obs)
+    assert cached._prefixes[prefix] is not old
+    assert not torch.equal(cached._prefixes[prefix][0][0], old[0][0])

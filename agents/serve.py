@@ -505,6 +505,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "spenv-serve"
+    timeout = 300  # seconds a connection may sit idle or stall mid-request before it is closed
     app: AgentServer
 
     def log_message(self, format: str, *args: Any) -> None:

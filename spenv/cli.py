@@ -351,6 +351,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMAND_MODULES: tuple[str, ...] = (
     "spenv.leaderboard.cli",
     "spenv.benchmarks.cli",
+    "spenv.agents.train.cli",
     "spenv.agents.serve",
 )
 

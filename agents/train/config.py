@@ -65,9 +65,6 @@ class ModelConfig:
     """Train LoRA adapters instead of all weights (needs ``peft``)."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass (saves memory on large models)."""
-    prompt_format: str = "chat"
-    """How observations become prompts: ``chat`` (the tokenizer's chat template over
-    ``obs.messages``) or ``text`` (``obs.text`` as is)."""
 
 
 @dataclass
@@ -84,7 +81,10 @@ class GenerationConfig:
     top_p: float = 1.0
     """Nucleus sampling mass (1 = off)."""
     stop: list[str] = field(default_factory=list)
-    """Strings that end an answer (e.g. ``"]"`` for bracketed moves); kept in the answer."""
+    """Strings that end an answer (cut from the move handed to the game)."""
+    prompt_style: str = "system"
+    """How observations become prompts (:mod:`spenv.agents.prompting`): ``plain`` (the game's
+    own text), ``system`` (a short instruction first) or ``reasoning`` (think, then answer)."""
     batch_size: int = 256
     """Games played at once by the rollout engine (one forward pass serves them all)."""
     options: dict[str, Any] = field(default_factory=dict)
@@ -156,6 +156,26 @@ class EvalConfig:
 
 
 @dataclass
+class WarmupConfig:
+    """An optional supervised warm-up before the first step, teaching only the answer format.
+
+    A random-init model almost never writes a well-formed move, so self-play would see nothing
+    but forfeits. The warm-up trains cross-entropy on the moves of a reference agent (by default
+    ``random``: a uniformly random legal move, which teaches the format and no strategy) in
+    games of the configured envs. Off by default; a run that uses it says so in its config.
+    """
+
+    steps: int = 0
+    """Supervised steps (0: no warm-up)."""
+    games_per_step: int = 64
+    """Games played by the reference agents per warm-up step (every decision is a target)."""
+    agent: str = "random"
+    """Agent spec whose moves are the targets."""
+    learning_rate: float | None = None
+    """Learning rate of the warm-up (default: the run's)."""
+
+
+@dataclass
 class EnvConfig:
     """One env the policy is trained on."""
 
@@ -183,6 +203,7 @@ class TrainConfig:
     advantage: AdvantageConfig = field(default_factory=AdvantageConfig)
     opponents: OpponentConfig = field(default_factory=OpponentConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    warmup: WarmupConfig = field(default_factory=WarmupConfig)
     seed: int = 0
     """Seeds everything: model init (tiny), games, sampling, shuffling."""
     steps: int = 100
@@ -199,7 +220,7 @@ class TrainConfig:
     adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     max_grad_norm: float | None = 1.0
     """Clip the gradient norm (None: no clipping)."""
-    warmup_steps: int = 0
+    lr_warmup_steps: int = 0
     """Linear learning-rate warm-up steps."""
     checkpoint_every: int = 0
     """Save a checkpoint every this many steps (0: only at the end)."""
@@ -224,14 +245,25 @@ class TrainConfig:
         m = self.model
         _check((m.path is None) != (m.tiny is None), "model: set exactly one of path and tiny")
         _check(m.dtype in ("float32", "bfloat16", "float16"), f"model.dtype: unknown {m.dtype!r}")
-        _check(m.prompt_format in ("chat", "text"), "model.prompt_format: chat or text")
         if m.lora is not None:
             _check(m.lora.r > 0, "model.lora.r must be positive")
         g = self.generation
         _check(g.backend in ("hf", "vllm"), f"generation.backend: hf or vllm, got {g.backend!r}")
+        _check(
+            not (g.backend == "vllm" and m.lora is not None),
+            "generation.backend vllm with model.lora is not supported (the engine gets full "
+            "weights each step); use backend hf for LoRA runs",
+        )
+        _check(
+            g.backend != "vllm" or m.path is not None, "generation.backend vllm needs model.path"
+        )
         _check(g.max_new_tokens > 0, "generation.max_new_tokens must be positive")
         _check(g.temperature > 0, "generation.temperature must be positive")
         _check(0 < g.top_p <= 1, "generation.top_p must be in (0, 1]")
+        _check(
+            g.prompt_style in ("plain", "system", "reasoning"),
+            f"generation.prompt_style: plain, system or reasoning, got {g.prompt_style!r}",
+        )
         _check(g.batch_size > 0, "generation.batch_size must be positive")
         lo = self.loss
         _check(lo.loss_type in ("grpo", "dr_grpo", "bnpo"), f"loss.loss_type: {lo.loss_type!r}")
@@ -248,6 +280,8 @@ class TrainConfig:
         _check(o.pool_size >= 0, "opponents.pool_size must be >= 0")
         _check(o.snapshot_every >= 1, "opponents.snapshot_every must be >= 1")
         _check(0 <= o.pool_fraction <= 1, "opponents.pool_fraction must be in [0, 1]")
+        _check(self.warmup.steps >= 0, "warmup.steps must be >= 0")
+        _check(self.warmup.games_per_step >= 1, "warmup.games_per_step must be >= 1")
         _check(self.eval.every >= 0 and self.eval.games >= 0, "eval: every and games >= 0")
         _check(self.steps >= 0, "steps must be >= 0")
         _check(self.games_per_step >= 1, "games_per_step must be >= 1")

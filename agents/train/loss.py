@@ -16,6 +16,11 @@ Token losses are aggregated over the completion tokens (``mask``) as named in TR
 
 Only positions where ``mask`` is 1 (the acting agent's completion tokens) contribute, so no
 gradient reaches prompt tokens, padding, or another agent's text.
+
+Identical decisions (same prompt, same completion, advantages of the same sign) can be merged
+into one row with a ``weight`` (how many samples it stands for) and their mean advantage: the
+loss is then exactly that of the unmerged batch, at a fraction of the cost. Games with few
+information states (Kuhn poker has twelve) repeat the same decisions hundreds of times a step.
 """
 
 from __future__ import annotations
@@ -65,13 +70,16 @@ def policy_loss(
     ref_logp: torch.Tensor | None = None,
     max_completion_length: int | None = None,
     normalizer: Normalizer | None = None,
+    weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The loss of a (micro-)batch and statistics about it.
 
     ``logp``, ``old_logp``, ``mask`` (and ``ref_logp``) are ``[B, T]`` tensors over completion
     positions; ``advantages`` is ``[B]``. ``normalizer`` gives the whole batch's sequence and
     token counts when this is one micro-batch of several (default: this batch's own).
-    ``max_completion_length`` is the constant of ``dr_grpo`` (default: ``T``).
+    ``max_completion_length`` is the constant of ``dr_grpo`` (default: ``T``). ``weights``
+    (``[B]``) counts how many identical samples each row stands for (default 1 each); merged
+    rows must share the sign of their advantages, and ``advantages`` holds their mean.
 
     Returns ``(loss, stats)``; ``stats`` holds the masked means of the clip fraction (low, high),
     the ratio and the KL, as floats.
@@ -103,10 +111,15 @@ def policy_loss(
     if beta > 0:
         kl = kl_k3(logp, ref_logp)  # type: ignore[arg-type]
         per_token = per_token + beta * kl
-    batch = logp.shape[0]
-    n_seq = normalizer.sequences if normalizer is not None else batch
-    n_tok = normalizer.tokens if normalizer is not None else int(mask.sum().item())
-    masked = per_token * mask
+    if weights is None:
+        w = torch.ones(logp.shape[0], dtype=logp.dtype, device=logp.device)
+    else:
+        if weights.shape != logp.shape[:1]:
+            raise ValueError(f"weights must be [B]={logp.shape[0]}, got {tuple(weights.shape)}")
+        w = weights.to(logp.dtype)
+    n_seq = normalizer.sequences if normalizer is not None else float(w.sum().item())
+    n_tok = normalizer.tokens if normalizer is not None else float((mask.sum(-1) * w).sum().item())
+    masked = per_token * mask * w.unsqueeze(1)
     if loss_type == "grpo":
         per_seq = masked.sum(-1) / mask.sum(-1).clamp(min=1.0)
         loss = per_seq.sum() / max(n_seq, 1)
@@ -117,7 +130,8 @@ def policy_loss(
         loss = masked.sum() / (max(n_seq, 1) * length)
 
     with torch.no_grad():
-        total = mask.sum().clamp(min=1.0)
+        mask = mask * w.unsqueeze(1)
+        total = mask.sum().clamp(min=1e-12)
         low = ((ratio < 1.0 - epsilon) & (adv < 0)).to(logp.dtype)
         high = ((ratio > 1.0 + eps_high) & (adv > 0)).to(logp.dtype)
         stats = {

@@ -84,6 +84,11 @@ class OpenAIAgent:
     model agent; ``system_prompt`` replaces the system message altogether. ``extract`` applies
     :func:`~spenv.agents.prompting.extract_move` to answers (default: with ``reasoning`` only;
     the full answer is then kept in ``meta["raw_text"]``).
+
+    ``tools`` offers the games' text tools (``<search>``, ``<code>``, ...; see
+    :mod:`spenv.games.toolcalls`) as native OpenAI function tools: a list of tool names, or
+    ``"auto"`` for the tools whose tags the observation's prompt names. The model's tool calls
+    come back as the text format the games parse (``<search>query</search>``), after any text.
     """
 
     def __init__(
@@ -110,6 +115,7 @@ class OpenAIAgent:
         prompt_style: str = "system",
         system_prompt: str | None = None,
         extract: bool | None = None,
+        tools: str | Sequence[str] | None = None,
         extra_body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
@@ -154,6 +160,14 @@ class OpenAIAgent:
         self.prompt_style = prompt_style
         self.system_prompt = system_prompt
         self.extract = prompt_style == "reasoning" if extract is None else bool(extract)
+        if tools is not None and tools != "auto":
+            from spenv.games.toolcalls import TOOLS
+
+            tools = [tools] if isinstance(tools, str) else list(tools)
+            unknown = [t for t in tools if t not in TOOLS]
+            if unknown:
+                raise ValueError(f"unknown tools {unknown}; known: {', '.join(sorted(TOOLS))}")
+        self.tools = tools
         self.extra_body = dict(extra_body or {})
         self.headers = dict(headers or {})
         self.requests = 0  # HTTP requests sent (retries included)
@@ -207,10 +221,26 @@ class OpenAIAgent:
             body["logprobs"] = True
             if self.top_logprobs:
                 body["top_logprobs"] = int(self.top_logprobs)
+        names = self.tool_names(obs)
+        if names:
+            from spenv.games.toolcalls import openai_tools
+
+            body["tools"] = openai_tools(names)
         body.update(self.extra_body)
         if passthrough:
             body["spenv_observation"] = obs.to_dict()
         return body
+
+    def tool_names(self, obs: Observation) -> list[str]:
+        """The tools offered for ``obs`` (see ``tools``)."""
+        if self.tools is None:
+            return []
+        if self.tools != "auto":
+            return list(self.tools)
+        from spenv.games.toolcalls import TOOLS
+
+        text = str(obs.text)
+        return [name for name in TOOLS if f"<{name}>" in text]
 
     def list_models(self) -> list[str]:
         """The model ids ``GET {base_url}/models`` lists."""
@@ -489,6 +519,9 @@ class OpenAIAgent:
         if not isinstance(text, str):  # content parts
             text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
         meta: dict[str, Any] = {}
+        calls = message.get("tool_calls")
+        if isinstance(calls, list) and calls:
+            text = self._append_tool_calls(text, calls, meta)
         if choice.get("finish_reason") is not None:
             meta["finish_reason"] = choice["finish_reason"]
         usage = data.get("usage")
@@ -523,6 +556,23 @@ class OpenAIAgent:
                 meta["raw_text"] = text
                 text = answer
         return Reply(text, **meta)
+
+    @staticmethod
+    def _append_tool_calls(text: str, calls: list[Any], meta: dict[str, Any]) -> str:
+        """Native tool calls as the games' text format, after the message text."""
+        from spenv.games.toolcalls import ToolCallError, from_openai_call
+
+        parts = [text] if text else []
+        errors = []
+        for call in calls:
+            try:
+                parts.append(from_openai_call(call if isinstance(call, dict) else {}).render())
+            except ToolCallError as exc:
+                errors.append(str(exc))
+        meta["tool_calls"] = len(calls)
+        if errors:
+            meta["tool_call_errors"] = errors
+        return "\n".join(parts)
 
 
 # ---------------------------------------------------------------------- helpers

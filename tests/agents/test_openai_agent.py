@@ -214,6 +214,35 @@ def test_reasoning_prompt_and_move_extraction(fault):
         OpenAIAgent("m", srv.url, prompt_style="fancy")
 
 
+def test_native_tool_calls_become_the_games_text_format(fault):
+    from spenv.games.toolcalls import parse_calls
+
+    def call(name: str, arguments: str) -> dict[str, Any]:
+        return {"id": name, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+    calls = [call("search", '{"query": "Velmora"}'), call("answer", "{}")]
+    message = {"role": "assistant", "content": "Let me look.", "tool_calls": calls}
+    srv = fault(lambda n, b: (200, completion(message=message), {}))
+    obs = Observation(
+        system="Tools: <search>query</search> finds documents; <answer>text</answer> answers.",
+        user="Find the founding year.",
+        role="solver",
+        env_id="SearchSelfPlay-v1",
+        turn=0,
+    )
+    with agent(srv.url, passthrough=False, tools="auto", prompt_style="plain") as a:
+        reply = a.act(obs)
+    sent = srv.chat_requests()[0]["body"]["tools"]
+    assert [t["function"]["name"] for t in sent] == ["search", "answer"]
+    assert reply == "Let me look.\n<search>Velmora</search>"
+    assert reply.meta["tool_calls"] == 2
+    assert "missing string argument" in reply.meta["tool_call_errors"][0]
+    parsed = parse_calls(reply, {"search", "answer"})
+    assert [(c.name, c.argument) for c in parsed.calls] == [("search", "Velmora")]
+    with pytest.raises(ValueError, match="unknown tools"):
+        OpenAIAgent("m", srv.url, tools=["teleport"])
+
+
 def test_api_key_from_environment_and_system_prompt(fault, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-999")
     srv = fault(ok)

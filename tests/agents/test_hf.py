@@ -286,9 +286,7 @@ def test_prefix_cache_changes_nothing_but_the_work(tiny_path: str) -> None:
     a, b = plain.act_batch(obs), cached.act_batch(obs)
     assert len(cached._prefixes) == 1  # the chat header and rules the batch shares
     (prefix,) = cached._prefixes
-    assert len(prefix) >= 50 and all(
-        r.meta["prompt_ids"][: len(prefix)] == list(prefix) for r in b
-    )
+    assert len(prefix) >= 50 and all(r.meta["prompt_ids"][: len(prefix)] == list(prefix) for r in b)
     for x, y in zip(a, b, strict=True):
         assert x.meta["prompt_ids"] == y.meta["prompt_ids"]
         assert x.meta["completion_ids"] == y.meta["completion_ids"]

@@ -179,7 +179,8 @@ class VLLMAgent(ChatPrompting):
             kwargs["temperature"] = 0.0
         else:
             kwargs.update(temperature=self.temperature, top_p=self.top_p)
-            kwargs["top_k"] = self.top_k if self.top_k > 0 else -1
+            if self.top_k > 0:  # left out when off: vLLM versions spell "off" differently
+                kwargs["top_k"] = self.top_k
         if self.stop:
             kwargs["stop"] = list(self.stop)
         return self._vllm.SamplingParams(**kwargs)

@@ -297,16 +297,24 @@ class HFAgent(ChatPrompting):
             config.stop_strings = list(self.stop)
             kwargs["tokenizer"] = self.tokenizer
         call_seed = int(self.rng.integers(0, 2**63 - 1))
-        with self._generation_mode(), _seeded(call_seed, device):
-            if layers is not None:
-                kwargs["past_key_values"] = self._batch_cache(layers, len(prompts))
-            out = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=mask,
-                generation_config=config,
-                logits_processor=processors,
-                **kwargs,
-            )
+        try:
+            with self._generation_mode(), _seeded(call_seed, device):
+                if layers is not None:
+                    kwargs["past_key_values"] = self._batch_cache(layers, len(prompts))
+                out = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=mask,
+                    generation_config=config,
+                    logits_processor=processors,
+                    **kwargs,
+                )
+        except Exception:
+            if layers is None:
+                raise
+            # A model whose generate does not take a primed cache: go on without the cache.
+            self.prefix_cache = False
+            self._prefixes.clear()
+            return self.generate_ids(prompts)
         sequences = out if isinstance(out, torch.Tensor) else out.sequences
         new = sequences[:, width:].tolist()
         raw, processed = recorder.finish(sequences)

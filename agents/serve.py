@@ -171,7 +171,13 @@ class Batcher:
                     items.append(self._queue.get(timeout=left))
                 except queue.Empty:
                     break
-            self._answer(items)
+            try:
+                self._answer(items)
+            except BaseException as exc:  # the worker lives on, and no request is left waiting
+                for _, _, fut in items:
+                    if not fut.done():
+                        msg = f"internal error: {type(exc).__name__}: {exc}"
+                        fut.set_exception(RequestError(500, msg, "server_error"))
         while True:  # refuse what is still queued
             try:
                 _, _, fut = self._queue.get_nowait()

@@ -236,6 +236,30 @@ def test_agent_failure_is_reported_not_retried():
     assert ep.outcomes[ep.turns[0].agent] in ("invalid", "loss")
 
 
+class ExitingAgent:
+    """Raises SystemExit once (as a careless library might), then answers."""
+
+    name = "exiting"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def act(self, obs: Observation) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise SystemExit(3)
+        return "fine"
+
+
+def test_an_agent_raising_system_exit_does_not_stop_the_server():
+    with AgentServer(ExitingAgent()) as srv:
+        msg = {"model": "exiting", "messages": [{"role": "user", "content": "x"}]}
+        status, body = chat(srv, msg)
+        assert status == 500 and "SystemExit" in body["error"]["message"]
+        status, body = chat(srv, msg)
+        assert status == 200 and body["choices"][0]["message"]["content"] == "fine"
+
+
 # ---------------------------------------------------------------------- requests
 def test_text_only_requests_name_their_game():
     echo = EchoAgent()

@@ -368,8 +368,9 @@ class OpenAIAgent:
         models = data.get("data") if isinstance(data, dict) else None
         if not isinstance(models, list):
             return False
+        names = {self.model, self.model.rpartition("@")[0]}  # NAME@ENV_ID names NAME
         return any(
-            isinstance(m, dict) and m.get("owned_by") == "spenv" and m.get("id") == self.model
+            isinstance(m, dict) and m.get("owned_by") == "spenv" and m.get("id") in names
             for m in models
         )
 

@@ -433,10 +433,12 @@ def test_observation_passthrough_only_to_spenv_servers(fault):
     with agent(plain.url) as a:
         a.act(OBS)
     assert "spenv_observation" not in plain.chat_requests()[0]["body"]
-    with AgentServer("nash") as srv, OpenAIAgent("nash", srv.url) as b:
-        ep = spenv.play("KuhnPoker-v1", [b, "random"], seed=4)
-    assert ep.status == "completed"
-    assert all(t.valid for t in ep.turns)  # nash needed legal_actions and state: it had them
+    with AgentServer("nash") as srv:
+        for model in ("nash", "nash@KuhnPoker-v1"):
+            with OpenAIAgent(model, srv.url) as b:
+                ep = spenv.play("KuhnPoker-v1", [b, "random"], seed=4)
+            assert ep.status == "completed"
+            assert all(t.valid for t in ep.turns)  # nash needed legal_actions and state
 
 
 def test_remote_scripted_agent_plays_like_the_local_one():

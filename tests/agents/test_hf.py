@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import spenv
 from spenv.agents import Reply, make_agent
@@ -18,6 +16,11 @@ from spenv.cli import main
 from spenv.episode import read_episodes
 from spenv.observation import Observation
 from spenv.rollout import run_games
+
+torch = pytest.importorskip("torch", reason="HFAgent needs the train extra (torch)")
+transformers = pytest.importorskip("transformers", reason="HFAgent needs the train extra")
+AutoModelForCausalLM = transformers.AutoModelForCausalLM
+AutoTokenizer = transformers.AutoTokenizer
 
 
 def first_obs(env_id: str, seed: int = 0) -> Observation:

@@ -6,10 +6,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from spenv.agents.testing import IM_END, tiny_model
+
+torch = pytest.importorskip("torch", reason="HFAgent needs the train extra (torch)")
+transformers = pytest.importorskip("transformers", reason="HFAgent needs the train extra")
+AutoModelForCausalLM = transformers.AutoModelForCausalLM
+AutoTokenizer = transformers.AutoTokenizer
 
 
 def _digest(folder: str) -> dict[str, str]:

@@ -11,13 +11,14 @@ import math
 from pathlib import Path
 
 import pytest
-import torch
 
 import spenv
 from spenv.agents import make_agent
 from spenv.agents.specs import AgentSpecError
 from spenv.agents.vllm import VLLMAgent, VLLMUnavailable
 from spenv.rollout import run_games
+
+torch = pytest.importorskip("torch", reason="the vLLM tests need the train extra (torch)")
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
 HAS_GPU = torch.cuda.is_available()

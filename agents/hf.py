@@ -247,7 +247,8 @@ class HFAgent(ChatPrompting):
     def generate_ids(
         self, prompts: Sequence[Sequence[int]]
     ) -> list[tuple[list[int], list[float], list[float] | None, str]]:
-        """Generate for token-id prompts in one left-padded batch.
+        """Generate for token-id prompts in one batch (left-padded, or padded after the
+        cached prefix they share).
 
         Returns, per prompt, (completion ids, raw log-probs, sampling log-probs or ``None``,
         finish reason). The completion ends at the first EOS token or completed stop string

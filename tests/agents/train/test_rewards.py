@@ -64,10 +64,12 @@ def test_code_reward_scores_the_fraction_of_tests_passed_in_the_sandbox():
         [{"role": "assistant", "content": "```python\ndef add(a, b):\n    return a - b\n```"}],
         "```python\ndef add(a, b):\n    while True: pass\n```",
     ]
-    got = code_reward(prompts=["p"] * 3, completions=completions, tests=[tests] * 3)
+    quick = make_code_reward(timeout=3.0)  # the endless loop is stopped by the time limit
+    got = quick(prompts=["p"] * 3, completions=completions, tests=[tests] * 3)
     assert got[0] == 1.0
     assert got[1] == pytest.approx(1 / 3)  # a - b passes only add(2, 0) == 2
     assert got[2] == 0.0
+    assert code_reward.__name__ == "code_reward"
     # HumanEval style: a header column before the body, check(candidate) tests.
     he = make_code_reward(timeout=5.0)
     got = he(

@@ -286,3 +286,26 @@ threads: 1
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3]
     assert main(["train", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_lora_trains_only_adapters_with_the_base_model_as_reference(tiny, tmp_path):
+    pytest.importorskip("peft")
+    cfg = _cfg(
+        tiny,
+        tmp_path / "lora",
+        steps=1,
+        model={"path": tiny, "lora": {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}},
+        loss={"beta": 0.1},
+    )
+    trainer = Trainer(cfg, quiet=True)
+    assert trainer.ref_model is None  # the reference is the base model, adapters off
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    trainable = {n for n, p in trainer.model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)
+    row = trainer.train()[-1]
+    assert row["kl"] >= 0.0
+    after = dict(trainer.model.named_parameters())
+    changed = {n for n in before if not torch.equal(before[n], after[n].detach())}
+    assert changed and changed <= trainable
+    saved = torch.load(tmp_path / "lora" / "checkpoints" / "step-00000001" / "weights.pt")
+    assert set(saved) == trainable

@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Any
 
 
-def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    """Exploitability and chips per hand against random, over training steps."""
+def plot(
+    rows: list[dict[str, Any]], path: Path, title: str, final: dict[str, Any] | None = None
+) -> None:
+    """Exploitability and chips per hand against random, over training steps; ``final`` (a
+    ``result.json``) adds the final evaluation as a star."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -47,6 +50,20 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     a2.errorbar(steps, mean, yerr=ci, marker="o", capsize=3)
     a2.axhline(0.0, color="black", lw=0.5)
     a2.axhline(0.148, color="gray", ls=":", label="equilibrium player (+0.148)")
+    if final is not None:
+        last = final["steps"]
+        a1.plot([last], [final["exploitability_final"]], "r*", ms=12, label="final (400 samples)")
+        lo, hi = final["vs_random_final_ci95"]
+        a2.errorbar(
+            [last],
+            [final["vs_random_final"]],
+            yerr=[[final["vs_random_final"] - lo], [hi - final["vs_random_final"]]],
+            fmt="r*",
+            ms=12,
+            capsize=3,
+            label=f"final ({final['vs_random_final_games']} games)",
+        )
+        a1.legend()
     a2.set_xlabel("step")
     a2.set_ylabel("chips/hand vs random (95% CI)")
     a2.legend()
@@ -81,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cfg.eval.policy_samples = args.samples
     final = trainer.evaluate(games=args.games)
     total_s = time.perf_counter() - t0
-    start = next(r for r in log if r["step"] == 0 and "eval/KuhnPoker-v1/exploitability" in r)
+    start = next(r for r in log if r.get("step") == 0 and "eval/KuhnPoker-v1/exploitability" in r)
     key_x, key_r = "eval/KuhnPoker-v1/exploitability", "eval/KuhnPoker-v1/vs_random"
     result = {
         "exploitability_random_init": before[key_x],
@@ -105,7 +122,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     shutil.copy(run_dir / "metrics.jsonl", out / "metrics.jsonl")
     (out / "result.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    plot(rows, out / "curve.png", f"Kuhn poker self-play, tiny model on CPU ({trainer.step} steps)")
+    title = f"Kuhn poker self-play, tiny model on CPU ({trainer.step} steps)"
+    plot(rows, out / "curve.png", title, result)
     print(json.dumps({k: v for k, v in result.items() if k not in ("config", "meta")}, indent=1))
     return result
 

@@ -472,7 +472,9 @@ class Trainer:
                 loss.backward()
                 total += float(loss.detach())
             opt.step()
-            rows.append({"warmup_step": k + 1, "warmup_nll": total, "warmup_samples": len(pairs)})
+            rows.append(
+                {"step": 0, "warmup_step": k + 1, "warmup_nll": total, "warmup_samples": len(pairs)}
+            )
         self.model.eval()
         if self.ref_model is not None:
             # The reference policy of the KL term is the warmed-up model (the random-init
@@ -481,7 +483,7 @@ class Trainer:
 
             load_trainable_state(self.ref_model, trainable_state(self.model, all_params=True))
         for row in rows:
-            self._log({"step": 0, **row}, echo=row is rows[-1])
+            self._log(row, echo=row is rows[-1])
         return rows
 
     # ------------------------------------------------------------------ the loop

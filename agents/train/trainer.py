@@ -629,7 +629,9 @@ class Trainer:
             keys = [
                 k
                 for k in row
-                if k.endswith("return") or k.startswith("eval/") or k in ("loss", "invalid_rate")
+                if k.endswith("return")
+                or k.startswith("eval/")
+                or k in ("loss", "invalid_rate", "warmup_nll")
             ]
             print(
                 f"step {row['step']}: " + ", ".join(f"{k}={row[k]:.4g}" for k in keys[:8]),

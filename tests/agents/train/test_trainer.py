@@ -309,3 +309,43 @@ def test_lora_trains_only_adapters_with_the_base_model_as_reference(tiny, tmp_pa
     assert changed and changed <= trainable
     saved = torch.load(tmp_path / "lora" / "checkpoints" / "step-00000001" / "weights.pt")
     assert set(saved) == trainable
+
+
+class _TokenizedAgent:
+    """A game's own random agent whose answers carry real token ids (prompt and answer
+    tokenized by the model's tokenizer), so its games train the model like sampled ones."""
+
+    def __init__(self, env_id: str, tokenizer, name: str = LEARNER) -> None:
+        from spenv.agents import make_agent
+
+        self.inner = make_agent("random", env_id, seed=0)
+        self.tok = tokenizer
+        self.name = name
+
+    def act(self, obs):
+        from spenv.agents import Reply
+
+        text = str(self.inner.act(obs))
+        ids = self.tok(obs.text)["input_ids"]
+        return Reply(text, prompt_ids=ids, completion_ids=self.tok(text)["input_ids"][:64])
+
+
+def test_the_solver_role_is_trained_from_its_own_reward(tiny, tmp_path):
+    cfg = _cfg(tiny, tmp_path / "solver", envs=[{"id": "SearchSelfPlay-v1"}])
+    trainer = Trainer(cfg, quiet=True)
+    agent = _TokenizedAgent("SearchSelfPlay-v1", trainer.tokenizer)
+    episodes = run_games("SearchSelfPlay-v1", [agent, agent], games=8, seed=0)
+    samples, _ = trainer.build_samples(episodes)
+    roles = {s.role for s in samples}
+    assert roles == {"proposer", "solver"}
+    for s in samples:
+        ep = next(e for e in episodes if e.metadata["game"] == s.game)
+        assert s.ret == ep.rewards[s.role]
+    assert set(trainer.baselines.values) == {
+        ("SearchSelfPlay-v1", "proposer"),
+        ("SearchSelfPlay-v1", "solver"),
+    }
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    stats = trainer.update(samples, 0)
+    assert stats["grad_norm"] > 0
+    assert any(not torch.equal(before[n], p) for n, p in trainer.model.named_parameters())

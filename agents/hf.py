@@ -194,26 +194,6 @@ class HFAgent(ChatPrompting):
         """The device of the model's parameters."""
         return next(self.model.parameters()).device
 
-    def seed(self, seed: int | None) -> None:
-        """Re-seed the agent's generator (and so every later sampling call)."""
-        self._seed = seed
-        self.rng = np.random.default_rng(seed)
-
-    def sampling_params(self) -> dict[str, Any]:
-        """The sampling parameters, as recorded in run metadata."""
-        return {
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "greedy": self.greedy,
-            "max_new_tokens": self.max_new_tokens,
-            "stop": list(self.stop),
-            "seed": self._seed,
-            "prompt_style": self.prompt_style,
-            "history": self.history,
-            "max_context": self.max_context,
-        }
-
     def act(self, obs: Observation) -> Reply:
         """Answer one decision (a batch of one)."""
         return self.act_batch([obs])[0]

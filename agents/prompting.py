@@ -32,6 +32,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from spenv.observation import Observation
 
 #: Accepted values of the ``prompt_style`` option.
@@ -339,6 +341,26 @@ class ChatPrompting:
         self.stop = list(stop)
         self.conversations = Conversations()
         self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
+
+    def seed(self, seed: int | None) -> None:
+        """Re-seed the agent's generator (and so every later sampling call or request)."""
+        self._seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    def sampling_params(self) -> dict[str, Any]:
+        """The sampling parameters, as recorded in run metadata."""
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "greedy": self.greedy,
+            "max_new_tokens": self.max_new_tokens,
+            "stop": list(self.stop),
+            "seed": self._seed,
+            "prompt_style": self.prompt_style,
+            "history": self.history,
+            "max_context": self.max_context,
+        }
 
     def messages(self, obs: Observation, key: Hashable | None = None) -> list[dict[str, str]]:
         """The chat messages of one decision, before the context guard."""

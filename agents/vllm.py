@@ -147,26 +147,9 @@ class VLLMAgent(ChatPrompting):
             stop=[stop] if isinstance(stop, str) else list(stop or []),
         )
 
-    def seed(self, seed: int | None) -> None:
-        """Re-seed the agent's generator (and so every later request's seed)."""
-        self._seed = seed
-        self.rng = np.random.default_rng(seed)
-
     def sampling_params(self) -> dict[str, Any]:
         """The sampling parameters, as recorded in run metadata."""
-        return {
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "greedy": self.greedy,
-            "max_new_tokens": self.max_new_tokens,
-            "stop": list(self.stop),
-            "seed": self._seed,
-            "prompt_style": self.prompt_style,
-            "history": self.history,
-            "max_context": self.max_context,
-            "logprobs_mode": self.logprobs_mode,
-        }
+        return {**super().sampling_params(), "logprobs_mode": self.logprobs_mode}
 
     def _params(self) -> Any:
         """One request's ``SamplingParams`` (its own seed from the agent's generator)."""

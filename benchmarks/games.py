@@ -313,9 +313,9 @@ def run_game_eval(
     ]
     bar = None
     if progress:
-        from spenv.benchmarks.transfer import _Bar
+        from spenv.rollout import ProgressBar
 
-        bar = _Bar(sum(p["games"] for p in todo), "games")
+        bar = ProgressBar(sum(p["games"] for p in todo), "games")
     t_play = time.perf_counter()
     try:
         for i, episodes in run_sharded(

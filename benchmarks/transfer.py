@@ -46,6 +46,7 @@ from spenv.benchmarks.metrics import (
 from spenv.benchmarks.store import AppendLog, read_records, write_json_atomic
 from spenv.benchmarks.suites import SUITES, TEMPLATES, Item, Template, data_root, load_items
 from spenv.observation import Observation
+from spenv.rollout import ProgressBar
 
 __all__ = [
     "ConfigMismatch",
@@ -527,7 +528,7 @@ def run_transfer(
                     }
                 )
                 shard_items.append((s, chunk, prompts))
-        bar = _Bar(sum(len(c) for _, c, _ in shard_items), "transfer") if progress else None
+        bar = ProgressBar(sum(len(c) for _, c, _ in shard_items), "transfer") if progress else None
         try:
             for idx, result in _sharded(
                 generate_shard,
@@ -647,31 +648,3 @@ def summarize(
         "suites": per_suite,
         "average_pass@1": sum(scores) / len(scores) if scores else math.nan,
     }
-
-
-class _Bar:
-    def __init__(self, total: int, label: str) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._p = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
-        self._task = self._p.add_task(label, total=total)
-        self._p.start()
-
-    def advance(self, k: int = 1) -> None:
-        self._p.advance(self._task, k)
-
-    def close(self) -> None:
-        self._p.stop()

@@ -485,7 +485,7 @@ class Runner:
 
     def __iter__(self) -> Iterator[Episode]:
         writer = EpisodeWriter(self.out) if self.out is not None else None
-        bar = _Progress(self.games, f"{self.env_id}") if self.progress else None
+        bar = ProgressBar(self.games, f"{self.env_id}") if self.progress else None
         driver = _AsyncDriver()
         try:
             yield from self._run(writer, bar, driver)
@@ -531,7 +531,7 @@ class Runner:
                         forget(self._key(slot, seat))
 
     def _run(
-        self, writer: EpisodeWriter | None, bar: _Progress | None, driver: _AsyncDriver
+        self, writer: EpisodeWriter | None, bar: ProgressBar | None, driver: _AsyncDriver
     ) -> Iterator[Episode]:
         pool: list[TextEnv] = []
         if self._first_env is not None:
@@ -653,8 +653,8 @@ def run_games(env: str | TextEnv, agents: AgentsArg, **kwargs: Any) -> list[Epis
     return episodes
 
 
-class _Progress:
-    """A rich progress bar (quiet when not attached to a terminal)."""
+class ProgressBar:
+    """A rich progress bar for long runs (games, evaluation items); quiet off a terminal."""
 
     def __init__(self, total: int, label: str) -> None:
         from rich.progress import (
@@ -677,8 +677,8 @@ class _Progress:
         self._task = self._p.add_task(label, total=total)
         self._p.start()
 
-    def advance(self) -> None:
-        self._p.advance(self._task)
+    def advance(self, k: int = 1) -> None:
+        self._p.advance(self._task, k)
 
     def close(self) -> None:
         self._p.stop()

@@ -887,10 +887,9 @@ class CodeAndTestEnv(TextEnv):
             **self._result,
         }
 
-    def episode(self, players: Mapping[str, str] | None = None) -> Any:
-        ep = super().episode(players)
-        ep.verdicts = [dict(v) for v in self._verdicts]
-        return ep
+    def episode_verdicts(self) -> list[dict[str, Any]]:
+        """Every verifier verdict of the game, in the order they were given."""
+        return [dict(v) for v in self._verdicts]
 
 
 # ------------------------------------------------------------------------------ agents

@@ -678,6 +678,14 @@ class TextEnv(AECEnv):
         """Game-specific facts for the episode record (the whole game, not one agent's view)."""
         return {}
 
+    def episode_verdicts(self) -> list[dict[str, Any]]:
+        """Every verifier verdict of the current game, for the episode's ``verdicts`` field.
+
+        Games scored by a verifier (a proof checker, the code sandbox, a judge) return one
+        JSON-serializable dict per verdict; the default is none.
+        """
+        return []
+
     def system_prompts(self) -> dict[str, str]:
         """Each agent's system prompt (stored once per episode, not once per turn)."""
         return {}
@@ -710,6 +718,7 @@ class TextEnv(AECEnv):
             outcomes=dict(self._outcomes),
             status="completed" if self._outcomes else "running",
             info=self.episode_info(),
+            verdicts=self.episode_verdicts(),
             timings={"started": self._started, "duration": end - self._started},
         )
 

@@ -90,7 +90,6 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from spenv.env import TextEnv
-from spenv.episode import Episode
 from spenv.games.conjecture_prove.checking import (
     Backend,
     CoqBackend,
@@ -621,11 +620,9 @@ class ConjectureProveEnv(TextEnv):
             "proven": [{"name": n, "statement": p, "proof": pr} for n, p, pr in self._proven],
         }
 
-    def episode(self, players: Mapping[str, str] | None = None) -> Episode:
-        """The record, with every checker verdict of the game in ``verdicts``."""
-        ep = super().episode(players)
-        ep.verdicts = [dict(v) for v in self._verdicts]
-        return ep
+    def episode_verdicts(self) -> list[dict[str, Any]]:
+        """Every verifier verdict of the game, in the order they were given."""
+        return [dict(v) for v in self._verdicts]
 
 
 def _one_line(text: str, limit: int | None = None) -> str:

@@ -66,6 +66,8 @@ class HFAgent(ChatPrompting):
         greedy: take the most likely token instead of sampling.
         max_new_tokens: the most tokens one answer may take.
         stop: strings that end an answer (cut from the answer text).
+        keep_stop: keep the stop string that ended the answer in its text (``stop="]"`` then
+            yields ``[bet]``, not ``[bet``).
         seed: starts the agent's generator (reproducible sampling).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default: CUDA when available, else CPU.
             Ignored for a loaded model, which stays where it is.
@@ -100,6 +102,7 @@ class HFAgent(ChatPrompting):
         greedy: bool = False,
         max_new_tokens: int = 256,
         stop: str | Sequence[str] | None = None,
+        keep_stop: bool = False,
         seed: int | None = None,
         device: str | None = None,
         dtype: str | None = None,
@@ -186,6 +189,7 @@ class HFAgent(ChatPrompting):
             max_context=max_context,
             extract=extract,
             stop=[stop] if isinstance(stop, str) else list(stop or []),
+            keep_stop=keep_stop,
         )
 
     # ------------------------------------------------------------------ public API

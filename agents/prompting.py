@@ -329,6 +329,7 @@ class ChatPrompting:
         max_context: int,
         extract: bool | None,
         stop: Sequence[str],
+        keep_stop: bool = False,
     ) -> None:
         check_style(prompt_style, history)
         if max_context < 1:
@@ -339,6 +340,7 @@ class ChatPrompting:
         self.max_context = int(max_context)
         self.extract = prompt_style == "reasoning" if extract is None else bool(extract)
         self.stop = list(stop)
+        self.keep_stop = bool(keep_stop)
         self.conversations = Conversations()
         self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
 
@@ -469,9 +471,11 @@ class ChatPrompting:
         self.conversations.forget(key)
 
     def finish_text(self, text: str, obs: Observation) -> str:
-        """The move handed to the game: cut at the first stop string, then extracted."""
+        """The move handed to the game: cut at the first stop string (kept with
+        ``keep_stop``), then extracted."""
         if self.stop:
-            cuts = [text.find(s) for s in self.stop if s in text]
+            cuts = [(text.find(s), len(s)) for s in self.stop if s in text]
             if cuts:
-                text = text[: min(cuts)]
+                at, size = min(cuts)
+                text = text[: at + size] if self.keep_stop else text[:at]
         return extract_move(text, obs) if self.extract else text

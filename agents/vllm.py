@@ -53,8 +53,8 @@ class VLLMAgent(ChatPrompting):
 
     Parameters:
         model: a local path or hub id (a new engine is built), or a ``vllm.LLM`` to share.
-        name, temperature, top_p, top_k, greedy, max_new_tokens, stop, seed, prompt_style,
-        history, max_context, extract: as for :class:`~spenv.agents.hf.HFAgent`.
+        name, temperature, top_p, top_k, greedy, max_new_tokens, stop, keep_stop, seed,
+        prompt_style, history, max_context, extract: as for :class:`~spenv.agents.hf.HFAgent`.
         dtype: the engine's dtype (default ``"auto"``: the checkpoint's, bf16 for fp32 models).
         gpu_memory_utilization, max_model_len, tensor_parallel_size, enforce_eager: passed to
             ``vllm.LLM``.
@@ -74,6 +74,7 @@ class VLLMAgent(ChatPrompting):
         greedy: bool = False,
         max_new_tokens: int = 256,
         stop: str | Sequence[str] | None = None,
+        keep_stop: bool = False,
         seed: int | None = None,
         prompt_style: str = "system",
         history: str = "transcript",
@@ -145,6 +146,7 @@ class VLLMAgent(ChatPrompting):
             max_context=max_context,
             extract=extract,
             stop=[stop] if isinstance(stop, str) else list(stop or []),
+            keep_stop=keep_stop,
         )
 
     def sampling_params(self) -> dict[str, Any]:
@@ -166,6 +168,7 @@ class VLLMAgent(ChatPrompting):
                 kwargs["top_k"] = self.top_k
         if self.stop:
             kwargs["stop"] = list(self.stop)
+            kwargs["include_stop_str_in_output"] = self.keep_stop
         return self._vllm.SamplingParams(**kwargs)
 
     def act(self, obs: Observation) -> Reply:

@@ -156,6 +156,18 @@ def test_stop_strings_cut_the_answer(tiny_path: str) -> None:
     assert cut.meta["raw_text"].startswith(str(cut))
 
 
+def test_keep_stop_keeps_the_stop_string_that_ended_the_answer(tiny_path: str) -> None:
+    obs = first_obs("KuhnPoker-v1")
+    free = HFAgent(tiny_path, max_new_tokens=16, greedy=True).act(obs)
+    tok = AutoTokenizer.from_pretrained(tiny_path)
+    stop = tok.decode(free.meta["completion_ids"][3:5])
+    cut = HFAgent(tiny_path, max_new_tokens=16, greedy=True, stop=[stop]).act(obs)
+    kept = HFAgent(tiny_path, max_new_tokens=16, greedy=True, stop=[stop], keep_stop=True).act(obs)
+    assert str(kept) == str(cut) + stop
+    assert kept.meta["completion_ids"] == cut.meta["completion_ids"]
+    assert str(free).startswith(str(kept))
+
+
 def test_max_new_tokens_bounds_the_answer(tiny_path: str) -> None:
     r = HFAgent(tiny_path, max_new_tokens=3, seed=0).act(first_obs("Debate-v1"))
     assert len(r.meta["completion_ids"]) <= 3

@@ -88,6 +88,24 @@ def test_a_played_game_records_the_chosen_moves():
     assert agent.decisions == len(mine)
 
 
+@pytest.mark.parametrize("env_id", spenv.registry.list_envs())
+def test_a_person_can_sit_at_every_registered_game(env_id):
+    """A person who always types "1" (the first legal move, or the text "1" in a free-text
+    game) plays every game to its end: moves recorded, invalid ones as invalid, no crash."""
+    from spenv.registry import spec
+
+    agent, out = scripted("1\n" * 400)
+    opponent = spec(env_id).default_agents[1]
+    ep = spenv.play(env_id, [agent, opponent], seed=0)
+    assert ep.status == "completed", ep.error
+    mine = [t for t in ep.turns if t.agent == ep.agents[0]]
+    assert mine and agent.decisions == len(mine)
+    assert all(t.action is not None for t in mine)
+    finite = [t for t in mine if t.observation.get("legal_actions")]
+    assert all(t.valid and t.action == t.observation["legal_actions"][0] for t in finite)
+    assert env_id in out.getvalue() or mine[0].observation["user"][:20] in out.getvalue()
+
+
 # ---------------------------------------------------------------------- a real terminal
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 

@@ -123,9 +123,12 @@ def test_elo_and_bradley_terry_agree_on_the_demo_agents(run: dict[str, Any]) -> 
         rows = v["agents"]
         for a in rows:
             for b in rows:
-                # Where Bradley-Terry separates two agents (disjoint 95% intervals), Elo ranks
-                # them the same way.
-                if a["bt_lo"] > b["bt_hi"]:
+                # Within a game's round robin, where Bradley-Terry separates two agents (disjoint
+                # 95% intervals), Elo ranks them the same way. The overall view pools games with
+                # different agents (oracle plays only CodeAndTest, greedy only the negotiations),
+                # where Elo's sequential updates and Bradley-Terry's likelihood need not agree on
+                # agents that never met; there only the rank correlation is checked.
+                if v["id"] != "overall" and a["bt_lo"] > b["bt_hi"]:
                     assert a["elo"] > b["elo"], (v["id"], a["agent"], b["agent"])
                     checked += 1
         if len(rows) >= 4:

@@ -247,11 +247,11 @@ def _play_on_ray(
     """
     from spenv.distributed import play_sharded
     from spenv.episode import EpisodeWriter
-    from spenv.rollout import _Progress, unique_labels
+    from spenv.rollout import ProgressBar, unique_labels
 
     labels = unique_labels(agents)  # as the local runner labels agent specs
     writer = EpisodeWriter(out) if out is not None else None
-    bar = _Progress(args.games, env_id) if not args.quiet and sys.stderr.isatty() else None
+    bar = ProgressBar(args.games, env_id) if not args.quiet and sys.stderr.isatty() else None
     try:
         for ep in play_sharded(
             env_id,

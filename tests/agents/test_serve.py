@@ -353,7 +353,10 @@ class GatedEcho(EchoAgent):
     def act_batch(self, observations: list[Observation]) -> list[str]:
         if not self.batches:
             deadline = time.monotonic() + 20
-            while self.server.requests < self.expected and time.monotonic() < deadline:
+            rest = self.expected - len(observations)
+            while time.monotonic() < deadline and (
+                self.server.requests < self.expected or self.server.batcher._queue.qsize() < rest
+            ):  # counted and queued: a request is counted a moment before it is queued
                 time.sleep(0.01)
         return super().act_batch(observations)
 

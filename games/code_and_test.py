@@ -84,7 +84,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent
-from spenv.env import TextEnv
+from spenv.env import TextEnv, int_option
 from spenv.games.toolcalls import parse_calls, render_tools
 from spenv.observation import Observation
 from spenv.verifiers.verdict import Verdict
@@ -525,8 +525,7 @@ class CodeAndTestEnv(TextEnv):
         if split not in ("train", "test", "all"):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
         for name, value, lo in (("n_mutants", n_mutants, 0), ("max_tests", max_tests, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+            int_option(name, value, lo)
         for name, value in (("time_limit", time_limit), ("per_test_timeout", per_test_timeout)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")

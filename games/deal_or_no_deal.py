@@ -73,7 +73,7 @@ from itertools import product
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent
-from spenv.env import TextEnv
+from spenv.env import TextEnv, int_option
 from spenv.observation import Observation
 
 SEATS = ("player_0", "player_1")
@@ -235,14 +235,7 @@ class DealOrNoDealEnv(TextEnv):
     _moves: ClassVar[dict[str, str]] = {}
 
     def __init__(self, *, max_turns: int = 10, objective: str = "selfish", **kwargs: Any) -> None:
-        if (
-            isinstance(max_turns, bool)
-            or not isinstance(max_turns, int)
-            or not 2 <= max_turns <= MAX_TURNS_LIMIT
-        ):
-            raise ValueError(
-                f"max_turns must be an integer from 2 to {MAX_TURNS_LIMIT}, got {max_turns!r}"
-            )
+        int_option("max_turns", max_turns, 2, MAX_TURNS_LIMIT)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
         super().__init__(**kwargs)

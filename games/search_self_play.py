@@ -73,7 +73,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent
-from spenv.env import TextEnv
+from spenv.env import TextEnv, int_option
 from spenv.games.toolcalls import ParsedTurn, parse_calls, render_tools
 from spenv.observation import Observation
 from spenv.verifiers.verdict import Verdict
@@ -263,8 +263,7 @@ class SearchSelfPlayEnv(TextEnv):
             ("max_doc_chars", max_doc_chars, 50),
             ("max_answer_words", max_answer_words, 1),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+            int_option(name, value, lo)
         if (
             isinstance(band, str)
             or not isinstance(band, Sequence)

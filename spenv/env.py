@@ -78,6 +78,20 @@ class AgentFailure:
         return f"AgentFailure({self.message!r})"
 
 
+def int_option(name: str, value: Any, lo: int, hi: int | None = None) -> int:
+    """Check an integer game option (``True`` is not an integer here) against ``lo`` and, when
+    given, ``hi``; the error names the option, its range and the value given."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < lo
+        or (hi is not None and value > hi)
+    ):
+        bounds = f">= {lo}" if hi is None else f"from {lo} to {hi}"
+        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
+    return value
+
+
 # PCG64 (numpy's default bit generator) is a 128-bit LCG: each 64-bit draw steps the state to
 # state * _PCG64_MULT + inc (mod 2**128), and Generator.random() takes one draw per value.
 # TextEnv._uniform uses this to record where a game starts in a prefetched block of draws

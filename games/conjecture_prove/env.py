@@ -89,7 +89,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from spenv.env import TextEnv
+from spenv.env import TextEnv, int_option
 from spenv.games.conjecture_prove.checking import (
     Backend,
     CoqBackend,
@@ -231,8 +231,7 @@ class ConjectureProveEnv(TextEnv):
             ("rounds", rounds),
             ("proofs_per_turn", proofs_per_turn),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+            int_option(key, value, 1)
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
         ):

@@ -70,7 +70,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from spenv.env import TextEnv
+from spenv.env import TextEnv, int_option
 from spenv.episode import Episode
 from spenv.games.debate.judges import (
     JUDGES,
@@ -145,8 +145,7 @@ class DebateEnv(TextEnv):
             ("max_chars", max_chars, 1),
             ("judge_retries", judge_retries, 0),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{key} must be an integer >= {low}, got {value!r}")
+            int_option(key, value, low)
         super().__init__(**kwargs)
         self.rounds = rounds
         self.max_chars = max_chars

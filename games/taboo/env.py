@@ -54,7 +54,7 @@ import json
 import re
 from typing import Any, ClassVar
 
-from spenv.env import TextEnv
+from spenv.env import TextEnv, int_option
 from spenv.games.taboo import vocab as _words
 from spenv.games.taboo.vocab import clean, mentions, normalize_guess
 from spenv.observation import Observation
@@ -153,14 +153,7 @@ class TabooEnv(TextEnv):
     _moves: ClassVar[dict[str, str]] = {}
 
     def __init__(self, *, max_turns: int = 5, split: str = "train", **kwargs: Any) -> None:
-        if (
-            isinstance(max_turns, bool)
-            or not isinstance(max_turns, int)
-            or not 1 <= max_turns <= MAX_TURNS_LIMIT
-        ):
-            raise ValueError(
-                f"max_turns must be an integer from 1 to {MAX_TURNS_LIMIT}, got {max_turns!r}"
-            )
+        int_option("max_turns", max_turns, 1, MAX_TURNS_LIMIT)
         if split not in ("train", "test", "all"):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
         super().__init__(**kwargs)

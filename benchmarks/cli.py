@@ -216,7 +216,8 @@ def add_parser(sub: Any) -> None:
     pt.add_argument("--agent", required=True, help="agent spec (hf:PATH, openai:MODEL@URL, ...)")
     pt.add_argument("--suites", default="math", help="suites and groups, comma-separated")
     pt.add_argument(
-        "--data-dir", help="benchmark folder (default: $SPENV_DATA or ../shared/benchmarks)"
+        "--data-dir",
+        help="benchmark folder (default: $SPENV_DATA, else the data shipped with spenv)",
     )
     pt.add_argument(
         "--source", choices=("auto", "file", "hub"), default="auto", help="where data comes from"

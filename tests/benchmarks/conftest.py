@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from spenv.datafiles import benchmark_root
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def data_dir() -> Path:
-    env = os.environ.get("SPENV_DATA")
-    return Path(env) if env else (ROOT.parent / "shared" / "benchmarks")
+    return benchmark_root()
 
 
 @pytest.fixture(scope="session")
 def benchmarks_dir() -> Path:
     d = data_dir()
-    if not (d / "gsm8k" / "test.jsonl").exists():
-        pytest.skip(f"benchmark data not found at {d} (set SPENV_DATA)")
+    assert (d / "gsm8k" / "test.jsonl").exists(), f"benchmark data missing at {d}"
     return d

@@ -6,7 +6,6 @@ reference debaters."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 
 import spenv
 from spenv.agents import BaseAgent, FixedAgent
+from spenv.datafiles import benchmark_root
 from spenv.episode import Episode
 from spenv.games.debate import (
     DebateEnv,
@@ -36,16 +36,7 @@ SEATS = ("debater_a", "debater_b")
 QUESTION = {"id": "q1", "question": "What is 6 times 7?", "correct": "42", "incorrect": "48"}
 
 
-def _bench_dir() -> Path | None:
-    env = os.environ.get("SPENV_DATA")
-    if env and Path(env).is_dir():
-        return Path(env)
-    guess = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
-    return guess if guess.is_dir() else None
-
-
-BENCH = _bench_dir()
-needs_bench = pytest.mark.skipif(BENCH is None, reason="../shared/benchmarks is not here")
+BENCH = benchmark_root()
 
 
 def make(**kwargs: Any) -> DebateEnv:
@@ -592,7 +583,6 @@ def test_questions_from_a_jsonl_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
         make(data=str(tmp_path / "missing.jsonl"))
 
 
-@needs_bench
 def test_questions_from_mmlu_stem() -> None:
     rows = [json.loads(x) for x in (BENCH / "mmlu_stem" / "test.jsonl").read_text().splitlines()]
     env = make(suite="mmlu_stem", data_dir=str(BENCH))
@@ -610,7 +600,6 @@ def test_questions_from_mmlu_stem() -> None:
     spenv.replay(Episode.from_json(ep.to_json()))
 
 
-@needs_bench
 def test_questions_from_gsm8k(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPENV_DATA", str(BENCH))
     rows = [json.loads(x) for x in (BENCH / "gsm8k" / "test.jsonl").read_text().splitlines()]

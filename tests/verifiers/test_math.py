@@ -5,7 +5,6 @@ kill a hung worker while the rest of the batch is graded, and the pool's behavio
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from fractions import Fraction
@@ -13,21 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from spenv.datafiles import benchmark_root
 from spenv.verifiers import Verdict
 from spenv.verifiers import math as vm
 from spenv.verifiers.math import MathGrader, extract_answer, grade, grade_batch
 
-
-def _bench_dir() -> Path | None:
-    env = os.environ.get("SPENV_DATA")
-    if env and Path(env).is_dir():
-        return Path(env)
-    guess = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
-    return guess if guess.is_dir() else None
-
-
-BENCH = _bench_dir()
-needs_bench = pytest.mark.skipif(BENCH is None, reason="../shared/benchmarks is not here")
+BENCH = benchmark_root()
 
 
 def _rows(suite: str) -> list[dict]:
@@ -281,7 +271,6 @@ def _perturb(gold: str, mode: str) -> list[str]:
 # ----------------------------------------------------------------- real golds, rewritten forms
 
 
-@needs_bench
 def test_rewritten_real_golds_are_graded_correct(grader):
     # Every fourth gold (about 240 of them: MATH-500, AIME 24/25, AMC 23, Minerva, GSM8K),
     # each rewritten into several equivalent forms. The whole set runs in the slow test below.
@@ -296,7 +285,6 @@ def test_rewritten_real_golds_are_graded_correct(grader):
     assert rate >= 0.99, f"{rate:.2%} graded correct; misses:\n" + "\n".join(misses)
 
 
-@needs_bench
 def test_perturbed_real_golds_are_never_graded_correct(grader):
     labels, verdicts = _grade_set(grader, gold_cases(), _perturb, stride=4)
     assert len(verdicts) > 450
@@ -306,7 +294,6 @@ def test_perturbed_real_golds_are_never_graded_correct(grader):
     assert {v.status for v in verdicts} <= {"wrong", "error", "format_error"}
 
 
-@needs_bench
 @pytest.mark.slow
 def test_all_rewritten_and_perturbed_golds(grader):
     labels, verdicts = _grade_set(grader, gold_cases(), _equiv)
@@ -321,7 +308,6 @@ def test_all_rewritten_and_perturbed_golds(grader):
     assert not false_pos, "graded correct:\n" + "\n".join(false_pos)
 
 
-@needs_bench
 def test_gsm8k_reference_solutions_grade_against_their_own_gold():
     rows = _rows("gsm8k")[:200]
     # The gold is the whole reference solution ("... #### 18"); the response restates the
@@ -343,7 +329,6 @@ def test_gsm8k_reference_solutions_grade_against_their_own_gold():
     assert all(v.status == "wrong" for v in wrong)
 
 
-@needs_bench
 def test_mmlu_stem_choices_from_real_rows():
     rows = _rows("mmlu_stem")[:60]
     forms = ("The answer is ({L}).", "\\boxed{{{L}}}", "Answer: {L}", "{L}")

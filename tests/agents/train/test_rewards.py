@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from spenv.datafiles import benchmark_root
 from spenv.verifiers.rewards import (
     code_reward,
     completion_text,
@@ -17,9 +18,7 @@ from spenv.verifiers.rewards import (
     math_reward,
 )
 
-GSM8K = (
-    Path(__file__).resolve().parents[3].parent / "shared" / "benchmarks" / "gsm8k" / "test.jsonl"
-)
+GSM8K = benchmark_root() / "gsm8k" / "test.jsonl"
 
 
 def test_math_reward_reads_strings_and_chat_messages_against_the_answer_column():

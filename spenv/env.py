@@ -700,6 +700,17 @@ class TextEnv(AECEnv):
         """
         return []
 
+    def decision_rewards(self) -> dict[int, float]:
+        """Each decision's own reward, keyed by the turn's index in the episode record.
+
+        Games that score decisions one by one (each of k independent attempts by its verdict, each
+        proposal by its own score) return them here, and the episode stores each as
+        :attr:`Turn.reward <spenv.episode.Turn.reward>`; a trainer then credits that decision
+        with it instead of the seat's total. Decisions not listed keep the seat's episode reward.
+        The default is none: the game has one outcome per seat.
+        """
+        return {}
+
     def system_prompts(self) -> dict[str, str]:
         """Each agent's system prompt (stored once per episode, not once per turn)."""
         return {}
@@ -707,6 +718,7 @@ class TextEnv(AECEnv):
     def episode(self, players: Mapping[str, str] | None = None) -> Episode:
         """The record of the current game (complete once the game has ended)."""
         system = self.system_prompts()
+        per_decision = self.decision_rewards()
         turns = []
         for i, rec in enumerate(self._turns):
             agent, obs, raw, move, valid, error = rec[:6]
@@ -716,7 +728,10 @@ class TextEnv(AECEnv):
             od.pop("env_id")
             if od.get("system") == system.get(agent):
                 od.pop("system")
-            turns.append(Turn(i, agent, obs.turn, od, raw, move, valid, error, elapsed, meta))
+            turn = Turn(i, agent, obs.turn, od, raw, move, valid, error, elapsed, meta)
+            if i in per_decision:
+                turn.reward = float(per_decision[i])
+            turns.append(turn)
         end = self._finished if self._finished is not None else time.time()
         return Episode(
             env_id=self.env_id,

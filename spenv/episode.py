@@ -46,6 +46,9 @@ class Turn:
     error: str | None = None
     elapsed: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The decision's own reward when the game scores decisions one by one (each attempt's
+    # verdict, each proposal's score); None: the seat's episode reward is the decision's return.
+    reward: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -62,6 +65,8 @@ class Turn:
             d["elapsed"] = self.elapsed
         if self.extra:
             d["extra"] = self.extra
+        if self.reward is not None:
+            d["reward"] = self.reward
         return d
 
     @classmethod
@@ -77,6 +82,7 @@ class Turn:
             error=d.get("error"),
             elapsed=d.get("elapsed"),
             extra=dict(d.get("extra") or {}),
+            reward=None if d.get("reward") is None else float(d["reward"]),
         )
 
 

@@ -21,6 +21,12 @@ class Observation:
     when the moves are finite (``None`` when moves are free text, ``()`` when the agent has nothing
     to decide). ``state`` is a read-only structured view holding only what this agent may know, for
     programmatic agents. Observations are immutable, so games may share and cache them.
+
+    ``repeat`` (default 1) says that this same prompt will be asked ``repeat`` times in a row,
+    this decision included, each answer independent of the others (k independent attempts of
+    one seat). The following asks have the identical ``text`` with ``repeat`` counting down. A
+    runner may draw all of them in one batched call and answer the following asks from those
+    draws; a plain loop that asks each time gets the same independence.
     """
 
     system: str
@@ -30,6 +36,7 @@ class Observation:
     turn: int
     legal_actions: tuple[str, ...] | None = None
     state: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    repeat: int = 1
     text: TextObs = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +67,7 @@ class Observation:
             "turn": self.turn,
             "legal_actions": None if self.legal_actions is None else list(self.legal_actions),
             "state": _jsonable(self.state),
+            **({"repeat": self.repeat} if self.repeat != 1 else {}),
         }
 
     @classmethod
@@ -73,6 +81,7 @@ class Observation:
             turn=int(data["turn"]),
             legal_actions=None if legal is None else tuple(legal),
             state=data.get("state") or {},
+            repeat=int(data.get("repeat", 1)),
         )
 
     def __str__(self) -> str:

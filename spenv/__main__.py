@@ -1,5 +1,8 @@
+"""``python -m spenv``: the command line."""
+
 import sys
 
 from spenv.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,10 +3,10 @@
 Three pieces, shared by every local and remote LLM agent:
 
 - **Prompt styles** (:data:`PROMPT_STYLES`): ``"plain"`` sends the game's own system and user
-  text; ``"system"`` (the default) puts a short per-game instruction (:data:`SYSTEM_PROMPTS`)
-  before the game's rules; ``"reasoning"`` adds the answer format: think inside
-  ``<think> </think>``, then give the move. Games without a short prompt of their own fall back to
-  their system text alone.
+  text; ``"system"`` (the default) puts a short per-game instruction (the ``persona`` of the
+  game's registry entry) before the game's rules; ``"reasoning"`` adds the answer format: think
+  inside ``<think> </think>``, then give the move. Games without a persona fall back to their
+  system text alone.
 - **History modes** (:data:`HISTORY_MODES`): ``"transcript"`` sends each decision as one user turn
   (the games already show the whole transcript in every observation); ``"messages"`` keeps a
   conversation per game and seat, with the earlier observations as user turns and the agent's
@@ -34,40 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from spenv import registry
 from spenv.observation import Observation
 
 #: Accepted values of the ``prompt_style`` option.
 PROMPT_STYLES = ("plain", "system", "reasoning")
 #: Accepted values of the ``history`` option.
 HISTORY_MODES = ("transcript", "messages")
-
-#: A short instruction per registered game, placed before the game's own rules.
-SYSTEM_PROMPTS: dict[str, str] = {
-    "KuhnPoker-v1": (
-        "You are a strong poker player. Play to win chips over many hands: bet strong cards, "
-        "bluff sometimes with weak ones, and fold when a bet means you are beaten."
-    ),
-    "TicTacToe-v1": (
-        "You are a careful TicTacToe player. Win if you can, block the opponent's lines, and "
-        "never pick a taken cell."
-    ),
-    "SimpleNegotiation-v1": (
-        "You are a shrewd trader. Make offers that raise the value of your own goods, and accept "
-        "only trades that are good for you."
-    ),
-    "DealOrNoDeal-v1": (
-        "You are a skilled negotiator. Reach a deal that is worth as much as possible to you; a "
-        "deal is better than none."
-    ),
-    "Taboo-v1": (
-        "You are playing a word game of hints and traps. Read the rules of your role closely and "
-        "keep your messages short."
-    ),
-    "Debate-v1": (
-        "You are a debater. Argue for your assigned answer with clear, checkable reasoning, and "
-        "point out the flaws in your opponent's argument."
-    ),
-}
 
 #: The answer format of the ``"reasoning"`` style, for games with a finite list of moves ...
 REASONING_MOVES = (
@@ -92,8 +65,13 @@ _TEXT_WRAP_RE = re.compile(r"^\\text(?:bf|tt|rm)?\s*\{(.*)\}$", re.DOTALL)
 
 
 def system_prompt(env_id: str) -> str | None:
-    """The short instruction for ``env_id`` (``None`` for a game that has none)."""
-    return SYSTEM_PROMPTS.get(env_id)
+    """The game's persona from its registry entry (``None`` for a game that has none, or an id
+    the registry does not know, such as a bridged TextArena game)."""
+    try:
+        persona = registry.spec(env_id).persona
+    except (KeyError, ValueError):
+        return None
+    return persona or None
 
 
 def check_style(prompt_style: str, history: str) -> None:

@@ -35,6 +35,15 @@ def _game_page(spec) -> str:
         lines.append(f"| reference agents | {', '.join(f'`{a}`' for a in spec.reference_agents)} |")
     if spec.default_agents:
         lines.append(f"| default agents | {', '.join(f'`{a}`' for a in spec.default_agents)} |")
+    if spec.requires:
+        lines.append(f"| needs | {', '.join(f'`{r}`' for r in spec.requires)} |")
+    if spec.equilibrium_agent:
+        lines.append(f"| optimal agent | `{spec.equilibrium_agent}` |")
+    metrics = [*spec.agent_metrics, *spec.episode_metrics]
+    if metrics:
+        lines.append(f"| measurements | {', '.join(f'`{m}`' for m in metrics)} |")
+    if spec.persona:
+        lines.append(f"| persona | {spec.persona} |")
     entry = spec.entry_point if isinstance(spec.entry_point, str) else cls.__qualname__
     lines.append(f"| entry point | `{entry}` |")
     lines.append(f"| class | `{cls.__module__}.{cls.__qualname__}` |")

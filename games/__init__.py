@@ -11,6 +11,13 @@ register(
     default_agents=("nash", "random"),
     reference_agents=("nash", "aggressive", "passive", "honest", "uniform"),
     agent_factory="spenv.games.kuhn_poker.agents:reference_agent",
+    persona=(
+        "You are a strong poker player. Play to win chips over many hands: bet strong cards, "
+        "bluff sometimes with weak ones, and fold when a bet means you are beaten."
+    ),
+    equilibrium_agent="nash",
+    agent_metrics={"exploitability": "spenv.games.kuhn_poker.metrics:exploitability_report"},
+    tags=("in-domain",),
 )
 
 register(
@@ -21,6 +28,12 @@ register(
     default_agents=("minimax", "random"),
     reference_agents=("minimax",),
     agent_factory="spenv.games.tictactoe:reference_agent",
+    persona=(
+        "You are a careful TicTacToe player. Win if you can, block the opponent's lines, and "
+        "never pick a taken cell."
+    ),
+    equilibrium_agent="minimax",
+    tags=("in-domain",),
 )
 register(
     "SimpleNegotiation-v1",
@@ -30,6 +43,11 @@ register(
     default_agents=("greedy", "random"),
     reference_agents=("greedy",),
     agent_factory="spenv.games.simple_negotiation:reference_agent",
+    persona=(
+        "You are a shrewd trader. Make offers that raise the value of your own goods, and accept "
+        "only trades that are good for you."
+    ),
+    tags=("in-domain",),
 )
 register(
     "Taboo-v1",
@@ -39,6 +57,11 @@ register(
     default_agents=("hinter", "guesser"),
     reference_agents=("hinter", "guesser"),
     agent_factory="spenv.games.taboo:reference_agent",
+    persona=(
+        "You are playing a word game of hints and traps. Read the rules of your role closely and "
+        "keep your messages short."
+    ),
+    tags=("out-of-domain",),
 )
 register(
     "DealOrNoDeal-v1",
@@ -48,6 +71,11 @@ register(
     default_agents=("greedy", "greedy"),
     reference_agents=("greedy",),
     agent_factory="spenv.games.deal_or_no_deal:reference_agent",
+    persona=(
+        "You are a skilled negotiator. Reach a deal that is worth as much as possible to you; a "
+        "deal is better than none."
+    ),
+    tags=("out-of-domain",),
 )
 register(
     "Debate-v1",
@@ -57,6 +85,11 @@ register(
     default_agents=("advocate", "advocate"),
     reference_agents=("advocate",),
     agent_factory="spenv.games.debate:reference_agent",
+    persona=(
+        "You are a debater. Argue for your assigned answer with clear, checkable reasoning, and "
+        "point out the flaws in your opponent's argument."
+    ),
+    tags=("out-of-domain",),
 )
 register(
     "CodeAndTest-v1",
@@ -66,6 +99,7 @@ register(
     default_agents=("oracle", "doctest"),
     reference_agents=("oracle", "doctest"),
     agent_factory="spenv.games.code_and_test:reference_agent",
+    requires=("bwrap",),
 )
 register(
     "SearchSelfPlay-v1",
@@ -84,4 +118,5 @@ register(
     default_agents=("conjecturer", "prover"),
     reference_agents=("conjecturer", "prover"),
     agent_factory="spenv.games.conjecture_prove:reference_agent",
+    requires=("coqc",),
 )

@@ -47,6 +47,23 @@ class EnvSpec:
     #: ``"module:function"`` building a reference agent: ``function(name, seed=..., **params)``.
     agent_factory: str | None = None
     source: str = "spenv"
+    #: Programs the game's default configuration needs (``"coqc"``, ``"bwrap"``); the demo, the
+    #: docs and the tests check and name them.
+    requires: tuple[str, ...] = ()
+    #: A sentence or two that prompting styles with a persona place before the game's rules.
+    persona: str = ""
+    #: The reference agent that plays the game-theoretically optimal strategy, if there is one.
+    equilibrium_agent: str | None = None
+    #: Measurements of one agent: name -> ``"module:function"``, called as
+    #: ``function(agent, *, seed=0)`` and returning a dict with at least ``"value"`` (and
+    #: ``"better"``: ``"lower"`` or ``"higher"``, ``"label"``, ``"note"`` for tables).
+    agent_metrics: Mapping[str, str] = field(default_factory=dict)
+    #: Measurements over a set of played episodes: name -> ``"module:function"``, called as
+    #: ``function(episodes, seats)`` (``seats[i]``: the seat the measured agent held in episode
+    #: ``i``) and returning a JSON-serializable dict.
+    episode_metrics: Mapping[str, str] = field(default_factory=dict)
+    #: Labels that group games (``"in-domain"`` and ``"out-of-domain"`` of SPIRAL's evaluation).
+    tags: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -63,6 +80,14 @@ class EnvSpec:
     def load_agent_factory(self) -> Callable[..., Any] | None:
         """Import and return the game's reference-agent factory (``None`` if it has none)."""
         return None if self.agent_factory is None else _load(self.agent_factory, self.id)
+
+    def load_metric(self, name: str) -> Callable[..., Any]:
+        """Import one of the game's ``agent_metrics`` or ``episode_metrics`` by name."""
+        target = self.agent_metrics.get(name) or self.episode_metrics.get(name)
+        if target is None:
+            known = sorted({*self.agent_metrics, *self.episode_metrics})
+            raise KeyError(f"{self.id} has no metric {name!r}; known: {known}")
+        return _load(target, self.id)
 
     def make(self, **options: Any) -> Any:
         kwargs = {**self.kwargs, **options}
@@ -101,9 +126,18 @@ def register(
     reference_agents: tuple[str, ...] | list[str] = (),
     agent_factory: str | None = None,
     source: str = "spenv",
+    requires: tuple[str, ...] | list[str] = (),
+    persona: str = "",
+    equilibrium_agent: str | None = None,
+    agent_metrics: Mapping[str, str] | None = None,
+    episode_metrics: Mapping[str, str] | None = None,
+    tags: tuple[str, ...] | list[str] = (),
     overwrite: bool = False,
 ) -> EnvSpec:
-    """Register an env under a versioned id (``Name-vN``)."""
+    """Register an env under a versioned id (``Name-vN``) with what is known of the game: its
+    seats, reference agents, the programs it needs, its prompt persona, its optimal agent, its
+    measurements and its labels (see :class:`EnvSpec`). Every game fact lives here, so the demo,
+    the trainer, the evaluation and the leaderboard loop over entries and name no game."""
     if not isinstance(id, str) or not _ID_RE.match(id):
         raise ValueError(f"env ids look like 'Name-v1', got {id!r}")
     if id in _REGISTRY and not overwrite:
@@ -118,6 +152,12 @@ def register(
         reference_agents=tuple(reference_agents),
         agent_factory=agent_factory,
         source=source,
+        requires=tuple(requires),
+        persona=persona,
+        equilibrium_agent=equilibrium_agent,
+        agent_metrics=dict(agent_metrics or {}),
+        episode_metrics=dict(episode_metrics or {}),
+        tags=tuple(tags),
     )
     _REGISTRY[id] = spec
     return spec

@@ -7,7 +7,6 @@ import pytest
 import spenv
 from spenv.agents.prompting import (
     OMITTED,
-    SYSTEM_PROMPTS,
     Conversations,
     build_messages,
     check_style,
@@ -15,6 +14,7 @@ from spenv.agents.prompting import (
     extract_move,
     fit_messages,
     render_plain,
+    system_prompt,
     system_text,
 )
 from spenv.observation import Observation
@@ -30,18 +30,22 @@ def chars(messages: list[dict[str, str]]) -> int:
     return sum(len(m["content"]) for m in messages)
 
 
-def test_every_builtin_game_has_a_short_prompt() -> None:
+def test_personas_come_from_the_registry_entries() -> None:
     for env_id in ("KuhnPoker-v1", "TicTacToe-v1", "SimpleNegotiation-v1", "DealOrNoDeal-v1"):
-        assert env_id in spenv.list_envs() and SYSTEM_PROMPTS[env_id]
-    for env_id in SYSTEM_PROMPTS:
-        assert env_id in spenv.list_envs(), f"{env_id} is not a registered game"
+        assert system_prompt(env_id) == spenv.registry.spec(env_id).persona != ""
+    assert system_prompt("NoSuchGame-v1") is None
+    spenv.register("Personaless-v1", "spenv.games.tictactoe:TicTacToeEnv", overwrite=True)
+    try:
+        assert system_prompt("Personaless-v1") is None
+    finally:
+        spenv.registry._REGISTRY.pop("Personaless-v1", None)
 
 
 def test_styles_build_the_system_message() -> None:
     obs = first_obs("KuhnPoker-v1")
     assert system_text(obs, "plain") == obs.system
     system = system_text(obs, "system")
-    assert system.startswith(SYSTEM_PROMPTS["KuhnPoker-v1"]) and obs.system in system
+    assert system.startswith(system_prompt("KuhnPoker-v1")) and obs.system in system
     reasoning = system_text(obs, "reasoning")
     assert "<think>" in reasoning and "[check]" in reasoning and obs.system in reasoning
     free = system_text(first_obs("Taboo-v1"), "reasoning")

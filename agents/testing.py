@@ -1,8 +1,8 @@
 """Tiny language models for tests and benchmarks: no download, no GPU, a few seconds to build.
 
 :func:`tiny_model` writes a randomly initialised causal LM (Llama architecture) and a byte-level
-BPE tokenizer, trained with ``tokenizers`` on the text of the built-in games
-(:data:`CORPUS_ENVS`), to a folder in the Hugging Face ``save_pretrained`` layout.
+BPE tokenizer, trained with ``tokenizers`` on the text of the built-in games (those tagged
+:data:`CORPUS_TAGS` in the registry), to a folder in the Hugging Face ``save_pretrained`` layout.
 ``AutoModelForCausalLM.from_pretrained(path)`` and ``AutoTokenizer.from_pretrained(path)`` load
 it like any hub model, and its chat template makes ``apply_chat_template`` work, so every code
 path of a real model (chat formatting, batched left-padded generation, log-probabilities,
@@ -51,22 +51,16 @@ _EXTRA_TEXT = [
 ]
 
 
-#: The games whose text trains the tokenizer: a fixed list (those registered are played), so the
-#: tokenizer does not change when more games are registered, and building stays fast.
-CORPUS_ENVS = (
-    "KuhnPoker-v1",
-    "TicTacToe-v1",
-    "SimpleNegotiation-v1",
-    "DealOrNoDeal-v1",
-    "Taboo-v1",
-    "Debate-v1",
-)
+#: The games whose text trains the tokenizer: those whose registry entries carry one of these
+#: tags (SPIRAL's six games), so the tokenizer does not change when other games are registered,
+#: and building stays fast.
+CORPUS_TAGS = ("in-domain", "out-of-domain")
 
 
 def _game_text(games_per_env: int, seed: int) -> list[str]:
     """Texts from playing the corpus games with their random agents: prompts and answers."""
     from spenv.agents.specs import make_agent
-    from spenv.registry import list_envs
+    from spenv.registry import list_envs, spec
     from spenv.rollout import run_games
 
     texts: list[str] = []
@@ -85,8 +79,8 @@ def _game_text(games_per_env: int, seed: int) -> list[str]:
             texts.append(str(answer))
             return answer
 
-    registered = set(list_envs())
-    for env_id in (e for e in CORPUS_ENVS if e in registered):
+    corpus = [e for e in list_envs() if set(spec(e).tags) & set(CORPUS_TAGS)]
+    for env_id in corpus:
         try:
             agents = [_Recorder(make_agent("random", env_id, seed=seed + k)) for k in range(2)]
             run_games(env_id, agents, games=games_per_env, seed=seed)

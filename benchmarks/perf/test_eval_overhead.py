@@ -30,6 +30,8 @@ from typing import Any
 import pytest
 from perfkit import NOTES
 
+from spenv.datafiles import benchmark_root
+
 ROUNDS = int(os.environ.get("SPENV_PERF_EVAL_ROUNDS", "3"))
 SUITES = ["gsm8k", "mmlu_stem"]
 LIMIT = 32
@@ -39,12 +41,8 @@ TIMES: dict[str, float] = {}
 
 
 def _data() -> Path:
-    env = os.environ.get("SPENV_DATA")
-    base = (
-        Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
-    )
-    if not (base / "gsm8k" / "test.jsonl").is_file():
-        pytest.skip(f"benchmark data not found at {base} (set SPENV_DATA)")
+    base = benchmark_root()
+    assert (base / "gsm8k" / "test.jsonl").is_file(), f"benchmark data missing at {base}"
     return base
 
 

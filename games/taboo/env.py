@@ -18,8 +18,17 @@ Rules:
   (the core's invalid-move policy: with ``retries=0``, the default, the attacker forfeits).
 - If the defender has neither guessed nor said the word after its ``max_turns``-th message,
   the game ends in a draw.
-- Rewards are zero-sum: +1 for the winner, -1 for the loser, 0 each for a draw. A forfeit costs
-  the offender ``invalid_reward`` (default -1) and pays the other the opposite.
+- Rewards: +1 for the winner, -1 for the loser; a draw pays each seat ``draw_reward`` (default
+  -1: a draw is worth no more than a loss). A forfeit costs the offender ``invalid_reward``
+  (default -1) and pays the other the opposite.
+
+Why a draw pays -1 by default: SPAG rewards only won games (its self-play trains on the winners'
+messages; drawn and lost games give no signal), so neither seat gains anything by reaching the
+turn limit. With a draw at 0 and a loss at -1, stalling would pay: an attacker that says nothing
+useful ("Hmm.") draws every game, which beats giving real hints to a defender who usually finds
+the word (measured in ``tests/exploits/test_classic_games.py``), and a defender that never
+guesses draws against any attacker. ``draw_reward=0`` gives the plain zero-sum game (±1, draw
+0) for those who want it.
 
 The forms of a word (:func:`spenv.games.taboo.vocab.forms`): the word, ``+s``, ``+es``,
 ``y -> ies``, ``f/fe -> ves``, irregular plurals (mouse/mice, foot/feet, compounds like
@@ -42,7 +51,8 @@ quoted message.
 Hidden information: the defender's view (text and state) never holds the target word before
 the game ends; the final views reveal it to both seats.
 
-Constructor options: ``max_turns`` (messages per seat, default 5), ``split`` (``"train"``, the
+Constructor options: ``max_turns`` (messages per seat, default 5), ``draw_reward`` (each
+seat's reward for a draw, from -1 to 0, default -1), ``split`` (``"train"``, the
 default, ``"test"`` or ``"all"``: which part of the word list targets come from; the split is a
 stable hash of each word, about 80/20). Reset option: ``word`` (any non-empty alphabetic string,
 case-insensitive) fixes the target; other reset options are ignored.
@@ -62,6 +72,8 @@ from spenv.observation import Observation
 SEATS = ("attacker", "defender")
 #: The longest relayed message, in characters (longer ones are cut and marked).
 RELAY_CAP = 1000
+#: Each seat's reward for a draw, unless the ``draw_reward`` option says otherwise.
+DEFAULT_DRAW_REWARD = -1.0
 #: The largest ``max_turns`` accepted.
 MAX_TURNS_LIMIT = 100
 
@@ -87,7 +99,7 @@ prompts. The defender tries to find it.
 defender win; a wrong guess makes you win.
 - If the defender says the secret word or a form of it anywhere outside a guess, you win.
 - If none of this happens within {n} messages each, the game is a draw.
-- Scores: a win is +1, a loss -1, a draw 0.
+- Scores: a win is +1, a loss -1, a draw {draw:+g} for each of you.
 How to answer: write only your message to the defender, as plain text. Messages longer than \
 {cap} characters are cut when shown to the defender."""
 
@@ -102,7 +114,7 @@ whole word) outside a guess, you lose.
 quotes (or \\boxed{{your guess}}). A right guess (the word or a form of it) wins; a wrong guess \
 loses. The game ends at a guess.
 - If none of this happens within {n} messages each, the game is a draw.
-- Scores: a win is +1, a loss -1, a draw 0.
+- Scores: a win is +1, a loss -1, a draw {draw:+g} for each of you.
 How to answer: write your message to the attacker as plain text. If your message contains a \
 guess, only the guess counts (the last one if there are several). An empty message is invalid \
 and {penalty}."""
@@ -149,15 +161,31 @@ class TabooEnv(TextEnv):
     metadata: ClassVar[dict[str, Any]] = {**TextEnv.metadata, "name": "taboo_v1"}
     env_id = "Taboo-v1"
     possible_agents: ClassVar[list[str]] = list(SEATS)
+    # Decided games and forfeits are zero-sum (a forfeit pays the other seat the opposite of
+    # invalid_reward); a draw pays both seats draw_reward.
     zero_sum = True
     _moves: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, *, max_turns: int = 5, split: str = "train", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        max_turns: int = 5,
+        draw_reward: float = DEFAULT_DRAW_REWARD,
+        split: str = "train",
+        **kwargs: Any,
+    ) -> None:
         int_option("max_turns", max_turns, 1, MAX_TURNS_LIMIT)
+        if (
+            isinstance(draw_reward, bool)
+            or not isinstance(draw_reward, int | float)
+            or not -1.0 <= draw_reward <= 0.0  # also rejects NaN
+        ):
+            raise ValueError(f"draw_reward must be a number from -1 to 0, got {draw_reward!r}")
         if split not in ("train", "test", "all"):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
         super().__init__(**kwargs)
         self.max_turns = max_turns
+        self.draw_reward = float(draw_reward)
         self.split = split
         self._word_list = _words.words(split)  # cached per process
         penalty = (
@@ -165,7 +193,9 @@ class TabooEnv(TextEnv):
             if self.retries == 0
             else f"you are asked again; after {self.retries} invalid answers you forfeit"
         )
-        fmt = dict(n=max_turns, penalty=penalty, fmt=GUESS_FORMAT, cap=RELAY_CAP)
+        fmt = dict(
+            n=max_turns, penalty=penalty, fmt=GUESS_FORMAT, cap=RELAY_CAP, draw=self.draw_reward
+        )
         self._system = {
             "attacker": _SYSTEM_ATTACKER.format(**fmt),
             "defender": _SYSTEM_DEFENDER.format(**fmt),
@@ -180,6 +210,8 @@ class TabooEnv(TextEnv):
         opts = super().env_options()
         if self.max_turns != 5:
             opts["max_turns"] = self.max_turns
+        if self.draw_reward != DEFAULT_DRAW_REWARD:
+            opts["draw_reward"] = self.draw_reward
         if self.split != "train":
             opts["split"] = self.split
         return opts
@@ -318,6 +350,8 @@ class TabooEnv(TextEnv):
             self._end_game("defender_said_word", winner="attacker")
         elif self._count("defender") >= self.max_turns:
             self._end = "turn_limit"
+            if self.draw_reward:
+                self._give(dict.fromkeys(SEATS, self.draw_reward))
             self._finish({"attacker": "draw", "defender": "draw"})
         else:
             self.agent_selection = "attacker"

@@ -21,7 +21,9 @@ writes a message (free text, shown to the other player) and may include one acti
   rest. Tolerant grammar: case-insensitive; ``[Proposal]`` and ``[Offer]`` work too; each item
   type as ``books=1``, ``books: 1``, ``book=1`` or ``1 book(s)``, in any order, separated by
   spaces, commas or ``and``; all three types must be named, once each, within the 300
-  characters after the tag (the first three named count; later mentions are talk). A new
+  characters after the tag (the first three named count; later mentions are talk). A number is
+  read whole: ``1.5``, ``1e9`` or ``1_000`` is not a whole number (an invalid proposal), never
+  read as ``1`` or ``5``. A new
   proposal replaces any earlier proposal on the table.
 - ``[Accept]`` (or ``[Agree]``): accepts the proposal on the table, which must be the other
   player's. That makes the deal and ends the game.
@@ -91,9 +93,13 @@ _ACTION_RE = re.compile(
     r"\[\s*(propose|proposal|offer|accept|agree|reject|decline)\s*\]", re.IGNORECASE | re.ASCII
 )
 _ITEM = r"(books?|hats?|balls?)"
+# A number is read whole (``1.5``, ``1e9``, ``1_000`` are one token each, then refused as not a
+# whole number), never a piece of one: ``2.5 books`` is not ``5 books``.
+_NUMBER = r"(?<![\w.])([+-]?\d+(?:\.\d+|[eE][+-]?\d+|_\d+)*)(?!\w)"
 _ASSIGN_RE = re.compile(
-    rf"\b{_ITEM}\s*[=:]\s*([+-]?\d+)|([+-]?\d+)\s*{_ITEM}\b", re.IGNORECASE | re.ASCII
+    rf"\b{_ITEM}\s*[=:]\s*{_NUMBER}|{_NUMBER}\s*{_ITEM}\b", re.IGNORECASE | re.ASCII
 )
+_INT_RE = re.compile(r"[+-]?\d+", re.ASCII)
 _KIND = {
     "propose": "propose",
     "proposal": "propose",
@@ -181,6 +187,11 @@ def parse_proposal(text: str, counts: Sequence[int]) -> tuple[Triple | None, str
         item = name[:-1] if name.endswith("s") else name
         if item in found:
             return None, f"the proposal names {PLURAL[item]} twice"
+        if not _INT_RE.fullmatch(number):
+            return None, f"{PLURAL[item]}: {number[:20]} is not a whole number"
+        if len(number.lstrip("+-").lstrip("0")) > 6:  # beyond any pool; not worth an int
+            shown = number if len(number) <= 12 else number[:12] + "..."
+            return None, f"you cannot keep {shown} {PLURAL[item]}: the pool is far smaller"
         found[item] = int(number)
         if len(found) == len(ITEMS):  # what follows is talk ("that leaves you 3 books")
             break

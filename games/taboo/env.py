@@ -18,8 +18,21 @@ Rules:
   (the core's invalid-move policy: with ``retries=0``, the default, the attacker forfeits).
 - If the defender has neither guessed nor said the word after its ``max_turns``-th message,
   the game ends in a draw.
-- Rewards are zero-sum: +1 for the winner, -1 for the loser, 0 each for a draw. A forfeit costs
-  the offender ``invalid_reward`` (default -1) and pays the other the opposite.
+- Rewards: +1 for the winner, -1 for the loser. A draw pays each seat its ``draw_rewards``
+  entry: by default -1 to the attacker (a draw is a failed attack, as bad as a loss) and 0 to
+  the defender. A forfeit costs the offender ``invalid_reward`` (default -1) and pays the other
+  the opposite.
+
+Why a draw is not 0 for the attacker: SPAG pays the attacker only for a won game (its
+self-play trains on the winners' messages; drawn and lost games give no signal). With a draw at
+0, stalling pays: an attacker that says nothing useful ("Hmm.") draws every game, which beats
+giving real hints to a defender who usually finds the word (0 against -0.76 for the ``hinter``
+against the ``guesser``, measured in ``tests/exploits/test_classic_games.py``). The defender's
+draw stays at 0, between a win and a loss: a defender who does not trust the hints may decline
+to guess, so an attacker who lies (hints for another word) earns a win only from a defender who
+guesses wrong, never from one who waits. (A draw at -1 for both would make lying pay against
+every defender: waiting would cost as much as a wrong guess.) ``draw_rewards=0`` gives the
+plain zero-sum game (±1, draw 0 each).
 
 The forms of a word (:func:`spenv.games.taboo.vocab.forms`): the word, ``+s``, ``+es``,
 ``y -> ies``, ``f/fe -> ves``, irregular plurals (mouse/mice, foot/feet, compounds like
@@ -42,7 +55,9 @@ quoted message.
 Hidden information: the defender's view (text and state) never holds the target word before
 the game ends; the final views reveal it to both seats.
 
-Constructor options: ``max_turns`` (messages per seat, default 5), ``split`` (``"train"``, the
+Constructor options: ``max_turns`` (messages per seat, default 5), ``draw_rewards`` (a
+number from -1 to 0 for both seats, or ``{"attacker": a, "defender": d}``; default attacker -1,
+defender 0), ``split`` (``"train"``, the
 default, ``"test"`` or ``"all"``: which part of the word list targets come from; the split is a
 stable hash of each word, about 80/20). Reset option: ``word`` (any non-empty alphabetic string,
 case-insensitive) fixes the target; other reset options are ignored.
@@ -52,6 +67,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from spenv.env import TextEnv, int_option
@@ -62,6 +79,8 @@ from spenv.observation import Observation
 SEATS = ("attacker", "defender")
 #: The longest relayed message, in characters (longer ones are cut and marked).
 RELAY_CAP = 1000
+#: Each seat's reward for a draw, unless the ``draw_rewards`` option says otherwise.
+DEFAULT_DRAW_REWARDS: Mapping[str, float] = MappingProxyType({"attacker": -1.0, "defender": 0.0})
 #: The largest ``max_turns`` accepted.
 MAX_TURNS_LIMIT = 100
 
@@ -87,7 +106,7 @@ prompts. The defender tries to find it.
 defender win; a wrong guess makes you win.
 - If the defender says the secret word or a form of it anywhere outside a guess, you win.
 - If none of this happens within {n} messages each, the game is a draw.
-- Scores: a win is +1, a loss -1, a draw 0.
+- Scores: a win is +1, a loss -1, a draw {draw_a:+g} for you ({draw_d:+g} for the defender).
 How to answer: write only your message to the defender, as plain text. Messages longer than \
 {cap} characters are cut when shown to the defender."""
 
@@ -102,7 +121,7 @@ whole word) outside a guess, you lose.
 quotes (or \\boxed{{your guess}}). A right guess (the word or a form of it) wins; a wrong guess \
 loses. The game ends at a guess.
 - If none of this happens within {n} messages each, the game is a draw.
-- Scores: a win is +1, a loss -1, a draw 0.
+- Scores: a win is +1, a loss -1, a draw {draw_d:+g} for you ({draw_a:+g} for the attacker).
 How to answer: write your message to the attacker as plain text. If your message contains a \
 guess, only the guess counts (the last one if there are several). An empty message is invalid \
 and {penalty}."""
@@ -137,6 +156,24 @@ def find_guess(text: str) -> str | None:
     return next((g for g in last.groups() if g is not None), "")
 
 
+def _check_draw_rewards(value: Any) -> dict[str, float]:
+    """The ``draw_rewards`` option as ``{seat: reward}``, each a number from -1 to 0."""
+    if value is None:
+        return dict(DEFAULT_DRAW_REWARDS)
+    if isinstance(value, Mapping):
+        if set(value) != set(SEATS):
+            raise ValueError(f"draw_rewards maps both {SEATS} to a reward, got {value!r}")
+        items = {s: value[s] for s in SEATS}
+    else:
+        items = dict.fromkeys(SEATS, value)
+    for seat, x in items.items():
+        if isinstance(x, bool) or not isinstance(x, int | float) or not -1.0 <= x <= 0.0:
+            raise ValueError(  # the comparison also rejects NaN
+                f"draw_rewards: the {seat}'s reward must be a number from -1 to 0, got {x!r}"
+            )
+    return {s: float(x) for s, x in items.items()}
+
+
 def _check_word(word: Any) -> str:
     if not isinstance(word, str) or not re.fullmatch(r"[A-Za-z]+", word.strip()):
         raise ValueError(f"reset option word must be a non-empty alphabetic string, got {word!r}")
@@ -149,15 +186,26 @@ class TabooEnv(TextEnv):
     metadata: ClassVar[dict[str, Any]] = {**TextEnv.metadata, "name": "taboo_v1"}
     env_id = "Taboo-v1"
     possible_agents: ClassVar[list[str]] = list(SEATS)
+    # Decided games and forfeits are zero-sum (a forfeit pays the other seat the opposite of
+    # invalid_reward); a draw pays each seat its draw_rewards entry.
     zero_sum = True
     _moves: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, *, max_turns: int = 5, split: str = "train", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        max_turns: int = 5,
+        draw_rewards: float | Mapping[str, float] | None = None,
+        split: str = "train",
+        **kwargs: Any,
+    ) -> None:
         int_option("max_turns", max_turns, 1, MAX_TURNS_LIMIT)
+        draws = _check_draw_rewards(draw_rewards)
         if split not in ("train", "test", "all"):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
         super().__init__(**kwargs)
         self.max_turns = max_turns
+        self.draw_rewards = draws
         self.split = split
         self._word_list = _words.words(split)  # cached per process
         penalty = (
@@ -165,7 +213,14 @@ class TabooEnv(TextEnv):
             if self.retries == 0
             else f"you are asked again; after {self.retries} invalid answers you forfeit"
         )
-        fmt = dict(n=max_turns, penalty=penalty, fmt=GUESS_FORMAT, cap=RELAY_CAP)
+        fmt = dict(
+            n=max_turns,
+            penalty=penalty,
+            fmt=GUESS_FORMAT,
+            cap=RELAY_CAP,
+            draw_a=draws["attacker"],
+            draw_d=draws["defender"],
+        )
         self._system = {
             "attacker": _SYSTEM_ATTACKER.format(**fmt),
             "defender": _SYSTEM_DEFENDER.format(**fmt),
@@ -180,6 +235,8 @@ class TabooEnv(TextEnv):
         opts = super().env_options()
         if self.max_turns != 5:
             opts["max_turns"] = self.max_turns
+        if self.draw_rewards != DEFAULT_DRAW_REWARDS:
+            opts["draw_rewards"] = dict(self.draw_rewards)
         if self.split != "train":
             opts["split"] = self.split
         return opts
@@ -318,6 +375,7 @@ class TabooEnv(TextEnv):
             self._end_game("defender_said_word", winner="attacker")
         elif self._count("defender") >= self.max_turns:
             self._end = "turn_limit"
+            self._give(self.draw_rewards)
             self._finish({"attacker": "draw", "defender": "draw"})
         else:
             self.agent_selection = "attacker"

@@ -135,6 +135,7 @@ def test_same_seed_same_deal() -> None:
         "1 book, 2 hats and 0 balls",
         "balls=0 books=1 hats=2",
         "books=1 hats=2 balls=0, which leaves you 3 balls",  # the first three named count
+        "books=+1 hats=002 balls=-0.",
     ],
 )
 def test_proposal_grammar_is_tolerant(text: str) -> None:
@@ -149,7 +150,16 @@ def test_proposal_grammar_is_tolerant(text: str) -> None:
         ("books=2 hats=0 balls=0", "cannot keep 2 books"),
         ("books=1 hats=-1 balls=0", "cannot keep -1 hats"),
         ("books=1 books=0 hats=1 balls=1", "twice"),
-        ("books=99999999999999999999 hats=0 balls=0", "cannot keep"),
+        ("books=99999999999999999999 hats=0 balls=0", "cannot keep 999999999999... books"),
+        ("books=-" + "9" * 250 + " hats=0 balls=0", "the pool is far smaller"),
+        # a number is read whole, never a piece of one
+        ("books=1e9 hats=1e9 balls=1e9", "books: 1e9 is not a whole number"),
+        ("books=1 hats=1.9 balls=0", "hats: 1.9 is not a whole number"),
+        ("1 book, 2 hats and 0.5 balls", "balls: 0.5 is not a whole number"),
+        ("2.5 books 1 hat 0 balls", "books: 2.5 is not a whole number"),
+        ("books=1 hats=2 balls=1_000", "balls: 1_000 is not a whole number"),
+        ("books=0x1 hats=2 balls=0", "missing: books"),
+        ("books=1 hats=2 balls=\uff10", "missing: balls"),  # fullwidth 0
     ],
 )
 def test_bad_proposals_are_rejected(text: str, error: str) -> None:

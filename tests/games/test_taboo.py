@@ -68,9 +68,8 @@ def assert_result(env: TabooEnv, outcomes: dict[str, str], end: str) -> None:
     assert env.done
     assert env.outcomes == outcomes
     assert env.episode().info["end"] == end
-    expected = {
-        a: {"win": 1.0, "loss": -1.0, "draw": 0.0, "invalid": -1.0}[o] for a, o in outcomes.items()
-    }
+    scores = {"win": 1.0, "loss": -1.0, "invalid": -1.0}
+    expected = {a: env.draw_rewards[a] if o == "draw" else scores[o] for a, o in outcomes.items()}
     assert env.total_rewards() == expected
     assert finish(env) == expected
 
@@ -290,14 +289,31 @@ def test_a_guess_naming_no_word_is_invalid() -> None:
 
 
 @pytest.mark.parametrize("max_turns", [1, 2, 5])
-def test_turn_limit_is_a_draw(max_turns: int) -> None:
-    env = game(max_turns=max_turns)
+@pytest.mark.parametrize(
+    ("draw_rewards", "expected"),
+    [
+        (None, {"attacker": -1.0, "defender": 0.0}),
+        (0, {"attacker": 0.0, "defender": 0.0}),
+        ({"attacker": -0.5, "defender": -1}, {"attacker": -0.5, "defender": -1.0}),
+    ],
+)
+def test_turn_limit_is_a_draw(
+    max_turns: int, draw_rewards: Any, expected: dict[str, float]
+) -> None:
+    opts = {} if draw_rewards is None else {"draw_rewards": draw_rewards}
+    env = game(max_turns=max_turns, **opts)
     for i in range(max_turns):
         assert not env.done
         env.step(f"Hint number {i}.")
         assert not env.done
         env.step("What is it used for?")
     assert_result(env, {"attacker": "draw", "defender": "draw"}, "turn_limit")
+    # by default a draw is a failed attack: as bad as a loss for the attacker, 0 for the defender
+    assert env.total_rewards() == expected
+    prompts = env.system_prompts()
+    a, d = expected["attacker"], expected["defender"]
+    assert f"a draw {a:+g} for you ({d:+g} for the defender)" in prompts["attacker"]
+    assert f"a draw {d:+g} for you ({a:+g} for the attacker)" in prompts["defender"]
     assert env.episode().info["messages"] == {"attacker": max_turns, "defender": max_turns}
 
 
@@ -330,6 +346,13 @@ def test_options_are_validated() -> None:
             make(max_turns=bad)
     with pytest.raises(ValueError, match="split"):
         make(split="dev")
+    for bad in (0.5, -1.5, float("nan"), float("-inf"), True, "0", {"attacker": -1}, [0, 0]):
+        with pytest.raises(ValueError, match="draw_rewards"):
+            make(draw_rewards=bad)
+    assert make(draw_rewards=0).env_options() == {
+        "draw_rewards": {"attacker": 0.0, "defender": 0.0}
+    }
+    assert make(draw_rewards={"attacker": -1, "defender": 0}).env_options() == {}
     env = game()
     for bad in ("", "ice cream", "apple1", 3, None, "été"):
         with pytest.raises(ValueError, match="word"):
@@ -533,8 +556,10 @@ def test_fixed_word_and_continued_stream_replay() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _results(pair: tuple[Any, Any], games: int, seed: int = 0) -> list[Episode]:
-    return spenv.run_games(ENV_ID, list(pair), games=games, seed=seed, swap_seats=False)
+def _results(pair: tuple[Any, Any], games: int, seed: int = 0, **env_options: Any) -> list[Episode]:
+    return spenv.run_games(
+        ENV_ID, list(pair), games=games, seed=seed, swap_seats=False, env_options=env_options
+    )
 
 
 def test_factory() -> None:
@@ -596,13 +621,17 @@ def test_seats_can_be_swapped() -> None:
 def test_hinter_beats_a_random_defender() -> None:
     eps = _results((reference_agent("hinter", seed=1), reference_agent("random", seed=2)), 200)
     mean = sum(ep.rewards["attacker"] for ep in eps) / len(eps)
-    assert mean > 0.4  # the random defender guesses wrong (measured +0.67)
+    # the random defender guesses wrong (measured +0.34: 67% wins; a draw costs the attacker 1)
+    assert mean > 0.2
 
 
 def test_guesser_does_better_than_random_against_a_random_attacker() -> None:
+    # scored as the plain zero-sum game (a draw 0 for both seats)
     att = reference_agent("random", seed=1)
-    guesser = _results((att, reference_agent("guesser", seed=2)), 200)
-    rand = _results((reference_agent("random", seed=1), reference_agent("random", seed=2)), 200)
+    guesser = _results((att, reference_agent("guesser", seed=2)), 200, draw_rewards=0)
+    rand = _results(
+        (reference_agent("random", seed=1), reference_agent("random", seed=2)), 200, draw_rewards=0
+    )
     g = sum(ep.rewards["defender"] for ep in guesser) / 200
     r = sum(ep.rewards["defender"] for ep in rand) / 200
     assert g > -0.1  # random chatter never convinces it (measured about 0)

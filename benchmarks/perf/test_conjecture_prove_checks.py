@@ -6,7 +6,8 @@ check is the same call through the game's backend: the same theorem and proof, p
 preamble every game check carries (``Arith``, ``Bool``, ``List``, ``Lia`` and the compiled seed
 library), with the verdict cache cleared before each call. Also timed: a cached verdict (what a
 replay or a resubmitted proof costs) and one default game of the scripted agents from a cold
-cache (the known-lemma check plus three proof attempts).
+cache (the one-run novelty probe plus four independent proof attempts, the distinct proofs
+checked side by side).
 
 ``test_interleaved_ratio`` alternates peer and game checks round by round, so machine load hits
 both alike; its ratio (median over the rounds) is the one to quote.
@@ -74,7 +75,7 @@ def test_default_game_cold_cache(benchmark, backend) -> None:
     def game() -> None:
         clear_cache()
         ep = spenv.play("ConjectureProve-v1", ["conjecturer", "prover"], seed=0)
-        assert len(ep.verdicts) == 4
+        assert [v["kind"] for v in ep.verdicts] == ["novelty"] + ["proof"] * 4
 
     benchmark.pedantic(game, rounds=ROUNDS, iterations=1, warmup_rounds=1)
 

@@ -534,6 +534,13 @@ def scan_coq_statement(statement: str) -> str:
     problem = _coq_word_problems(text)
     if problem:
         raise ScanError(f"statement: {problem}", "format_error")
+    # A tactic inside a statement could elaborate differently in different contexts (a
+    # checker's probe versus the theorem itself): a statement is a plain term.
+    m = re.search(r"(?<![\w'])(ltac2?|constr|uconstr|open_constr)\s*:", text)
+    if m:
+        raise ScanError(
+            f"statement: tactic quotation {m.group(1)!r}: is not allowed", "format_error"
+        )
     return text
 
 

@@ -371,6 +371,9 @@ COQ_BAD_STATEMENTS = [
     ("empty", "  (* nothing *) ", "empty"),
     ("string", '"True"', "string"),
     ("admit", "ltac:(admit)", "admit"),
+    # a tactic run while the statement is elaborated (it could depend on where that happens)
+    ("ltac-quotation", "ltac:(exact True)", "tactic quotation"),
+    ("constr-quotation", "forall n : nat, n = constr:(n)", "tactic quotation"),
     ("header-without-colon", "Theorem foo True.", "':'"),
     ("not-a-string", 42, "string"),
 ]
@@ -579,6 +582,19 @@ def lean_layout():
             + _json("information", 4, "'goal' depends on axioms: [sorryAx]"),
             "wrong",
             "unsolved goals",
+        ),
+        # a message from the proof's lines imitating the audit is not the audit
+        (
+            _json("information", 2, "'goal' does not depend on any axioms")
+            + "\n"
+            + _json("information", 4, "'goal' depends on axioms: [sorryAx]"),
+            "wrong",
+            "sorryAx",
+        ),
+        (
+            _json("information", 3, "'goal' does not depend on any axioms"),
+            "error",
+            "no '#print axioms'",
         ),
         (_json("error", 3, "simp made no progress"), "wrong", "simp made no progress"),
         (_json("error", 3, "unexpected token 'at'; expected command"), "format_error", "parse"),

@@ -53,7 +53,6 @@ import contextlib
 import json
 import os
 import re
-import resource
 import secrets
 import shutil
 import signal
@@ -121,21 +120,25 @@ class _BoundedSink:
         return (bytes(self.head) + sep + bytes(self.tail)).decode("utf-8", errors="replace")
 
 
-def _limit_memory(memory_mb: int | None) -> Any:
-    """A ``preexec_fn`` that caps the child's address space before it executes the checker.
+#: The shell line that caps the address space and then becomes the checker (``exec``).
+_LIMIT_SCRIPT = 'ulimit -v "$1" && shift && exec "$@"'
 
-    It runs in the forked child between ``fork`` and ``exec``, so the limit is in place before
-    the checker's first instruction (a limit applied from outside after the start would race
-    with the checker's own allocations). ``None`` or 0: no cap.
+
+def _with_memory_limit(cmd: Sequence[str], memory_mb: int | None) -> list[str]:
+    """``cmd`` started under an address-space cap (``RLIMIT_AS``) of ``memory_mb`` MiB.
+
+    ``/bin/sh`` sets the limit and then ``exec``s the checker in the same process, so the
+    limit is in place before the checker's first instruction (a limit applied from the parent
+    after the start would race with the checker's own allocations), and no Python code runs
+    between ``fork`` and ``exec`` (the checks run from threads). ``None`` or 0: no cap.
     """
     if not memory_mb:
-        return None
-    limit = int(memory_mb) * 1024 * 1024
-
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    return apply
+        return list(cmd)
+    exe = shutil.which(cmd[0])
+    if exe is None:  # as Popen would: the checker is not there
+        raise FileNotFoundError(f"no such executable: {cmd[0]!r}")
+    kib = str(int(memory_mb) * 1024)
+    return ["/bin/sh", "-c", _LIMIT_SCRIPT, "spenv-limit", kib, exe, *cmd[1:]]
 
 
 def _run_bounded(
@@ -149,18 +152,17 @@ def _run_bounded(
     """Run ``cmd`` in its own process group; kill the whole group on timeout; bound output.
 
     ``memory_mb`` caps the address space (``RLIMIT_AS``) of the checker from its first
-    instruction: the limit is set in the child before ``exec``.
+    instruction (see :func:`_with_memory_limit`).
     """
     start = time.perf_counter()
     proc = subprocess.Popen(
-        list(cmd),
+        _with_memory_limit(cmd, memory_mb),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
         env=env,
-        preexec_fn=_limit_memory(memory_mb),
     )
     sink = _BoundedSink()
     assert proc.stdout is not None

@@ -15,7 +15,8 @@ A game has ``rounds`` rounds (default 1). In each round:
 2. The env judges the statement's novelty, recording each checker verdict:
 
    - **ill_formed**: the scanner refuses it (a second sentence, ``Axiom``, ``Admitted``, an
-     unbalanced bracket, ...) or the checker rejects it (syntax or type error, not a ``Prop``);
+     unbalanced bracket, a tactic quotation such as ``ltac:(...)``, ...) or the checker
+     rejects it (syntax or type error, not a ``Prop``);
    - **duplicate**: after whitespace normalisation and alpha-renaming of bound variables
      (:func:`~spenv.games.conjecture_prove.library.canonical`) it equals a library lemma, an
      extra lemma or a statement proven earlier in this game;

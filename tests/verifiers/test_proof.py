@@ -222,6 +222,8 @@ def test_memory_limit_is_in_place_before_the_checker_starts(tmp_path):
     assert res.returncode == 0 and res.output.split() == [str(512 * 1024)]
     free = _run_bounded(["/bin/sh", "-c", "ulimit -v"], cwd=tmp_path, timeout=10, memory_mb=None)
     assert free.output.split() != [str(512 * 1024)]
+    with pytest.raises(FileNotFoundError):
+        _run_bounded(["/nonexistent/coqc"], cwd=tmp_path, timeout=10, memory_mb=512)
 
 
 @pytest.mark.parametrize(

@@ -130,10 +130,6 @@ class Backend:
         """The names a proof may cite, library first, then extra lemmas."""
         raise NotImplementedError
 
-    def direct_tactic(self, names: Sequence[str]) -> str:
-        """A tactic that proves a statement exactly when one of ``names`` does directly."""
-        raise NotImplementedError
-
     def _run(self, statement: str, proof: str, preamble: str) -> Verdict:
         raise NotImplementedError
 
@@ -337,6 +333,8 @@ class LeanBackend(Backend):
         return [str(lem.lean_name) for lem in self.lemmas] + [name for name, _, _ in self.extra]
 
     def direct_tactic(self, names: Sequence[str], automation: bool = False) -> str:
+        """A tactic that closes a goal made of known lemmas ``names`` (and, with
+        ``automation``, of what :data:`LEAN_AUTOMATION` proves), conjunct by conjunct."""
         exact = " | ".join(f"exact {n}" for n in names)
         apply = " | ".join(f"(apply {n}; done)" for n in names)
         auto = "".join(f" | ({t}; done)" for t in LEAN_AUTOMATION) if automation else ""

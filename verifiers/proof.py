@@ -53,7 +53,6 @@ import contextlib
 import json
 import os
 import re
-import resource
 import secrets
 import shutil
 import signal
@@ -121,6 +120,27 @@ class _BoundedSink:
         return (bytes(self.head) + sep + bytes(self.tail)).decode("utf-8", errors="replace")
 
 
+#: The shell line that caps the address space and then becomes the checker (``exec``).
+_LIMIT_SCRIPT = 'ulimit -v "$1" && shift && exec "$@"'
+
+
+def _with_memory_limit(cmd: Sequence[str], memory_mb: int | None) -> list[str]:
+    """``cmd`` started under an address-space cap (``RLIMIT_AS``) of ``memory_mb`` MiB.
+
+    ``/bin/sh`` sets the limit and then ``exec``s the checker in the same process, so the
+    limit is in place before the checker's first instruction (a limit applied from the parent
+    after the start would race with the checker's own allocations), and no Python code runs
+    between ``fork`` and ``exec`` (the checks run from threads). ``None`` or 0: no cap.
+    """
+    if not memory_mb:
+        return list(cmd)
+    exe = shutil.which(cmd[0])
+    if exe is None:  # as Popen would: the checker is not there
+        raise FileNotFoundError(f"no such executable: {cmd[0]!r}")
+    kib = str(int(memory_mb) * 1024)
+    return ["/bin/sh", "-c", _LIMIT_SCRIPT, "spenv-limit", kib, exe, *cmd[1:]]
+
+
 def _run_bounded(
     cmd: Sequence[str],
     *,
@@ -129,10 +149,14 @@ def _run_bounded(
     memory_mb: int | None,
     env: dict[str, str] | None = None,
 ) -> _RunResult:
-    """Run ``cmd`` in its own process group; kill the whole group on timeout; bound output."""
+    """Run ``cmd`` in its own process group; kill the whole group on timeout; bound output.
+
+    ``memory_mb`` caps the address space (``RLIMIT_AS``) of the checker from its first
+    instruction (see :func:`_with_memory_limit`).
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(
-        list(cmd),
+        _with_memory_limit(cmd, memory_mb),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -140,10 +164,6 @@ def _run_bounded(
         start_new_session=True,
         env=env,
     )
-    if memory_mb:
-        limit = int(memory_mb) * 1024 * 1024
-        with contextlib.suppress(ProcessLookupError, OSError):
-            resource.prlimit(proc.pid, resource.RLIMIT_AS, (limit, limit))
     sink = _BoundedSink()
     assert proc.stdout is not None
     stdout = proc.stdout
@@ -284,6 +304,57 @@ COQ_FORBIDDEN_WORDS = frozenset(
         "Load",
         "Redirect",
         "Drop",
+        # vernacular that changes the checker or wraps commands: refused anywhere, not only
+        # at the head of a sentence
+        "Unset",
+        "Fail",
+        "Succeed",
+        "Time",
+        "Timeout",
+        "Instructions",
+        "Require",
+        "Import",
+        "Export",
+        "Ltac",
+        "Ltac2",
+        "Notation",
+        "Infix",
+        "Tactic",
+        "Print",
+        "Show",
+        "Check",
+        "Eval",
+        "Compute",
+        "Guard",
+        "Universe",
+        "Universes",
+        "Polymorphic",
+        "Monomorphic",
+        "Local",
+        "Global",
+        "Hint",
+        "Opaque",
+        "Transparent",
+        "Strategy",
+        "Arguments",
+        "Canonical",
+        "Coercion",
+        "Typeclasses",
+        "Instance",
+        "Existing",
+        "Program",
+        "Obligation",
+        "Module",
+        "Section",
+        "Inductive",
+        "CoInductive",
+        "Fixpoint",
+        "CoFixpoint",
+        "Definition",
+        "Theorem",
+        "Lemma",
+        "Goal",
+        "Proof",
     }
 )
 #: Vernacular commands a tactic script may use (harmless inside a proof).
@@ -372,6 +443,8 @@ def scan_coq_proof(proof: str) -> str:
     unclosed = opened and last not in ("Qed", "Defined")
     if not sentences:
         raise ScanError("empty proof", "format_error")
+    if "#[" in stripped or re.search(r"#\s*\[", stripped):
+        raise ScanError("attributes '#[...]' are not allowed in a tactic script")
     for s in sentences:
         head = _coq_sentence_head(s.text)
         if head.startswith("#"):
@@ -463,6 +536,13 @@ def scan_coq_statement(statement: str) -> str:
     problem = _coq_word_problems(text)
     if problem:
         raise ScanError(f"statement: {problem}", "format_error")
+    # A tactic inside a statement could elaborate differently in different contexts (a
+    # checker's probe versus the theorem itself): a statement is a plain term.
+    m = re.search(r"(?<![\w'])(ltac2?|constr|uconstr|open_constr)\s*:", text)
+    if m:
+        raise ScanError(
+            f"statement: tactic quotation {m.group(1)!r}: is not allowed", "format_error"
+        )
     return text
 
 
@@ -509,28 +589,39 @@ def _coq_first_error(output: str) -> tuple[int | None, str] | None:
 
 
 def _parse_print_assumptions(text: str) -> tuple[list[str], list[str]] | None:
-    """(axiom names, other section headers) from ``Print Assumptions`` output; None if absent."""
-    if "Closed under the global context" in text:
-        return [], []
+    """(axiom names, other findings) from ``Print Assumptions`` output; None if absent.
+
+    Strict: ``Closed under the global context`` is the only closed answer. Under ``Axioms:``,
+    a line ``name : type`` (continued by indented lines) names an axiom; any other line there
+    (``f is assumed to be guarded.``, ``... is assumed to be positive.``, a collapsed type
+    hierarchy) and every other section header (``Section Variables:``, ...) is an "other
+    finding", so an unsafe global setting can never read as closed.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and lines[0].strip() == "Closed under the global context":
+        return ([], []) if len(lines) == 1 else ([], [f"unexpected output {lines[1][:80]!r}"])
     axioms: list[str] = []
     others: list[str] = []
     section = None
-    found = False
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        header = re.fullmatch(r"(\S.*?):\s*", line)
-        if header and not re.match(r"\S+ : ", line):
+    for line in lines:
+        if line.startswith((" ", "\t")):
+            if section is None:
+                return None
+            continue  # the continuation of a type
+        header = re.fullmatch(r"([A-Z][\w ]*?):\s*", line)
+        if header:
             section = header.group(1)
-            found = True
             if section != "Axioms":
                 others.append(section)
             continue
-        if section == "Axioms":
-            m = re.match(r"(\S+) : ", line)
-            if m and not line.startswith(" "):
-                axioms.append(m.group(1))
-    return (axioms, others) if found else None
+        if section is None:
+            return None
+        m = re.match(r"([^\W\d][\w'.]*) : ", line)
+        if section == "Axioms" and m:
+            axioms.append(m.group(1))
+        elif section == "Axioms":
+            others.append(line.strip()[:120])
+    return (axioms, others) if section is not None else None
 
 
 class CoqChecker:
@@ -626,13 +717,11 @@ class CoqChecker:
             )
         return self._run_source(source, layout, nonce, start)
 
-    def check_statement(self, statement: str, *, preamble: str = "") -> Verdict:
-        """Is ``statement`` a well-formed proposition (a ``Prop``) under ``preamble``?
-
-        ``ok`` when it is; ``format_error`` with the reason when it is not. Useful for a
-        conjecturer's output before any proof is attempted.
-        """
-        start = time.perf_counter()
+    def _statement_file(
+        self, statement: str, preamble: str, start: float
+    ) -> Verdict | tuple[str, _Layout, list[str], int]:
+        """The preamble and ``Check ((prop) : Prop).``: (prop, layout, chunks, next line), or a
+        ``format_error`` verdict when the scanner refuses the statement."""
         try:
             prop = scan_coq_statement(statement)
         except ScanError as exc:
@@ -650,12 +739,67 @@ class CoqChecker:
             line = layout.add("preamble", line, preamble.rstrip("\n"))
             chunks.append(preamble.rstrip("\n"))
         stmt = f"Check (({prop}) : Prop)."
-        layout.add("statement", line, stmt)
+        line = layout.add("statement", line, stmt)
         chunks.append(stmt)
+        return prop, layout, chunks, line
+
+    def check_statement(self, statement: str, *, preamble: str = "") -> Verdict:
+        """Is ``statement`` a well-formed proposition (a ``Prop``) under ``preamble``?
+
+        ``ok`` when it is; ``format_error`` with the reason when it is not. Useful for a
+        conjecturer's output before any proof is attempted.
+        """
+        start = time.perf_counter()
+        built = self._statement_file(statement, preamble, start)
+        if isinstance(built, Verdict):
+            return built
+        prop, layout, chunks, _ = built
         verdict = self._run_source("\n".join(chunks) + "\n", layout, None, start)
         if verdict.status == "ok":
             return Verdict("ok", 1.0, "well-formed proposition", verdict.elapsed, {"prop": prop})
         return verdict
+
+    def first_closing(
+        self, statement: str, tactics: Sequence[str], *, preamble: str = ""
+    ) -> Verdict:
+        """Which of the trusted ``tactics`` (if any) proves ``statement``: one ``coqc`` run.
+
+        The tactics are the caller's (single Ltac expressions, not scanned; a novelty test's
+        "does a known lemma or a fixed automation close it?"). The statement is scanned and
+        checked to be a ``Prop`` first. ``ok`` with ``data["closed_by"]`` the index of the first
+        tactic that proves it, or None when none does; ``format_error`` for a malformed
+        statement; ``timeout``/``error`` as for :meth:`check`. The answer is read after a fresh
+        random marker, so nothing the statement makes ``coqc`` print can forge it.
+        """
+        start = time.perf_counter()
+        built = self._statement_file(statement, preamble, start)
+        if isinstance(built, Verdict):
+            return built
+        prop, layout, chunks, line = built
+        nonce = "spenv_probe_" + secrets.token_hex(8)
+        branches = [
+            f'(assert ({prop}) by ({tac}); idtac "{nonce}:{i}")' for i, tac in enumerate(tactics)
+        ]
+        branches.append(f'idtac "{nonce}:none"')
+        probe = (
+            f"Definition {nonce} := tt.\nPrint {nonce}.\nGoal True.\n"
+            f"first [{' | '.join(branches)}].\nexact I.\nQed."
+        )
+        layout.add("audit", line, probe)
+        chunks.append(probe)
+        verdict = self._run_source("\n".join(chunks) + "\n", layout, None, start)
+        if verdict.status != "ok":
+            return verdict
+        out = str(verdict.data.get("output", ""))
+        marker = out.find(f"{nonce} = tt")
+        found = re.findall(rf"(?m)^{nonce}:(\d+|none)$", out[marker:]) if marker >= 0 else []
+        if len(found) != 1:
+            return Verdict(
+                "error", 0.0, "probe answer missing from coqc output", verdict.elapsed, {}
+            )
+        closed_by = None if found[0] == "none" else int(found[0])
+        detail = "no tactic proves it" if closed_by is None else f"tactic {closed_by} proves it"
+        return Verdict("ok", 1.0, detail, verdict.elapsed, {"closed_by": closed_by, "prop": prop})
 
     def _run_source(self, source: str, layout: _Layout, nonce: str | None, start: float) -> Verdict:
         def elapsed() -> float:
@@ -695,7 +839,7 @@ class CoqChecker:
         if result.returncode != 0 or re.search(r"(?m)^(?:Error|Fatal error)\b", out):
             return self._failure(out, layout, elapsed(), data)
         if nonce is None:
-            return Verdict("ok", 1.0, "coqc accepted the file", elapsed(), data)
+            return Verdict("ok", 1.0, "coqc accepted the file", elapsed(), {**data, "output": out})
         marker = out.find(f"{nonce} = tt")
         if marker < 0:
             return Verdict("error", 0.0, "audit marker missing from coqc output", elapsed(), data)

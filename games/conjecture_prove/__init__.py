@@ -5,7 +5,8 @@
   building, the alpha-renaming duplicate test :func:`canonical`, compiling the library.
 - :mod:`.checking`: the Coq and Lean backends around :mod:`spenv.verifiers.proof`, and the
   process-wide verdict cache.
-- Agents (:mod:`.agents`): ``conjecturer``, ``prover`` (scripted, role-aware) and ``random``.
+- Agents (:mod:`.agents`): ``conjecturer``, ``prover`` (scripted, role-aware: seed-lemma
+  conjectures, independently sampled tactics) and ``random``.
 """
 
 from spenv.games.conjecture_prove.agents import (
@@ -15,17 +16,21 @@ from spenv.games.conjecture_prove.agents import (
     ConjectureProveAgent,
     RandomConjectureProveAgent,
     compose,
+    lift,
     reference_agent,
     specialise,
     wrong,
 )
 from spenv.games.conjecture_prove.checking import (
+    COQ_AUTOMATION,
+    LEAN_AUTOMATION,
     CoqBackend,
     LeanBackend,
     clear_cache,
     make_backend,
 )
 from spenv.games.conjecture_prove.env import (
+    CHECKERS,
     MAX_PROOF_CHARS,
     MAX_STATEMENT_CHARS,
     SEATS,
@@ -34,7 +39,10 @@ from spenv.games.conjecture_prove.env import (
 from spenv.games.conjecture_prove.library import Form, Lemma, canonical, lemmas, render_coq
 
 __all__ = [
+    "CHECKERS",
+    "COQ_AUTOMATION",
     "COQ_TACTICS",
+    "LEAN_AUTOMATION",
     "LEAN_TACTICS",
     "MAX_PROOF_CHARS",
     "MAX_STATEMENT_CHARS",
@@ -51,6 +59,7 @@ __all__ = [
     "clear_cache",
     "compose",
     "lemmas",
+    "lift",
     "make_backend",
     "reference_agent",
     "render_coq",

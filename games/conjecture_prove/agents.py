@@ -2,18 +2,26 @@
 
 - ``conjecturer`` / ``prover``: one role-aware scripted agent (seated as the other role it
   plays that role's strategy, so swapped seatings work). As conjecturer it builds a conjecture
-  from the library templates in its observation, using the env's seeded ``picks``:
+  from the round's seed lemma (and a second lemma) in its observation, using the env's seeded
+  ``picks``:
 
-  - ``specialise``: the first lemma with its first ``nat``/``list nat``/``bool`` variable
+  - ``lift``: the seed equation with both sides under one function the fixed automation does
+    not see through (``sum`` for lists, ``negb`` for booleans, ``double`` for numbers): a
+    consequence that needs the seed lemma under a congruence;
+  - ``specialise``: the seed lemma with its first ``nat``/``list nat``/``bool`` variable
     replaced by a value (a number, a two-element list, a boolean);
-  - ``compose``: the conjunction of two lemmas, the second's variables renamed apart;
-  - ``wrong``: a known-false variant of a lemma (``a = b`` becomes ``a = S b``, lengths off by
+  - ``compose``: the conjunction of the seed and the second lemma, the second's variables
+    renamed apart;
+  - ``wrong``: a known-false variant of the seed (``a = b`` becomes ``a = S b``, lengths off by
     one, ``b`` negated; ``a <= b`` becomes ``b < a``; ``a <> b`` becomes ``a = b``).
 
-  The mode is the agent's ``mode`` parameter, or drawn from ``picks["mode"]`` (compose 60%,
-  specialise 20%, wrong 20%). As prover it goes down a fixed tactic list, one tactic an attempt
-  (skipping tactics already tried), and once an attempt has succeeded it resubmits that proof;
-  where a turn may hold several proofs (``proofs_per_turn``) it writes that many, in order.
+  The mode is the agent's ``mode`` parameter, or drawn from ``picks["mode"]`` (lift 50%,
+  compose 20%, specialise 15%, wrong 15%). Specialisations and compositions are restatements
+  of known lemmas (the env pays nothing for them), wrong ones are never proved: only lifts can
+  earn the conjecturer a reward, which makes ``mode="wrong"`` the weakest honest conjecturer.
+  As prover, every attempt draws one tactic from a fixed list with the agent's own generator,
+  independently of the other attempts (it sees none of them): a sampling prover whose pass rate
+  on a conjecture is the share of its tactics that prove it.
 - ``random``: in either seat, random choices from its own generator. With probability
   ``blunder`` (default 0.4) it answers without the seat's tag (an invalid move, as an untrained
   model often does); otherwise, as conjecturer, a random mode, lemmas and value (or, with
@@ -37,9 +45,10 @@ from spenv.observation import Observation
 COQ_TACTICS = (
     "reflexivity.",
     "intros; lia.",
-    "intros; repeat split; auto with library.",
+    "intros; repeat split; intros; auto with library.",
     "intros; simpl; auto.",
     "induction n; simpl; auto.",
+    "intros; f_equal; auto with library.",
     "intros; repeat split; simpl; lia.",
     "auto.",
 )
@@ -51,9 +60,12 @@ LEAN_TACTICS = (
     "decide",
     "intros; simp_all",
     "intro n; induction n <;> simp_all",
+    "intros; congr 1; simp_all",
 )
 TACTICS = {"coq": COQ_TACTICS, "lean": LEAN_TACTICS}
-MODES = ("specialise", "compose", "wrong")
+MODES = ("lift", "specialise", "compose", "wrong")
+#: How the scripted conjecturer maps ``picks["mode"]`` in [0, 1) to a mode.
+_MODE_SHARES = (("lift", 0.5), ("compose", 0.7), ("specialise", 0.85), ("wrong", 1.01))
 
 _NAT = {"nat", "Nat"}
 _LIST = {"list nat", "List Nat"}
@@ -137,10 +149,31 @@ def wrong(t: Mapping[str, Any], lang: str = "coq") -> str | None:
     return quantify([tuple(b) for b in t["binders"]], body, lang)
 
 
+def lift(t: Mapping[str, Any], lang: str = "coq") -> str | None:
+    """The equation ``t`` with both sides under one function (None if ``t`` is no equation)."""
+    if t["rel"] != "=":
+        return None
+    lean = lang == "lean"
+    wrap = {
+        "nat": "Nat.succ ({})" if lean else "double ({})",
+        "list": "List.length ({})" if lean else "sum ({})",
+        "bool": "!({})" if lean else "negb ({})",
+    }.get(str(t.get("sort")))
+    if wrap is None:
+        return None
+    body = f"{wrap.format(t['lhs'])} = {wrap.format(t['rhs'])}"
+    return quantify([tuple(b) for b in t["binders"]], body, lang)
+
+
 def build(mode: str, templates: Sequence[Mapping[str, Any]], i: int, j: int, value: int,
           lang: str) -> str:  # fmt: skip
     """The conjecture of ``mode`` from templates ``i`` and ``j`` (falls back to compose)."""
     n = len(templates)
+    if mode == "lift":
+        for k in range(n):
+            s = lift(templates[(i + k) % n], lang)
+            if s is not None:
+                return s
     if mode == "specialise":
         for k in range(n):
             s = specialise(templates[(i + k) % n], value, lang)
@@ -179,7 +212,7 @@ class ConjectureProveAgent(BaseAgent):
         if obs.role == "conjecturer":
             return f"<statement>{self.conjecture(obs)}</statement>"
         if obs.role == "prover":
-            return "\n".join(f"<proof>{p}</proof>" for p in self.proofs(obs))
+            return f"<proof>{self.prove(obs)}</proof>"
         raise ValueError(f"not a ConjectureProve seat: {obs.role!r}")
 
     def conjecture(self, obs: Observation) -> str:
@@ -187,27 +220,14 @@ class ConjectureProveAgent(BaseAgent):
         mode = self.mode
         if mode is None:
             u = float(picks["mode"])
-            mode = "compose" if u < 0.6 else "specialise" if u < 0.8 else "wrong"
-        i, j = picks["lemmas"]
+            mode = next(m for m, top in _MODE_SHARES if u < top)
+        i, j = picks["seed"], picks["other"]
         return build(mode, _templates(obs), i, j, int(picks["value"]), obs.state["language"])
 
     def prove(self, obs: Observation) -> str:
-        """The next proof: a proof that worked, else the first tactic not tried yet."""
-        return self.proofs(obs)[0]
-
-    def proofs(self, obs: Observation) -> list[str]:
-        """This turn's proofs: as many as the turn allows (``proofs_per_turn``), each the next
-        untried tactic of the list, or the proof that worked once one has."""
-        attempts = obs.state.get("attempts", ())
-        left = int(obs.state.get("prover_attempts", 1)) - len(attempts)
-        n = max(1, min(int(obs.state.get("proofs_per_turn", 1)), left))
-        for a in attempts:
-            if a["status"] == "ok":
-                return [a["proof"]] * n
+        """One attempt: a tactic drawn from the list, independently of any other attempt."""
         tactics = self.tactics or TACTICS[obs.state["language"]]
-        tried = {a["proof"] for a in attempts}
-        fresh = [t for t in tactics if t not in tried]
-        return (fresh + [tactics[-1]] * n)[:n]
+        return tactics[int(self.rng.integers(len(tactics)))]
 
 
 class RandomConjectureProveAgent(BaseAgent):
@@ -230,10 +250,7 @@ class RandomConjectureProveAgent(BaseAgent):
         lang = obs.state.get("language", "coq")
         if obs.role == "prover":
             tactics = TACTICS[lang]
-            left = int(obs.state.get("prover_attempts", 1)) - len(obs.state.get("attempts", ()))
-            n = max(1, min(int(obs.state.get("proofs_per_turn", 1)), left))
-            picks = [tactics[int(rng.integers(len(tactics)))] for _ in range(n)]
-            return "\n".join(f"<proof>{p}</proof>" for p in picks)
+            return f"<proof>{tactics[int(rng.integers(len(tactics)))]}</proof>"
         templates = _templates(obs)
         if rng.random() < self.garbage:
             words = " ".join(f"{t['lhs']} {t['rel']} {t['rhs']}" for t in templates).split()

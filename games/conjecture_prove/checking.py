@@ -16,6 +16,7 @@ the ``elapsed`` of the run that produced it.
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -40,7 +41,31 @@ from spenv.verifiers.proof import (
 )
 from spenv.verifiers.verdict import Verdict
 
-__all__ = ["CACHE_SIZE", "Backend", "CoqBackend", "LeanBackend", "clear_cache", "make_backend"]
+__all__ = [
+    "CACHE_SIZE",
+    "COQ_AUTOMATION",
+    "LEAN_AUTOMATION",
+    "Backend",
+    "CoqBackend",
+    "LeanBackend",
+    "clear_cache",
+    "make_backend",
+]
+
+#: The fixed automation a new conjecture must resist (Coq): a conjecture that these close,
+#: conjunct by conjunct after ``intros`` (with the known lemmas' direct uses), is *trivial*.
+COQ_AUTOMATION = (
+    "lia",
+    "auto",
+    "intuition",
+    "tauto",
+    "congruence",
+    "reflexivity",
+    "easy",
+    "simpl; auto",
+)
+#: The same for Lean 4.
+LEAN_AUTOMATION = ("omega", "simp", "decide", "rfl", "simp_all", "trivial")
 
 #: How many verdicts the process-wide cache keeps (least recently used go first).
 CACHE_SIZE = 8192
@@ -105,12 +130,31 @@ class Backend:
         """The names a proof may cite, library first, then extra lemmas."""
         raise NotImplementedError
 
-    def direct_tactic(self, names: Sequence[str]) -> str:
-        """A tactic that proves a statement exactly when one of ``names`` does directly."""
-        raise NotImplementedError
-
     def _run(self, statement: str, proof: str, preamble: str) -> Verdict:
         raise NotImplementedError
+
+    def novelty(
+        self, statement: str, names: Sequence[str], declarations: Sequence[str] = ()
+    ) -> tuple[str, Verdict]:
+        """Whether ``statement`` is new: ``(status, verdict)``, status one of
+
+        - ``restatement``: the known lemmas ``names`` close it directly (``exact L``, ``apply L``
+          after ``intros``, either side of an equation), conjunct by conjunct;
+        - ``trivial``: the same with the fixed automation (:data:`COQ_AUTOMATION`) allowed;
+        - ``new``: neither; ``ill_formed``: the checker rejects the statement; ``undecided``:
+          the run timed out; ``checker_error``: the checker could not run.
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def _novelty_status(verdict: Verdict, closed_by: int | None) -> str:
+        if verdict.status == "ok":
+            return ("restatement", "trivial")[closed_by] if closed_by is not None else "new"
+        if verdict.status == "format_error" and verdict.data.get("part") == "statement":
+            return "ill_formed"
+        if verdict.status == "timeout":
+            return "undecided"
+        return "checker_error"
 
     def _run_statement(self, statement: str, preamble: str) -> Verdict | None:
         return None
@@ -181,6 +225,37 @@ class CoqBackend(Backend):
         """Why the library could not be compiled (None: it was, or has not been tried)."""
         return self._build_error
 
+    def closer(self, names: Sequence[str], automation: bool) -> str:
+        """One Ltac expression that closes a goal made of known lemmas (and, with
+        ``automation``, of what :data:`COQ_AUTOMATION` proves), conjunct by conjunct."""
+        alts = [f"exact {n}" for n in names]
+        alts += [f"solve [apply {n}; assumption]" for n in names]
+        alts += [f"solve [symmetry; apply {n}; assumption]" for n in names]
+        if automation:
+            alts += [f"solve [{t}]" for t in COQ_AUTOMATION]
+        one = "first [" + " | ".join(alts) + "]"
+        return (
+            f"first [solve [{one}] | solve [intros; {one}] "
+            f"| solve [intros; repeat split; intros; {one}]]"
+        )
+
+    def novelty(
+        self, statement: str, names: Sequence[str], declarations: Sequence[str] = ()
+    ) -> tuple[str, Verdict]:
+        extra = "\n".join(declarations)
+        tactics = (self.closer(names, False), self.closer(names, True))
+        key = (self.lang, self.config(), extra, "novelty", statement, tactics)
+        verdict = _cached(key)
+        if verdict is None:
+            checker = self.checker()
+            if checker is None:
+                verdict = self._unavailable()
+            else:
+                pre = COQ_PREAMBLE + ("\n" + extra if extra else "")
+                verdict = checker.first_closing(statement, tactics, preamble=pre)
+            _store(key, verdict)
+        return self._novelty_status(verdict, verdict.data.get("closed_by")), verdict
+
     def _unavailable(self) -> Verdict:
         return Verdict("error", 0.0, self._build_error or "coqc is not available", 0.0)
 
@@ -209,11 +284,6 @@ class CoqBackend(Backend):
 
     def lemma_names(self) -> list[str]:
         return [lem.name for lem in self.lemmas] + [name for name, _, _ in self.extra]
-
-    def direct_tactic(self, names: Sequence[str]) -> str:
-        exact = " | ".join(f"exact {n}" for n in names)
-        apply = " | ".join(f"solve [apply {n}]" for n in names)
-        return f"first [{exact} | (intros; first [{apply}])]."
 
 
 class LeanBackend(Backend):
@@ -262,10 +332,24 @@ class LeanBackend(Backend):
     def lemma_names(self) -> list[str]:
         return [str(lem.lean_name) for lem in self.lemmas] + [name for name, _, _ in self.extra]
 
-    def direct_tactic(self, names: Sequence[str]) -> str:
+    def direct_tactic(self, names: Sequence[str], automation: bool = False) -> str:
+        """A tactic that closes a goal made of known lemmas ``names`` (and, with
+        ``automation``, of what :data:`LEAN_AUTOMATION` proves), conjunct by conjunct."""
         exact = " | ".join(f"exact {n}" for n in names)
         apply = " | ".join(f"(apply {n}; done)" for n in names)
-        return f"first | {exact} | (intros; first | {apply})"
+        auto = "".join(f" | ({t}; done)" for t in LEAN_AUTOMATION) if automation else ""
+        one = f"first | {exact} | (intros; first | {apply}){auto}"
+        return f"first | ({one}) | (intros; repeat constructor <;> intros <;> ({one}))"
+
+    def novelty(
+        self, statement: str, names: Sequence[str], declarations: Sequence[str] = ()
+    ) -> tuple[str, Verdict]:
+        # Lean has no one-run probe here: two checks, the second only when the first fails
+        for i, automation in enumerate((False, True)):
+            verdict = self.check(statement, self.direct_tactic(names, automation), declarations)
+            if verdict.status != "wrong":
+                return self._novelty_status(verdict, i), verdict
+        return "new", Verdict("ok", 1.0, "no tactic proves it", verdict.elapsed, {})
 
 
 def make_backend(
@@ -277,11 +361,20 @@ def make_backend(
 ) -> Backend:
     """The backend for ``checker`` (``"coq"`` or ``"lean"``).
 
-    Raises ``ValueError`` for an unknown checker and, for ``"lean"``, when no Lean 4 toolchain
-    is found (the message says what to install).
+    Raises ``ValueError`` for an unknown checker, when ``coqc`` is missing or the library does
+    not compile (``"coq"``: the library is compiled here, once per process), and, for
+    ``"lean"``, when no Lean 4 toolchain is found; the message says what to install.
     """
     if checker == "coq":
-        return CoqBackend(lemmas, extra, timeout=10.0 if timeout is None else timeout)
+        backend = CoqBackend(lemmas, extra, timeout=10.0 if timeout is None else timeout)
+        if shutil.which(backend.coqc) is None:
+            raise ValueError(
+                f"coqc not found ({backend.coqc!r}): install Coq, e.g. apt-get install coq "
+                "(or pass checker='none' for explicitly unchecked play)"
+            )
+        if backend.checker() is None:
+            raise ValueError(f"the ConjectureProve library does not compile: {backend.build_error}")
+        return backend
     if checker == "lean":
         backend = LeanBackend(lemmas, extra, timeout=60.0 if timeout is None else timeout)
         reason = backend.unavailable_reason()

@@ -1,52 +1,66 @@
-"""Conjecture-prove self-play as a text environment (``ConjectureProve-v1``), after STP.
+"""Conjecture-prove self-play as a text environment (``ConjectureProve-v1``), as STP plays it.
 
 Seats: ``conjecturer`` and ``prover``. Both see a library of known lemmas (about natural
 numbers, lists and booleans; :mod:`.library`) that a proof may cite.
 
 A game has ``rounds`` rounds (default 1). In each round:
 
-1. The conjecturer states a conjecture: ``<statement>forall n : nat, n + 0 = n</statement>``
-   (Coq syntax by default; ``Theorem name binders : prop.`` is accepted too). An answer without
-   a ``<statement>`` tag (or with one longer than ``MAX_STATEMENT_CHARS``) is an invalid move
-   (the core's policy: ``retries``, then a forfeit).
-2. The env judges the statement, recording each checker verdict:
+1. The env draws a **seed lemma** from the library (and a second lemma, a small number and a
+   float, the ``picks`` the scripted conjecturer uses); the conjecturer sees the seed lemma
+   with its proof and states a new conjecture:
+   ``<statement>forall n : nat, n + 0 = n</statement>`` (Coq syntax by default;
+   ``Theorem name binders : prop.`` is accepted too). An answer without a ``<statement>`` tag
+   (or with one longer than ``MAX_STATEMENT_CHARS``) is an invalid move (the core's policy:
+   ``retries``, then a forfeit).
+2. The env judges the statement's novelty, recording each checker verdict:
 
-   - **ill-formed**: the scanner refuses it (a second sentence, ``Axiom``, ``Admitted``, an
-     unbalanced bracket, ...) or the checker rejects it (syntax error, type error, not a
-     ``Prop``). The round ends here: no proof is asked for.
+   - **ill_formed**: the scanner refuses it (a second sentence, ``Axiom``, ``Admitted``, an
+     unbalanced bracket, a tactic quotation such as ``ltac:(...)``, ...) or the checker
+     rejects it (syntax or type error, not a ``Prop``);
    - **duplicate**: after whitespace normalisation and alpha-renaming of bound variables
      (:func:`~spenv.games.conjecture_prove.library.canonical`) it equals a library lemma, an
-     extra lemma or a statement proven earlier in this game.
-   - **restatement**: one checker run tries, on the statement, ``exact L`` for every known lemma
-     ``L`` and, after ``intros``, ``apply L`` (closing the goal): it succeeds, so a known lemma
-     proves it directly (an instance, a renaming, a definitional variant). The same run
-     establishes that the statement is well-formed (its ``Check`` comes first).
-   - **new** otherwise. (If that run times out, a plain ``Check`` decides well-formedness.)
-   - **unchecked**: the checker could not run at all (coqc missing): the round ends.
+     extra lemma or a statement proven earlier in this game;
+   - **restatement**: the known lemmas close it directly (``exact L``; after ``intros``,
+     ``apply L`` or ``symmetry; apply L`` with hypotheses from the context), conjunct by
+     conjunct: an instance, a renaming, reordered hypotheses, a conjunction of known lemmas;
+   - **trivial**: the same with the fixed automation of
+     :data:`~spenv.games.conjecture_prove.checking.COQ_AUTOMATION` allowed (``lia``,
+     ``auto``, ``intuition``, ``tauto``, ``congruence``, ``reflexivity``, ``easy``,
+     ``simpl; auto``): ``True``, ``0 = 0``, arithmetic facts, a known lemma padded with
+     ``/\\ True``;
+   - **new** otherwise. The three checks and the well-formedness check are one ``coqc`` run.
+   - **undecided**: that run timed out; **checker_error**: the checker failed (its message is
+     recorded).
 
-3. Unless the round ended, the prover makes ``prover_attempts`` attempts (default 3), one a
-   turn: ``<proof>intros; lia.</proof>`` (a tactic script; ``Proof. ... Qed.`` is unwrapped).
-   Every attempt is checked and recorded; each later attempt sees the earlier attempts, their
-   statuses and the checker's messages. All attempts are made, even after a success. An answer
-   without a ``<proof>`` tag is an invalid move. With ``proofs_per_turn=P`` (default 1) a turn
-   may hold up to ``P`` ``<proof>`` tags, each one attempt: they are checked side by side
-   (one checker process each) and see nothing of each other, as independent samples; the move
-   is then recorded as the JSON list of the proofs.
+   Only a **new** conjecture goes to the prover; every other status ends the round with no
+   reward for either seat (a conjecturer cannot feed the prover easy points).
+3. The prover makes ``prover_attempts`` (k, default 4) **independent** attempts: the prover
+   seat is asked k times with the identical prompt (``Observation.repeat`` = k, k-1, ..., 1),
+   which shows the conjecture and nothing of the other attempts; each answer is
+   ``<proof>intros; lia.</proof>`` (a tactic script; ``Proof. ... Qed.`` is unwrapped). An
+   answer without a ``<proof>`` tag is an invalid move. After the k-th answer the env checks
+   the k proofs (distinct ones side by side, one checker process each; identical ones once).
 
-Rewards (given as they are earned):
+Rewards (given at the end of the round):
 
-- prover: ``1 / prover_attempts`` for every attempt the checker accepts (so 1 for a round in
-  which every attempt succeeds), whatever the statement's novelty;
-- conjecturer: 1 at the end of a round whose conjecture is **new** and **barely provable**:
-  proved by some but not all of the attempts (``0 < successes < prover_attempts``); 0 for an
-  ill-formed, duplicate or restated conjecture, one no attempt proves (false, or too hard) and
-  one every attempt proves (too easy).
+- prover: each attempt is rewarded by its own verdict, 1 if the checker accepts it, else 0
+  (:meth:`decision_rewards`, the attempt's ``Turn.reward``); the seat's reward for the round
+  is the pass rate p = successes / k;
+- conjecturer: 1 for a round whose conjecture is **new** and **barely provable** in STP's
+  sense, 0 < p <= ``tau`` (default 0.25, so with k = 4 exactly one success of four); 0
+  otherwise (ill-formed, duplicate, restatement, trivial, undecided, never proved: false or too
+  hard, or proved too often: too easy). The conjecturer's turn carries the same reward.
 - a forfeit (invalid moves beyond ``retries``) ends the game: the offender gets
   ``invalid_reward`` (default -1), the other seat keeps what it has.
 
+A proof counts only if :class:`spenv.verifiers.proof.CoqChecker` accepts it: a tactic script
+with no vernacular (axioms, ``Admitted``/``admit``, settings, ``Require``/``Load``, ``Fail``/
+``Time``/``Redirect`` wrappers, ``Print``/``Show``/``Check``, attributes, strings), closing the
+theorem the checker writes itself, and ``Print Assumptions`` (read after a fresh random marker)
+closed under the global context.
+
 Outcomes: ``invalid`` for a seat that forfeited; otherwise ``win`` when the seat's total reward
-is positive and ``loss`` when it is not (both seats can win: a barely provable conjecture pays
-both).
+is positive and ``loss`` when it is not.
 
 A statement proven in a round (by at least one attempt) joins the known lemmas of the later
 rounds of the same game as ``proven_<round>`` (with its first accepted proof): later proofs may
@@ -55,26 +69,30 @@ games: every game starts from the same library, so a seed reproduces it. To grow
 across games, pass what was proven as ``extra_lemmas`` (explicitly, so it is recorded in the
 episode's env options).
 
-Constructor options: ``checker`` (``"coq"``, the default, or ``"lean"``: Lean 4, which needs a
-``lean`` executable or ``SPENV_LEAN_PROJECT``; without one the env refuses to build, naming
-what to install), ``prover_attempts`` (default 3), ``proofs_per_turn`` (default 1), ``rounds``
-(default 1), ``timeout`` (seconds
-per checker run; default 10 for Coq, 60 for Lean), ``extra_lemmas`` (a JSONL path, or a list
-of ``{"name", "statement", "proof"}`` mappings, in the checker's language: lemmas added to the
-library; each is scanned like a move and must compile), plus ``retries`` and
-``invalid_reward``. Reset options: none (others are ignored).
+Constructor options: ``checker`` (``"coq"``, the default; ``"lean"``: Lean 4, which needs a
+``lean`` executable or ``SPENV_LEAN_PROJECT``; ``"none"``: explicitly unchecked play, see
+below), ``prover_attempts`` (k, default 4), ``tau`` (default 0.25; needs 1/k <= tau),
+``rounds`` (default 1), ``timeout`` (seconds per checker run; default 10 for Coq, 60 for Lean),
+``extra_lemmas`` (a JSONL path, or a list of ``{"name", "statement", "proof"}`` mappings, in the
+checker's language: lemmas added to the library; each is scanned like a move and must
+compile), plus ``retries`` and ``invalid_reward``. Reset options: none (others are ignored).
 
-Seeded choices: at the start of each round the env draws ``picks`` from its generator (two
-distinct indices into the library's templates, a small number and a float in [0, 1)) and shows
-them in the conjecturer's ``state``; the scripted conjecturer builds its conjecture from them,
-so a seed fixes the whole game of scripted agents.
+Without the checker's binary (``coqc``; ``lean``) making the env raises ``ValueError`` naming
+what to install. ``checker="none"`` plays without any checker: statements are scanned and
+compared for duplicates only, every round's status is ``unchecked`` and nothing is rewarded;
+the option is recorded in the episode's ``env_options``.
+
+Seeded choices: at the start of each round the env draws ``picks`` from its generator (the
+seed lemma and a second lemma, indices into the library's templates; a small number; a float in
+[0, 1)) and shows them in the conjecturer's ``state``; the scripted conjecturer builds its
+conjecture from them, so a seed and the agents' seeds fix a whole game of scripted agents.
 
 The record: ``Episode.verdicts`` holds every checker verdict (``status``, ``score``,
 ``detail``, ``elapsed``, ``data``) with its ``round``, ``turn``, ``agent`` and ``kind``
-(``statement``: a scanner or ``Check`` verdict on the conjecture; ``novelty``: the
-known-lemma run; ``proof``: a prover attempt). ``episode_info()`` has one entry per round:
-the raw and normalised statement, its status, what it duplicates, the attempts with their
-statuses, the successes and both rewards.
+(``novelty``: the one-run novelty probe on the conjecture; ``statement``: a scanner verdict;
+``proof``: a prover attempt). ``episode_info()`` has one entry per round: the seed lemma, the
+raw and normalised statement, its status, what it duplicates, the attempts with their turns and
+statuses, the successes, the pass rate and both rewards.
 
 Verdicts are cached per process (:mod:`.checking`); a replay re-checks nothing it has seen.
 """
@@ -109,30 +127,38 @@ MAX_STATEMENT_CHARS = 4000
 MAX_PROOF_CHARS = 20000
 #: How much of a checker message a prompt shows.
 DETAIL_CHARS = 600
+#: The checkers: ``none`` is explicitly unchecked play (no rewards).
+CHECKERS = ("coq", "lean", "none")
 _DEFAULTS: dict[str, Any] = {
     "checker": "coq",
-    "prover_attempts": 3,
+    "prover_attempts": 4,
+    "tau": 0.25,
     "rounds": 1,
-    "proofs_per_turn": 1,
     "timeout": None,
     "extra_lemmas": None,
 }
 _STATUS_TEXT = {
     "ill_formed": "ill-formed",
     "duplicate": "a duplicate of a known lemma",
-    "restatement": "proved directly by a known lemma",
+    "restatement": "proved directly by known lemmas",
+    "trivial": "closed by fixed automation",
+    "undecided": "novelty check timed out",
+    "checker_error": "the checker failed",
     "new": "new",
-    "unchecked": "not checked (the checker could not run)",
+    "unchecked": "not checked (unchecked play)",
 }
-_LANG_NAME = {"coq": "Coq", "lean": "Lean 4"}
+_LANG_NAME = {"coq": "Coq", "lean": "Lean 4", "none": "Coq, unchecked"}
 
 _CONJECTURER_RULES = """You are the conjecturer in a conjecture-prove game ({lang}).
 Rules:
-- Each round you state one conjecture; then the prover gets {k} attempt{ks} to prove it, and a \
+- Each round you are shown a seed lemma from the library with its proof, and you state one new \
+conjecture inspired by it; then the prover makes {k} independent attempt{ks} to prove it, and a \
 proof checker ({lang}) decides each attempt.
 - You score 1 for a round whose conjecture is well-formed, new (not a known lemma, not a \
-renaming of one, not something a known lemma proves directly) and barely provable: proved by \
-some but not all of the prover's attempts. Otherwise you score 0.
+renaming or reordering of one, not closed directly by known lemmas, not closed by fixed \
+automation such as lia, auto or intuition) and barely provable: the pass rate p of the \
+prover's attempts satisfies 0 < p <= {tau:g} (at least one and at most {most} of the {k} \
+attempts succeed). Otherwise you score 0.
 - The game has {rounds} round{rs}. A statement proven in a round becomes a known lemma for the \
 later rounds.
 How to answer: write the proposition in {lang} syntax inside tags, e.g.
@@ -145,11 +171,12 @@ Known lemmas (the prover may use them):
 
 _PROVER_RULES = """You are the prover in a conjecture-prove game ({lang}).
 Rules:
-- The conjecturer states a conjecture; you get {k} attempt{ks} to prove it, {per_turn}, and a \
-proof checker ({lang}) decides each attempt. You see your earlier attempts and the checker's \
-messages.
-- Each accepted attempt scores 1/{k}. All {k} attempts are made, even after a success.
-- A proof is a tactic script only: no commands (Axiom, Admitted, Require, ...), no admit/sorry.
+- The conjecturer states a conjecture; you are asked {k} time{ks} with the same prompt, each \
+answer an independent attempt (no attempt sees another or its verdict), and a proof checker \
+({lang}) decides each attempt.
+- Each accepted attempt scores 1; a rejected one 0.
+- A proof is a tactic script only: no commands (Axiom, Admitted, Require, Set, Print, ...), no \
+admit/sorry, no strings.
 How to answer: write the tactic script inside tags, e.g.
 <proof>{example}</proof>
 An answer without a <proof> tag is invalid and {penalty}.
@@ -165,23 +192,29 @@ lemma is also in the hint database library (auto with library).",
     "lean": "In scope: Lean 4's core library only (omega, simp, decide, ...); the known lemmas \
 are core theorems, cited by their full names.",
 }
+_TOOLBOX["none"] = _TOOLBOX["coq"] + " No checker runs in this game (unchecked play)."
 _EXAMPLES = {
     "coq": ("forall n : nat, n * 2 = n + n", "intros n. lia."),
     "lean": ("∀ n : Nat, n * 2 = n + n", "intro n\n  omega"),
 }
+_EXAMPLES["none"] = _EXAMPLES["coq"]
 
 
 class _Round:
     """What happened in one round (mutable while the round is played)."""
 
-    def __init__(self, index: int, picks: Mapping[str, Any]) -> None:
+    def __init__(self, index: int, picks: Mapping[str, Any], seed: Mapping[str, Any]) -> None:
         self.index = index
         self.picks = dict(picks)
+        self.seed = dict(seed)
         self.statement: str | None = None
         self.prop: str | None = None
         self.status: str | None = None
         self.duplicate_of: str | None = None
         self.reason = ""
+        self.conjecture_turn: int | None = None
+        #: proofs answered so far (turn index, proof), checked together after the k-th
+        self.pending: list[tuple[int, str]] = []
         self.attempts: list[dict[str, Any]] = []
         self.conjecturer_reward = 0.0
         self.prover_reward = 0.0
@@ -195,6 +228,7 @@ class _Round:
         return {
             "round": self.index,
             "picks": dict(self.picks),
+            "seed_lemma": self.seed.get("name"),
             "statement": self.statement,
             "prop": self.prop,
             "status": self.status,
@@ -202,13 +236,15 @@ class _Round:
             "reason": self.reason,
             "attempts": [dict(a) for a in self.attempts],
             "successes": self.successes,
+            "pass_rate": self.successes / len(self.attempts) if self.attempts else None,
             "conjecturer_reward": self.conjecturer_reward,
             "prover_reward": self.prover_reward,
         }
 
 
 class ConjectureProveEnv(TextEnv):
-    """Conjecturer states, prover proves, a proof checker decides (module docstring)."""
+    """Conjecturer states, prover proves k times independently, a checker decides (module
+    docstring)."""
 
     metadata: ClassVar[dict[str, Any]] = {**TextEnv.metadata, "name": "conjecture_prove_v1"}
     env_id = "ConjectureProve-v1"
@@ -219,42 +255,50 @@ class ConjectureProveEnv(TextEnv):
         self,
         *,
         checker: str = "coq",
-        prover_attempts: int = 3,
+        prover_attempts: int = 4,
+        tau: float = 0.25,
         rounds: int = 1,
-        proofs_per_turn: int = 1,
         timeout: float | None = None,
         extra_lemmas: str | Sequence[Mapping[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
-        for key, value in (
-            ("prover_attempts", prover_attempts),
-            ("rounds", rounds),
-            ("proofs_per_turn", proofs_per_turn),
-        ):
+        for key, value in (("prover_attempts", prover_attempts), ("rounds", rounds)):
             int_option(key, value, 1)
+        if isinstance(tau, bool) or not isinstance(tau, int | float) or not 0 < tau <= 1:
+            raise ValueError(f"tau must be a pass rate in (0, 1], got {tau!r}")
+        if tau * prover_attempts < 1:
+            raise ValueError(
+                f"tau={tau:g} with prover_attempts={prover_attempts}: no pass rate p with "
+                f"0 < p <= tau exists; use prover_attempts >= {1 / tau:g}"
+            )
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
         ):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if checker not in ("coq", "lean"):
-            raise ValueError(f"checker must be 'coq' or 'lean', got {checker!r}")
+        if checker not in CHECKERS:
+            raise ValueError(f"checker must be one of {CHECKERS}, got {checker!r}")
         super().__init__(**kwargs)
         self.checker = checker
         self.prover_attempts = prover_attempts
+        self.tau = float(tau)
         self.rounds = rounds
-        self.proofs_per_turn = min(proofs_per_turn, prover_attempts)
         self.timeout = timeout
-        extra = _read_extra(checker, extra_lemmas)
+        lang = "lean" if checker == "lean" else "coq"
+        extra = _read_extra(lang, extra_lemmas)
         #: As given (a path, or a list of mappings): recorded in ``env_options`` for replay.
         self.extra_lemmas = (
             extra_lemmas
             if extra_lemmas is None or isinstance(extra_lemmas, str)
             else [dict(x) for x in extra_lemmas]
         )
-        self.backend: Backend = make_backend(checker, lemmas(), extra, timeout=timeout)
-        if extra and isinstance(self.backend, CoqBackend) and self.backend.checker() is None:
-            raise ValueError(f"extra_lemmas: {self.backend.build_error}")
+        #: True when no checker runs (``checker="none"``): every round is ``unchecked``.
+        self.unchecked = checker == "none"
+        if self.unchecked:
+            self.backend: Backend = CoqBackend(lemmas(), extra)
+        else:
+            self.backend = make_backend(checker, lemmas(), extra, timeout=timeout)
         self._library = self._library_view()
+        self._templates = tuple(e for e in self._library if "lhs" in e)
         self._known_canon = {canonical(s): name for name, s in self._library_statements()}
         listing = "\n".join(f"- {e['name']}: {e['statement']}" for e in self._library)
         penalty = (
@@ -266,16 +310,13 @@ class ConjectureProveEnv(TextEnv):
             "lang": _LANG_NAME[checker],
             "k": prover_attempts,
             "ks": "" if prover_attempts == 1 else "s",
+            "tau": self.tau,
+            "most": int(self.tau * prover_attempts + 1e-9),
             "rounds": rounds,
             "rs": "" if rounds == 1 else "s",
             "library": listing,
             "penalty": penalty,
             "toolbox": _TOOLBOX[checker],
-            "per_turn": (
-                "one per turn"
-                if self.proofs_per_turn == 1
-                else f"up to {self.proofs_per_turn} per turn (one <proof> tag each)"
-            ),
         }
         ex_statement, ex_proof = _EXAMPLES[checker]
         self._system = {
@@ -289,15 +330,19 @@ class ConjectureProveEnv(TextEnv):
 
     # ------------------------------------------------------------------ the library
     def _library_statements(self) -> list[tuple[str, str]]:
-        lang = self.checker
+        lang = self._lang
         out = [(lem.ref(lang) or lem.name, lem.statement(lang)) for lem in self.backend.lemmas]
         out += [(name, prop) for name, prop, _ in self.backend.extra]
         return out
 
+    @property
+    def _lang(self) -> str:
+        return "lean" if self.checker == "lean" else "coq"
+
     def _library_view(self) -> tuple[Mapping[str, Any], ...]:
         """Each known lemma for the prompts and the ``state``: name and statement, plus the
         structured form (``binders``, ``lhs``, ``rel``, ``rhs``, ``sort``) of shipped lemmas."""
-        lang = self.checker
+        lang = self._lang
         view: list[dict[str, Any]] = []
         for lem in self.backend.lemmas:
             form = lem.form(lang)
@@ -313,6 +358,7 @@ class ConjectureProveEnv(TextEnv):
                     "rel": form.rel,
                     "rhs": form.rhs,
                     "sort": lem.sort,
+                    "proof": lem.proof if lang == "coq" else f"(Lean core: {lem.lean_name})",
                 }
             )
         for name, prop, _ in self.backend.extra:
@@ -355,41 +401,41 @@ class ConjectureProveEnv(TextEnv):
 
     def _start_round(self) -> None:
         rng = self.np_random
-        n = sum(1 for e in self._library if "lhs" in e)
+        n = len(self._templates)
         first = int(rng.integers(n))
         second = (first + 1 + int(rng.integers(n - 1))) % n
         picks = {
-            "lemmas": (first, second),
+            "seed": first,
+            "other": second,
             "value": int(rng.integers(10)),
             "mode": round(float(rng.random()), 6),
         }
-        self._rounds.append(_Round(len(self._rounds) + 1, picks))
+        t = self._templates[first]
+        seed = {"name": t["name"], "statement": t["statement"], "proof": t["proof"]}
+        self._rounds.append(_Round(len(self._rounds) + 1, picks, seed))
 
     @property
     def _round(self) -> _Round:
         return self._rounds[-1]
 
     def _parse(self, agent: str, action: str) -> tuple[str | None, str | None]:
-        if agent == "conjecturer":
-            tag, limit, most = "statement", MAX_STATEMENT_CHARS, 1
-        else:
-            tag, limit = "proof", MAX_PROOF_CHARS
-            most = min(self.proofs_per_turn, self.prover_attempts - len(self._round.attempts))
-        parsed = parse_calls(action, {tag}, max_calls=most, max_chars=limit)
+        tag, limit = (
+            ("statement", MAX_STATEMENT_CHARS)
+            if agent == "conjecturer"
+            else ("proof", MAX_PROOF_CHARS)
+        )
+        parsed = parse_calls(action, {tag}, max_calls=1, max_chars=limit)
         calls = parsed.of(tag)
         if not calls:
             why = "; ".join(parsed.errors)
             return None, f"no <{tag}>...</{tag}> found" + (f" ({why})" if why else "")
-        if agent == "prover" and self.proofs_per_turn > 1:
-            # several attempts in one move: the move is their JSON list (recorded as such)
-            return json.dumps([c.argument for c in calls]), None
         return calls[0].argument, None
 
-    def _record(self, kind: str, agent: str, verdict: Verdict) -> None:
+    def _record(self, kind: str, agent: str, verdict: Verdict, turn: int | None = None) -> None:
         self._verdicts.append(
             {
                 "round": self._round.index,
-                "turn": len(self._turns) - 1,
+                "turn": len(self._turns) - 1 if turn is None else turn,
                 "agent": agent,
                 "kind": kind,
                 **verdict.to_dict(),
@@ -397,14 +443,22 @@ class ConjectureProveEnv(TextEnv):
         )
 
     def _apply(self, agent: str, move: str) -> None:
+        rnd = self._round
         if agent == "conjecturer":
+            rnd.conjecture_turn = len(self._turns) - 1
             self._judge_statement(move)
-            if self._round.done:
+            if rnd.done:
                 self._next_round()
             else:
                 self._next("prover")
             return
-        self._attempt(move)
+        rnd.pending.append((len(self._turns) - 1, move))
+        if len(rnd.pending) < self.prover_attempts:
+            self._next("prover")  # the same prompt again: nothing of this attempt is shown
+            return
+        self._score_attempts()
+        rnd.done = True
+        self._next_round()
 
     def _judge_statement(self, statement: str) -> None:
         rnd = self._round
@@ -425,80 +479,93 @@ class ConjectureProveEnv(TextEnv):
             known.setdefault(canonical(p), name)
         same = known.get(canonical(prop))
         if same is not None:
-            rnd.status, rnd.duplicate_of = "duplicate", same
-            rnd.reason = f"the statement is {same} up to renaming and spacing"
+            rnd.duplicate_of = same
+            self._end_early("duplicate", f"the statement is {same} up to renaming and spacing")
             return
-        decls = self._declarations()
-        verdict = backend.check(prop, backend.direct_tactic(self.known_names()), decls)
+        if self.unchecked:
+            rnd.status = "unchecked"
+            rnd.reason = "unchecked play (checker='none'): no checker runs, nothing is rewarded"
+            return
+        status, verdict = backend.novelty(prop, self.known_names(), self._declarations())
         self._record("novelty", "conjecturer", verdict)
-        part = verdict.data.get("part")
-        if verdict.status == "ok":
-            rnd.status = "restatement"
-            rnd.reason = "a known lemma proves it directly (exact/apply)"
-        elif verdict.status == "format_error" and part == "statement":
-            self._end_early("ill_formed", verdict.detail)
-        elif verdict.status == "error":
-            self._end_early("unchecked", verdict.detail)
-        elif verdict.status == "timeout":
-            plain = backend.check_statement(prop, decls)
-            if plain is None:
-                self._end_early("unchecked", "the known-lemma check timed out: " + verdict.detail)
-                return
-            self._record("statement", "conjecturer", plain)
-            if plain.status == "ok":
-                rnd.status = "new"
-                rnd.reason = "well-formed; the known-lemma check timed out"
-            elif plain.status == "format_error":
-                self._end_early("ill_formed", plain.detail)
-            else:
-                self._end_early("unchecked", plain.detail)
-        else:
+        if status == "new":
             rnd.status = "new"
-            rnd.reason = "well-formed, and no known lemma proves it directly"
+            rnd.reason = "well-formed; neither the known lemmas nor fixed automation close it"
+            return
+        reasons = {
+            "restatement": "the known lemmas close it directly (exact/apply, conjunct by conjunct)",
+            "trivial": "fixed automation (lia, auto, intuition, ...) closes it",
+        }
+        self._end_early(status, reasons.get(status, verdict.detail))
 
     def _end_early(self, status: str, reason: str) -> None:
         rnd = self._round
         rnd.status = status
         rnd.reason = reason
         rnd.done = True
+        self._reward_conjecture(0.0)
 
-    def _attempt(self, move: str) -> None:
+    def _reward_conjecture(self, reward: float) -> None:
+        rnd = self._round
+        rnd.conjecturer_reward = reward
+        if reward:
+            self._give({"conjecturer": reward})
+
+    def _score_attempts(self) -> None:
+        """Check the round's k proofs (each distinct one once, side by side) and pay."""
         rnd = self._round
         assert rnd.prop is not None
-        proofs = json.loads(move) if self.proofs_per_turn > 1 else [move]
-        decls = self._declarations()
-        if len(proofs) == 1:
-            verdicts = [self.backend.check(rnd.prop, proofs[0], decls)]
+        k = self.prover_attempts
+        if self.unchecked:
+            verdicts = {
+                p: Verdict("error", 0.0, "not checked (checker='none')", 0.0, {})
+                for _, p in rnd.pending
+            }
         else:
-            # one turn's proofs are independent: check them side by side (one coqc each)
-            workers = min(len(proofs), os.cpu_count() or 1)
+            decls = self._declarations()
+            distinct = list(dict.fromkeys(p for _, p in rnd.pending))
+            workers = max(1, min(len(distinct), os.cpu_count() or 1))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                verdicts = list(pool.map(lambda p: self.backend.check(rnd.prop, p, decls), proofs))
-        share = 1.0 / self.prover_attempts
-        for proof, verdict in zip(proofs, verdicts, strict=True):
-            self._record("proof", "prover", verdict)
+                found = pool.map(lambda p: self.backend.check(rnd.prop, p, decls), distinct)
+                verdicts = dict(zip(distinct, found, strict=True))
+        for turn, proof in rnd.pending:
+            verdict = verdicts[proof]
+            if not self.unchecked:
+                self._record("proof", "prover", verdict, turn)
             rnd.attempts.append(
                 {
+                    "turn": turn,
                     "proof": proof,
-                    "status": verdict.status,
+                    "status": "unchecked" if self.unchecked else verdict.status,
                     "detail": verdict.detail[:DETAIL_CHARS],
                 }
             )
-            if verdict.ok:
-                rnd.prover_reward += share
-                self._give({"prover": share})
-        if len(rnd.attempts) < self.prover_attempts:
-            self._next("prover")
-            return
+        rnd.pending = []
         s = rnd.successes
-        if rnd.status == "new" and 0 < s < self.prover_attempts:
-            rnd.conjecturer_reward = 1.0
-            self._give({"conjecturer": 1.0})
+        rnd.prover_reward = s / k
+        if s:
+            self._give({"prover": s / k})
+        p = s / k
+        paid = rnd.status == "new" and 0 < p <= self.tau + 1e-12
+        self._reward_conjecture(1.0 if paid else 0.0)
+        rnd.reason += (
+            f"; pass rate {s}/{k}"
+            + (" (barely provable)" if paid else "")
+            + ("" if rnd.status != "new" or paid else f" (not in (0, {self.tau:g}])")
+        )
         if s:
             first_ok = next(a["proof"] for a in rnd.attempts if a["status"] == "ok")
             self._proven.append((f"proven_{rnd.index}", rnd.prop, first_ok))
-        rnd.done = True
-        self._next_round()
+
+    def decision_rewards(self) -> dict[int, float]:
+        """Each prover attempt's own verdict (1 accepted, 0 not) and each conjecture's reward."""
+        out: dict[int, float] = {}
+        for rnd in self._rounds:
+            if rnd.conjecture_turn is not None and rnd.done:
+                out[rnd.conjecture_turn] = rnd.conjecturer_reward
+            for a in rnd.attempts:
+                out[a["turn"]] = 1.0 if a["status"] == "ok" else 0.0
+        return out
 
     def _next_round(self) -> None:
         if len(self._rounds) < self.rounds:
@@ -524,25 +591,27 @@ class ConjectureProveEnv(TextEnv):
         acting = not finished and agent == self.agent_selection
         rnd = self._round
         lines = [f"Round {rnd.index} of {self.rounds}."]
-        lines += self._history_lines(agent)
+        lines += self._history_lines()
         state: dict[str, Any] = {
             "seat": agent,
-            "language": self.checker,
+            "language": self._lang,
+            "checker": self.checker,
             "round": rnd.index,
             "rounds": self.rounds,
             "prover_attempts": self.prover_attempts,
-            "proofs_per_turn": self.proofs_per_turn,
+            "tau": self.tau,
             "known": self.known_names(),
             "proven": [{"name": n, "statement": p} for n, p, _ in self._proven],
         }
         if agent == "conjecturer":
             state["library"] = self._library
             state["picks"] = dict(rnd.picks)
+            state["seed_lemma"] = dict(rnd.seed)
         if rnd.prop is not None:
             state["statement"] = rnd.prop
             state["statement_status"] = rnd.status
-            state["attempts"] = [dict(a) for a in rnd.attempts]
         legal: tuple[str, ...] | None = ()
+        repeat = 1
         if finished:
             outcome = self._outcomes.get(agent)
             lines.append(
@@ -555,21 +624,16 @@ class ConjectureProveEnv(TextEnv):
             if self._feedback:
                 lines.append(self._feedback)
             if agent == "conjecturer":
-                lines.append("State your conjecture inside <statement>...</statement>.")
+                seed = rnd.seed
+                lines.append(f"Seed lemma {seed['name']}: {_one_line(seed['statement'])}")
+                lines.append(f"Its proof: {_one_line(seed['proof'])}")
+                lines.append(
+                    "State a new conjecture inspired by it inside <statement>...</statement>."
+                )
             else:
-                n = len(rnd.attempts) + 1
-                most = min(self.proofs_per_turn, self.prover_attempts - n + 1)
+                repeat = self.prover_attempts - len(rnd.pending)
                 lines.append(f"Conjecture to prove: {_one_line(rnd.prop or '')}")
-                if most > 1:
-                    lines.append(
-                        f"Attempts {n} to {n + most - 1} of {self.prover_attempts}: write up to "
-                        f"{most} tactic scripts, each inside its own <proof>...</proof>."
-                    )
-                else:
-                    lines.append(
-                        f"Attempt {n} of {self.prover_attempts}: write a tactic script inside "
-                        "<proof>...</proof>."
-                    )
+                lines.append("Write a tactic script inside <proof>...</proof>.")
         else:
             lines.append(f"Waiting for the {self.agent_selection}.")
         return Observation(
@@ -580,12 +644,14 @@ class ConjectureProveEnv(TextEnv):
             turn=self._turn,
             legal_actions=legal,
             state=state,
+            repeat=repeat,
         )
 
-    def _history_lines(self, agent: str) -> list[str]:
+    def _history_lines(self) -> list[str]:
+        """Finished rounds only: nothing of the round in play (its attempts are independent)."""
         lines: list[str] = []
         for rnd in self._rounds:
-            if rnd.statement is None:
+            if rnd.statement is None or not rnd.done:
                 continue
             shown = _one_line(rnd.prop if rnd.prop is not None else rnd.statement, 400)
             head = f"Round {rnd.index} conjecture: {shown}"
@@ -594,17 +660,15 @@ class ConjectureProveEnv(TextEnv):
                 head += f"  [{status}"
                 head += f": {rnd.duplicate_of}]" if rnd.duplicate_of else "]"
             lines.append(head)
-            if rnd.status in ("ill_formed", "unchecked"):
-                lines.append(f"  checker: {rnd.reason[:DETAIL_CHARS]}")
+            if rnd.status in ("ill_formed", "checker_error", "undecided"):
+                lines.append(f"  checker: {_one_line(rnd.reason, DETAIL_CHARS)}")
             for i, a in enumerate(rnd.attempts, 1):
-                proof = " ".join(a["proof"].split())
-                lines.append(f"  attempt {i}: {proof[:300]}")
-                lines.append(f"    -> {a['status']}: {a['detail']}")
-            if rnd.done:
-                lines.append(
-                    f"  result: {rnd.successes} of {len(rnd.attempts)} attempts proved it; "
-                    f"conjecturer {rnd.conjecturer_reward:g}, prover {rnd.prover_reward:g}"
-                )
+                lines.append(f"  attempt {i}: {_one_line(a['proof'], 300)}")
+                lines.append(f"    -> {a['status']}: {_one_line(a['detail'], DETAIL_CHARS)}")
+            lines.append(
+                f"  result: {rnd.successes} of {len(rnd.attempts)} attempts proved it; "
+                f"conjecturer {rnd.conjecturer_reward:g}, prover {rnd.prover_reward:g}"
+            )
         return lines
 
     # ------------------------------------------------------------------ the record
@@ -614,6 +678,7 @@ class ConjectureProveEnv(TextEnv):
         return {
             "checker": self.checker,
             "prover_attempts": self.prover_attempts,
+            "tau": self.tau,
             "rounds": [r.to_dict() for r in self._rounds if r.statement is not None],
             "ended_by": self._ended_by,
             "proven": [{"name": n, "statement": p, "proof": pr} for n, p, pr in self._proven],
@@ -668,4 +733,4 @@ def _read_extra(
     return out
 
 
-__all__ = ["MAX_PROOF_CHARS", "MAX_STATEMENT_CHARS", "SEATS", "ConjectureProveEnv"]
+__all__ = ["CHECKERS", "MAX_PROOF_CHARS", "MAX_STATEMENT_CHARS", "SEATS", "ConjectureProveEnv"]

@@ -21,6 +21,8 @@ from spenv.verifiers.proof import (
     CoqChecker,
     LeanChecker,
     ScanError,
+    _parse_print_assumptions,
+    _run_bounded,
     parse_lean_axioms,
     parse_lean_messages,
     scan_coq_proof,
@@ -214,6 +216,61 @@ def test_memory_cap_stops_a_runaway_tactic():
     assert "memory" in v.detail or "Stack overflow" in v.detail
 
 
+def test_memory_limit_is_in_place_before_the_checker_starts(tmp_path):
+    # the child reports its own limit as its first act: set before exec, never after
+    res = _run_bounded(["/bin/sh", "-c", "ulimit -v"], cwd=tmp_path, timeout=10, memory_mb=512)
+    assert res.returncode == 0 and res.output.split() == [str(512 * 1024)]
+    free = _run_bounded(["/bin/sh", "-c", "ulimit -v"], cwd=tmp_path, timeout=10, memory_mb=None)
+    assert free.output.split() != [str(512 * 1024)]
+    with pytest.raises(FileNotFoundError):
+        _run_bounded(["/nonexistent/coqc"], cwd=tmp_path, timeout=10, memory_mb=512)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Closed under the global context\n", ([], [])),
+        ("Axioms:\ncheat : forall P : Prop,\n        P\n", (["cheat"], [])),
+        ("Axioms:\nf is assumed to be guarded.\n", ([], ["f is assumed to be guarded."])),
+        ("Axioms:\nI is assumed to be positive.\n", ([], ["I is assumed to be positive."])),
+        ("Section Variables:\nx : nat\n", ([], ["Section Variables"])),
+        ("Closed under the global context\nAxioms:\nc : False\n", None),
+        ("nothing like it", None),
+    ],
+    ids=["closed", "axiom", "unguarded", "non-positive", "section", "closed-then-more", "other"],
+)
+def test_print_assumptions_parser_is_strict(text, expected):
+    got = _parse_print_assumptions(text)
+    if expected is None:
+        assert got is None or got[1]  # never read as closed
+    else:
+        assert got == expected
+
+
+@pytest.mark.backend("coqc")
+@needs_coq
+def test_guard_checking_turned_off_upstream_is_not_closed(coq):
+    pre = "Unset Guard Checking.\nFixpoint f (n : nat) : False := f n.\nSet Guard Checking."
+    v = coq.check("1 = 2", "destruct (f 0).", preamble=pre)
+    assert v.status == "wrong" and "assumed to be guarded" in v.detail
+
+
+@pytest.mark.backend("coqc")
+@needs_coq
+def test_first_closing_names_the_first_tactic_that_proves_the_statement(coq):
+    tactics = ["exact I", "intros; simpl; reflexivity", "intros; lia"]
+    v = coq.first_closing("forall n : nat, 0 + n = n", tactics, preamble=LIA)
+    assert v.status == "ok" and v.data["closed_by"] == 1
+    v = coq.first_closing("forall n : nat, n + 0 = n", tactics, preamble=LIA)
+    assert v.data["closed_by"] == 2
+    v = coq.first_closing("forall n : nat, n + 1 = n", tactics, preamble=LIA)
+    assert v.status == "ok" and v.data["closed_by"] is None
+    v = coq.first_closing("forall n : nat, n + = n", tactics, preamble=LIA)
+    assert v.status == "format_error" and v.data["part"] == "statement"
+    v = coq.first_closing("True. Axiom c : False", tactics)
+    assert v.status == "format_error"
+
+
 def test_missing_coqc_is_an_error():
     v = CoqChecker(coqc="/nonexistent/coqc").check(ADD_0, ADD_0_PROOF)
     assert v.status == "error"
@@ -271,6 +328,16 @@ COQ_CHEATS = [
     ("Fail", "Fail Qed. auto.", "wrong", "Fail"),
     ("Time", "Time auto.", "wrong", "Time"),
     ("Goal", "Goal True. exact I.", "wrong", "Goal"),
+    ("Show", "Show. auto.", "wrong", "Show"),
+    ("Check", "Check I. auto.", "wrong", "Check"),
+    ("Print-Assumptions", "auto. Print Assumptions goal.", "wrong", "Print"),
+    ("Succeed", "Succeed idtac. auto.", "wrong", "Succeed"),
+    ("Timeout", "Timeout 1 auto.", "wrong", "Timeout"),
+    ("Unset-Universe", "Unset Universe Checking. auto.", "wrong", "Unset"),
+    ("Local-Set", "Local Set Printing All. auto.", "wrong", "Local"),
+    ("Guard-in-a-term", "exact (Guard Checking).", "wrong", "Guard"),
+    ("attribute-mid-sentence", "auto; #[local] idtac.", "wrong", "attributes"),
+    ("Ltac-in-a-term", "exact ltac:(Ltac f := idtac).", "wrong", "Ltac"),
     ("bullet-then-vernacular", "split.\n- Admitted.", "wrong", "Admitted"),
     ("brace-then-vernacular", "split. { Axiom c : False. destruct c. }", "wrong", "Axiom"),
     ("selector-then-vernacular", "all: Admitted.", "wrong", "Admitted"),
@@ -306,6 +373,9 @@ COQ_BAD_STATEMENTS = [
     ("empty", "  (* nothing *) ", "empty"),
     ("string", '"True"', "string"),
     ("admit", "ltac:(admit)", "admit"),
+    # a tactic run while the statement is elaborated (it could depend on where that happens)
+    ("ltac-quotation", "ltac:(exact True)", "tactic quotation"),
+    ("constr-quotation", "forall n : nat, n = constr:(n)", "tactic quotation"),
     ("header-without-colon", "Theorem foo True.", "':'"),
     ("not-a-string", 42, "string"),
 ]
@@ -514,6 +584,19 @@ def lean_layout():
             + _json("information", 4, "'goal' depends on axioms: [sorryAx]"),
             "wrong",
             "unsolved goals",
+        ),
+        # a message from the proof's lines imitating the audit is not the audit
+        (
+            _json("information", 2, "'goal' does not depend on any axioms")
+            + "\n"
+            + _json("information", 4, "'goal' depends on axioms: [sorryAx]"),
+            "wrong",
+            "sorryAx",
+        ),
+        (
+            _json("information", 3, "'goal' does not depend on any axioms"),
+            "error",
+            "no '#print axioms'",
         ),
         (_json("error", 3, "simp made no progress"), "wrong", "simp made no progress"),
         (_json("error", 3, "unexpected token 'at'; expected command"), "format_error", "parse"),

@@ -61,19 +61,21 @@ RUN_GAMES_SCRIPT = textwrap.dedent(
 )
 
 
-def _run_killed_then_done(script: str, tmp_path: Path, target: Path, watch: Path) -> list[float]:
+def _run_killed_then_done(
+    script: str, tmp_path: Path, target: Path, watch: Path, after_kill=None, delay: float = 0.01
+) -> list[float]:
     """Reference run into ``target.ref``; into ``target``: two runs killed at random moments after
     ``watch`` has content, then one run to the end. Returns the kill delays."""
     fast = tmp_path / "fast.py"
     slow = tmp_path / "slow.py"
     fast.write_text(script.format(delay=0.0))
-    slow.write_text(script.format(delay=0.01))
+    slow.write_text(script.format(delay=delay))
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     ref = target.with_name(target.name + ".ref")
     subprocess.run([sys.executable, str(fast), str(ref)], check=True, env=env, timeout=300)
     rng = random.Random(int.from_bytes(os.urandom(4), "little"))
     delays = [rng.uniform(0.0, 0.8) for _ in range(2)]
-    kill_at_random_moments([sys.executable, str(slow), str(target)], watch, delays, env)
+    kill_at_random_moments([sys.executable, str(slow), str(target)], watch, delays, env, after_kill)
     done = subprocess.run(
         [sys.executable, str(fast), str(target)], env=env, capture_output=True, text=True,
         timeout=300,
@@ -133,7 +135,14 @@ def test_run_games_sigkill_then_rerun_gives_the_same_file(tmp_path: Path) -> Non
     out = tmp_path / "games.jsonl"
     script = RUN_GAMES_SCRIPT.replace('["minimax", "random"]', "[SlowNash(), SlowNash()]")
     script = script.replace('"TicTacToe-v1"', '"KuhnPoker-v1"')
-    delays = _run_killed_then_done(script, tmp_path, out, out)
+
+    def readable() -> None:  # what the kill left: whole episodes, at most a torn last line
+        errors: list[str] = []
+        got = list(read_episodes(out, errors=errors))
+        assert len(got) < 40 and len(errors) <= 1, errors
+        assert all("torn last line" in e for e in errors), errors
+
+    delays = _run_killed_then_done(script, tmp_path, out, out, readable, delay=0.03)
     ref = tmp_path / "games.jsonl.ref"
     assert len(ref.read_text().splitlines()) == len(out.read_text().splitlines()) == 40
     assert _keys(ref) == _keys(out), delays

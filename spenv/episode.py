@@ -292,8 +292,8 @@ def read_episodes(
     :class:`EpisodeFormatError` naming the file and line, unless ``skip_bad`` is set: then it is
     skipped and reported in ``errors`` too.
     """
-    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-        held: tuple[int, str] | None = None  # the latest non-blank line, read one line ahead
+    with open(path, "rb") as fh:
+        held: tuple[int, bytes] | None = None  # the latest non-blank line, read one line ahead
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
@@ -304,13 +304,13 @@ def read_episodes(
             held = (lineno, line)
         if held is None:
             return
-        if held[1].endswith("\n"):  # written whole: a malformed line, not a torn one
+        if held[1].endswith(b"\n"):  # written whole: a malformed line, not a torn one
             ep = _episode_line(path, *held, skip_bad=skip_bad, errors=errors)
             if ep is not None:
                 yield ep
             return
         try:
-            yield Episode.from_json(held[1])
+            yield _parse_line(held[1])
         except EpisodeFormatError as exc:
             msg = f"{path}:{held[0]}: torn last line skipped ({exc})"
             if strict:
@@ -323,11 +323,19 @@ def read_episodes(
                 warnings.warn(msg, TornLineWarning, stacklevel=2)
 
 
+def _parse_line(raw: bytes) -> Episode:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EpisodeFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return Episode.from_json(text)
+
+
 def _episode_line(
-    path: Any, lineno: int, line: str, *, skip_bad: bool, errors: list[str] | None
+    path: Any, lineno: int, line: bytes, *, skip_bad: bool, errors: list[str] | None
 ) -> Episode | None:
     try:
-        return Episode.from_json(line)
+        return _parse_line(line)
     except EpisodeFormatError as exc:
         msg = f"{path}:{lineno}: {exc}"
         if not skip_bad:

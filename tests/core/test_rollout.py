@@ -251,6 +251,16 @@ def test_torn_last_line(jsonl: Path) -> None:
         assert len(list(spenv.read_episodes(jsonl))) == 4
     with pytest.raises(EpisodeFormatError, match=rf"{jsonl.name}:5: not valid JSON"):
         list(spenv.read_episodes(jsonl, strict=True))
+    # Cut inside a multi-byte character: still a torn line.
+    data = "".join(lines[:-1]).encode() + "é".encode()[:1]
+    jsonl.write_bytes(data)
+    errors.clear()
+    assert len(list(spenv.read_episodes(jsonl, errors=errors))) == 4
+    assert "not UTF-8 text" in errors[0]
+    # Bytes that are not UTF-8 in a middle line: that line is malformed, named, not misread.
+    jsonl.write_bytes(lines[0].encode() + b"\xff\xfe" + lines[1].encode() + lines[2].encode())
+    with pytest.raises(EpisodeFormatError, match=rf"{jsonl.name}:2: not UTF-8 text"):
+        list(spenv.read_episodes(jsonl))
     # A malformed last line that was written whole (newline included) is not torn: it raises.
     jsonl.write_text("".join(lines[:-1]) + "{not json\n\n", encoding="utf-8")
     with pytest.raises(EpisodeFormatError, match=rf"{jsonl.name}:5: not valid JSON"):

@@ -133,9 +133,10 @@ def _brace_pairs(text: str) -> dict[int, int]:
     return pairs
 
 
-def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
-    """Every complete ``\\boxed``/``\\fbox`` in ``text`` as (start, end, content)."""
-    spans: list[tuple[int, int, str]] = []
+def _boxed_spans(text: str) -> list[tuple[int, int, int, int]]:
+    """Every complete ``\\boxed``/``\\fbox`` in ``text`` as (start, end, content start, content
+    end): indices only, so nested boxes cost linear memory, not a copy of each content."""
+    spans: list[tuple[int, int, int, int]] = []
     pairs: dict[int, int] | None = None
     for m in _BOX_RE.finditer(text):
         i = m.end()
@@ -146,11 +147,11 @@ def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
                 pairs = _brace_pairs(text)
             close = pairs.get(i)
             if close is not None:
-                spans.append((m.start(), close + 1, text[i + 1 : close]))
+                spans.append((m.start(), close + 1, i + 1, close))
         elif i > m.end():  # "\boxed 5": one token after a space
             tok = _TOKEN_RE.match(text, i)
             if tok:
-                spans.append((m.start(), tok.end(), tok.group(0)))
+                spans.append((m.start(), tok.end(), tok.start(), tok.end()))
     return spans
 
 
@@ -163,11 +164,12 @@ def last_boxed(text: str) -> str | None:
     spans = _boxed_spans(text)
     if not spans:
         return None
-    content = max(spans, key=lambda s: (s[1], -s[0]))[2].strip()
+    _, _, a, b = max(spans, key=lambda s: (s[1], -s[0]))
+    content = text[a:b].strip()
     while True:  # unwrap \boxed{\boxed{x}}
         inner = _boxed_spans(content)
         if len(inner) == 1 and inner[0][0] == 0 and inner[0][1] == len(content):
-            content = inner[0][2].strip()
+            content = content[inner[0][2] : inner[0][3]].strip()
         else:
             return content
 

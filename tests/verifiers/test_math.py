@@ -646,6 +646,20 @@ def test_extraction_stays_linear_on_degenerate_generations():
     assert extract_answer("1," * 50_000 + "1 apples", mode="gsm8k") is not None
 
 
+def test_100_kb_of_nested_boxes_is_read_in_linear_memory():
+    import tracemalloc
+
+    text = "\\boxed{" * 14_000 + "1" + "}" * 14_000  # 112 KB
+    tracemalloc.start()
+    try:
+        got = vm.last_boxed(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got is not None and got.startswith("\\boxed{") and got.endswith("1" + "}" * 13_999)
+    assert peak < 20 * 1024 * 1024, peak  # a copy of every nested content would be ~800 MB
+
+
 def test_units_repeating_decimals_euler_and_ranges_read_as_a_careful_human_would():
     cases = [
         # units: compared when both sides carry them; one side only stays as it was

@@ -337,6 +337,41 @@ def _logprobs_block(meta: dict[str, Any]) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------- the server
+#: Listen backlog asked of the kernel (it caps it at ``net.core.somaxconn``): a burst of this many
+#: new connections waits in the queue instead of being reset.
+LISTEN_BACKLOG = 4096
+
+
+class _Server(ThreadingHTTPServer):
+    """A threading HTTP server with a deep listen queue that accepts every waiting connection
+    each time the socket is ready (the stock loop accepts one per wake-up)."""
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+    def _handle_request_noblock(self) -> None:
+        self.socket.setblocking(False)
+        try:
+            for _ in range(256):  # then let serve_forever look at shutdown requests
+                try:
+                    request, client_address = self.get_request()
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:
+                    return
+                request.setblocking(True)
+                if self.verify_request(request, client_address):
+                    try:
+                        self.process_request(request, client_address)
+                    except Exception:
+                        self.handle_error(request, client_address)
+                        self.shutdown_request(request)
+                else:
+                    self.shutdown_request(request)
+        finally:
+            self.socket.setblocking(True)
+
+
 class AgentServer:
     """An HTTP server exposing one agent as an OpenAI-compatible endpoint.
 
@@ -373,8 +408,7 @@ class AgentServer:
         self._active = 0  # chat requests being answered
         self._idle = threading.Condition(self._count_lock)
         handler = type("Handler", (_Handler,), {"app": self})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), handler)
         self.host, self.port = self.httpd.server_address[:2]
         self._thread: threading.Thread | None = None
 

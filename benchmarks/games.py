@@ -23,8 +23,9 @@ correct answer.
 Games are played in shards by :func:`spenv.distributed.run_sharded` (``backend="ray"`` spreads
 them over a cluster; the agent must then be a spec). Each finished shard's episodes are appended
 to ``out/episodes.jsonl`` and fsynced; rerunning the same command skips complete shards, so a
-killed run resumes where it stopped. ``out/results.json`` holds the metrics and
-``out/metadata.json`` the run's configuration, versions and timings.
+killed run resumes where it stopped, and first drops the partial shard a killed run left on file
+(it is played again whole), so the file never holds a game twice. ``out/results.json`` holds
+the metrics and ``out/metadata.json`` the run's configuration, versions and timings.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from spenv.benchmarks.store import AppendLog, write_json_atomic
+from spenv.benchmarks.store import AppendLog, read_records, write_json_atomic
 from spenv.episode import Episode
 from spenv.stats import Record, mean_ci, wilson
 
@@ -196,6 +197,45 @@ def kuhn_exploitability(agent: Any, *, samples: int = 100, seed: int = 0) -> dic
     }
 
 
+def _resume(
+    path: Path, plan: Sequence[dict[str, Any]]
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The complete shards already on file and the plan entries still to play.
+
+    A killed run leaves the shard it was writing partly on file, and the rerun plays that shard
+    again from its start: the file is rewritten (temp file, fsync, rename) to hold each complete
+    shard of the plan once, in file order, and nothing else, so a resumed run's file has the
+    lines of an uninterrupted one.
+    """
+    records, good_end = read_records(path)
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    first_seen: dict[str, int] = {}
+    for i, rec in enumerate(records):
+        key = ((rec.get("metadata") or {}).get("eval") or {}).get("shard")
+        if key is not None:
+            found.setdefault(key, {})[(rec.get("metadata") or {}).get("game")] = rec
+            first_seen.setdefault(key, i)
+    complete: dict[str, list[dict[str, Any]]] = {}
+    todo = []
+    for p in plan:
+        key = _shard_key(p["env"], p["opponent"], p["seat_index"], p["start"])
+        got = found.get(key, {})
+        if set(got) == set(range(p["start"], p["start"] + p["games"])):
+            complete[key] = [got[g] for g in sorted(got)]
+        else:
+            todo.append(p)
+    kept = [r for key in sorted(complete, key=first_seen.__getitem__) for r in complete[key]]
+    if len(kept) != len(records) or (path.exists() and path.stat().st_size != good_end):
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for rec in kept:
+                fh.write(json.dumps(rec, default=str) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    return complete, todo
+
+
 def run_game_eval(
     agent: Any,
     opponents: Sequence[str],
@@ -281,23 +321,8 @@ def run_game_eval(
                         }
                     )
 
+    complete, todo = _resume(out / "episodes.jsonl", plan)
     log = AppendLog(out / "episodes.jsonl", fsync=False)
-    # Resume: keep the complete shards on file (the last copy of each game).
-    found: dict[str, dict[int, dict[str, Any]]] = {}
-    for rec in log.records:
-        ev = (rec.get("metadata") or {}).get("eval") or {}
-        key = ev.get("shard")
-        if key is not None:
-            found.setdefault(key, {})[rec["metadata"]["game"]] = rec
-    complete: dict[str, list[dict[str, Any]]] = {}
-    todo = []
-    for p in plan:
-        key = _shard_key(p["env"], p["opponent"], p["seat_index"], p["start"])
-        got = found.get(key, {})
-        if set(got) == set(range(p["start"], p["start"] + p["games"])):
-            complete[key] = [got[g] for g in sorted(got)]
-        else:
-            todo.append(p)
     shards = [
         PlayShard(
             env_id=p["env"],

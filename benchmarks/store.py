@@ -31,15 +31,22 @@ def read_records(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], in
     if not p.exists():
         return [], 0
     data = p.read_bytes()
+    # One pass over the lines (linear in the file size): find where the last non-blank line
+    # starts first, so each line knows whether it is the last without looking at the rest.
+    last_start = len(data.rstrip())
+    last_start = data.rfind(b"\n", 0, last_start) + 1 if last_start else 0
     records: list[dict[str, Any]] = []
     pos = 0
     good_end = 0
-    while pos < len(data):
+    lineno = 0
+    n = len(data)
+    while pos < n:
+        lineno += 1
         nl = data.find(b"\n", pos)
-        last = nl == -1 or data[nl + 1 :].strip() == b""
-        line = data[pos:] if nl == -1 else data[pos:nl]
-        end = len(data) if nl == -1 else nl + 1
+        end = n if nl == -1 else nl + 1
+        line = data[pos:end]
         if line.strip():
+            last = pos >= last_start
             try:
                 rec = json.loads(line)
                 if not isinstance(rec, dict):
@@ -47,7 +54,6 @@ def read_records(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], in
             except ValueError as exc:
                 if last:
                     break  # a torn tail: drop it
-                lineno = data[:pos].count(b"\n") + 1
                 raise CorruptResults(f"{p}: line {lineno} is not a JSON record ({exc})") from exc
             if nl == -1:
                 break  # parses but unterminated: the newline never made it; treat as torn

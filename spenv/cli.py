@@ -289,7 +289,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     errors: list[str] = []
     con = _console()
     try:
-        for i, ep in enumerate(read_episodes(args.file, skip_bad=args.skip_bad, errors=errors)):
+        episodes = read_episodes(
+            args.file, skip_bad=args.skip_bad, errors=errors, strict=args.strict
+        )
+        for i, ep in enumerate(episodes):
             if i < args.show:
                 con.print(transcript(ep))
             if ep.status == "error":
@@ -308,7 +311,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"spenv: {exc}", file=sys.stderr)
         return 2
     for e in errors:
-        con.print(f"[yellow]skipped malformed line[/yellow] {e}")
+        con.print(f"[yellow]skipped[/yellow] {e}")
     con.print(
         f"replayed {ok + bad} episodes: {ok} reproduced, {bad} mismatched"
         + (f", {skipped} env errors not replayable" if skipped else "")
@@ -424,6 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("file", help="a JSONL file of episodes")
     pr.add_argument("--show", type=int, default=0, metavar="K", help="print the first K")
     pr.add_argument("--skip-bad", action="store_true", help="skip malformed lines")
+    pr.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on a torn last line (by default it is skipped and reported)",
+    )
     pr.set_defaults(func=cmd_replay)
 
     pd = sub.add_parser(

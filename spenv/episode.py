@@ -271,23 +271,75 @@ def write_episodes(path: str | os.PathLike[str], episodes: Iterable[Episode]) ->
         return w.count
 
 
+class TornLineWarning(UserWarning):
+    """:func:`read_episodes` skipped a torn last line and no ``errors`` list was given."""
+
+
 def read_episodes(
-    path: str | os.PathLike[str], *, skip_bad: bool = False, errors: list[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    skip_bad: bool = False,
+    errors: list[str] | None = None,
+    strict: bool = False,
 ) -> Iterator[Episode]:
     """Read episodes from a JSONL file.
 
-    A malformed line raises :class:`EpisodeFormatError` naming the file and line, unless
-    ``skip_bad`` is set: then it is skipped and its description appended to ``errors``.
+    An unterminated last line that does not parse is a write cut short (a run killed
+    mid-line; the writer ends every record with its newline in the same write): it is skipped
+    and reported, its description (file, line number, reason) appended to ``errors`` or, when no
+    list is given, issued as a :class:`TornLineWarning`; with ``strict`` it raises
+    :class:`EpisodeFormatError` instead. Any other malformed line raises
+    :class:`EpisodeFormatError` naming the file and line, unless ``skip_bad`` is set: then it is
+    skipped and reported in ``errors`` too.
     """
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:
+        held: tuple[int, bytes] | None = None  # the latest non-blank line, read one line ahead
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            try:
-                yield Episode.from_json(line)
-            except EpisodeFormatError as exc:
-                msg = f"{path}:{lineno}: {exc}"
-                if not skip_bad:
-                    raise EpisodeFormatError(msg) from exc
-                if errors is not None:
-                    errors.append(msg)
+            if held is not None:
+                ep = _episode_line(path, *held, skip_bad=skip_bad, errors=errors)
+                if ep is not None:
+                    yield ep
+            held = (lineno, line)
+        if held is None:
+            return
+        if held[1].endswith(b"\n"):  # written whole: a malformed line, not a torn one
+            ep = _episode_line(path, *held, skip_bad=skip_bad, errors=errors)
+            if ep is not None:
+                yield ep
+            return
+        try:
+            yield _parse_line(held[1])
+        except EpisodeFormatError as exc:
+            msg = f"{path}:{held[0]}: torn last line skipped ({exc})"
+            if strict:
+                raise EpisodeFormatError(f"{path}:{held[0]}: {exc}") from exc
+            if errors is not None:
+                errors.append(msg)
+            else:
+                import warnings
+
+                warnings.warn(msg, TornLineWarning, stacklevel=2)
+
+
+def _parse_line(raw: bytes) -> Episode:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EpisodeFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return Episode.from_json(text)
+
+
+def _episode_line(
+    path: Any, lineno: int, line: bytes, *, skip_bad: bool, errors: list[str] | None
+) -> Episode | None:
+    try:
+        return _parse_line(line)
+    except EpisodeFormatError as exc:
+        msg = f"{path}:{lineno}: {exc}"
+        if not skip_bad:
+            raise EpisodeFormatError(msg) from exc
+        if errors is not None:
+            errors.append(msg)
+        return None

@@ -111,6 +111,19 @@ def test_replay_of_a_broken_file_is_a_clear_error(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
 
 
+def test_replay_skips_and_reports_a_torn_last_line(tmp_path: Path) -> None:
+    out = tmp_path / "k.jsonl"
+    assert main(["play", "KuhnPoker-v1", "--games", "6", "--out", str(out), "-q"]) == 0
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text("".join(lines[:-1]) + lines[-1][:40])  # killed mid-write
+    res = run("replay", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "5 reproduced, 0 mismatched" in res.stdout
+    assert "k.jsonl:6: torn last line skipped" in " ".join(res.stdout.split())
+    strict = run("replay", "--strict", str(out))
+    assert strict.returncode == 2 and "k.jsonl:6" in strict.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -26,14 +26,22 @@ text, or a digit string read as an index; ``choices`` is a list of option texts 
 
 Equivalence is decided in the calling process when that is cheap and certain: the same answer
 after LaTeX spacing normalisation (``\\dfrac``/``\\frac``, ``\\left(``, ``\\!``), both plain
-numbers (exact rationals: ``1,600.00`` = ``1600``, ``3.8e35``), or numbers in a base
-(``52_8`` = ``42_{10}``; math-verify drops base subscripts). Everything else goes to
+numbers (compared exactly by their digits: ``1,600.00`` = ``1600``, ``3.8e35``), or numbers in
+a base (``52_8`` = ``42_{10}``; math-verify drops base subscripts). Everything else goes to
 ``math_verify.parse`` and ``math_verify.verify`` in worker processes. Each answer is parsed as
 one whole LaTeX expression: math-verify's defaults fall back to any piece of the text that parses
 (``\\frac{1}{3}E_{1}+\\frac{2}{3}E_{2}`` becomes ``2/3``), a source of false positives; an
 answer that does not parse is ``format_error`` and a gold that does not parse is ``error``
 (only the identical answer is accepted). Scientific notation is rewritten for math-verify, which
 reads the ``e`` of ``3.8e35`` as Euler's number.
+
+Before math-verify, answers are read as a careful human would: units compared when both sides
+carry one (``7 km`` is not ``7 m``; same-dimension plain numbers are converted exactly),
+repeating decimals (``0.\\overline{3}``) as fractions, a variable's range (``2\\le x\\le 5``) as
+an interval, and (inside the workers) a symbol ``i`` as the imaginary unit (``e^{i\\pi}`` = -1).
+Plain and scientific numbers are compared by their digits, exactly and without size limits.
+No input raises: a bad item of a batch gets an ``error`` (or ``format_error``) verdict with the
+reason, and the rest is graded.
 
 Time limits: math-verify's own timeouts use ``signal.alarm`` (main thread only, whole seconds,
 and a timeout silently reads as "not equal"), so the workers switch them off and apply two
@@ -125,9 +133,10 @@ def _brace_pairs(text: str) -> dict[int, int]:
     return pairs
 
 
-def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
-    """Every complete ``\\boxed``/``\\fbox`` in ``text`` as (start, end, content)."""
-    spans: list[tuple[int, int, str]] = []
+def _boxed_spans(text: str) -> list[tuple[int, int, int, int]]:
+    """Every complete ``\\boxed``/``\\fbox`` in ``text`` as (start, end, content start, content
+    end): indices only, so nested boxes cost linear memory, not a copy of each content."""
+    spans: list[tuple[int, int, int, int]] = []
     pairs: dict[int, int] | None = None
     for m in _BOX_RE.finditer(text):
         i = m.end()
@@ -138,11 +147,11 @@ def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
                 pairs = _brace_pairs(text)
             close = pairs.get(i)
             if close is not None:
-                spans.append((m.start(), close + 1, text[i + 1 : close]))
+                spans.append((m.start(), close + 1, i + 1, close))
         elif i > m.end():  # "\boxed 5": one token after a space
             tok = _TOKEN_RE.match(text, i)
             if tok:
-                spans.append((m.start(), tok.end(), tok.group(0)))
+                spans.append((m.start(), tok.end(), tok.start(), tok.end()))
     return spans
 
 
@@ -155,11 +164,12 @@ def last_boxed(text: str) -> str | None:
     spans = _boxed_spans(text)
     if not spans:
         return None
-    content = max(spans, key=lambda s: (s[1], -s[0]))[2].strip()
+    _, _, a, b = max(spans, key=lambda s: (s[1], -s[0]))
+    content = text[a:b].strip()
     while True:  # unwrap \boxed{\boxed{x}}
         inner = _boxed_spans(content)
         if len(inner) == 1 and inner[0][0] == 0 and inner[0][1] == len(content):
-            content = inner[0][2].strip()
+            content = content[inner[0][2] : inner[0][3]].strip()
         else:
             return content
 
@@ -335,7 +345,7 @@ def _gold_letter(gold: Any, letters: dict[str, str | None]) -> str:
     got = _letter_from_span(g, letters)
     if got:
         return got
-    if g.isdigit() and int(g) < len(letters):
+    if g.isdecimal() and len(g) <= 3 and int(g) < len(letters):
         return list(letters)[int(g)]
     raise ValueError(f"gold answer {gold!r} names none of the choices {list(letters)}")
 
@@ -354,13 +364,33 @@ def _norm(s: str) -> str:
     return s.rstrip(".")
 
 
-def _as_fraction(s: str) -> Fraction | None:
+def _number_key(s: str) -> tuple[int, str, int] | None:
+    """An exact key of a plain or scientific number: equal keys mean equal values.
+
+    ``(sign, significant digits, exponent)`` from the digits as written, never through ``int``
+    or ``Fraction`` (no digit limit, no work that grows with an exponent): ``1,600.00``,
+    ``1600`` and ``1.6e3`` all give ``(1, "16", 2)``. None when ``s`` is not such a number.
+    """
     t = _strip_money(s).replace(" ", "")
-    if _PLAIN_NUMBER_RE.fullmatch(t):
-        return Fraction(t.replace(",", ""))
-    if _SCI_RE.fullmatch(t):
-        return Fraction(t)
-    return None
+    m = _SCI_RE.fullmatch(t)
+    if m:
+        mantissa, exp_text = m.group(1), m.group(2)
+        if len(exp_text.lstrip("+-").lstrip("0")) > 18:
+            return None  # an exponent beyond any real answer: left to math-verify's limits
+        exp = int(exp_text)
+    elif _PLAIN_NUMBER_RE.fullmatch(t):
+        mantissa, exp = t.replace(",", ""), 0
+    else:
+        return None
+    sign = -1 if mantissa.startswith("-") else 1
+    whole, _, frac = mantissa.lstrip("+-").partition(".")
+    digits = (whole + frac).lstrip("0")
+    exp -= len(frac)
+    stripped = digits.rstrip("0")
+    exp += len(digits) - len(stripped)
+    if not stripped:
+        return (0, "0", 0)
+    return (sign, stripped, exp)
 
 
 _SCI_RE = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))[eE]([+-]?\d+)")
@@ -370,7 +400,10 @@ _BASE_RE = re.compile(r"([0-9A-Z]+)_\{?(\d+)\}?")
 def _sci_to_latex(s: str) -> str:
     """``3.8e35`` -> ``3.8\\times10^{35}`` (math-verify reads ``e`` as Euler's number)."""
     m = _SCI_RE.fullmatch(s.strip())
-    return f"{m.group(1)}\\times10^{{{int(m.group(2))}}}" if m else s
+    if not m:
+        return s
+    exp = m.group(2).lstrip("+")
+    return f"{m.group(1)}\\times10^{{{exp}}}"
 
 
 def _base_number(s: str) -> tuple[str, int | None] | None:
@@ -381,8 +414,8 @@ def _base_number(s: str) -> tuple[str, int | None] | None:
     m = _BASE_RE.fullmatch(t)
     if not m:
         return None
-    digits, base = m.group(1), int(m.group(2))
-    if not 2 <= base <= 36:
+    digits, base_text = m.group(1), m.group(2)
+    if len(base_text) > 2 or not 2 <= (base := int(base_text)) <= 36:
         return None
     try:
         value = int(digits, base)
@@ -400,6 +433,186 @@ def _compare_bases(pred: str, gold: str) -> bool | None:
     if bp[1] is not None and bg[1] is not None:
         return bp[1] == bg[1]
     return bp[0] == bg[0]
+
+
+# ------------------------------------------------------------- units, repeating decimals, ranges
+
+#: Unit spellings -> (canonical unit, dimension, size in the dimension's base unit). A unit is
+#: only read at the end of an answer whose value is a number-like expression.
+_UNITS: dict[str, tuple[str, str, Fraction]] = {}
+
+
+def _add_units(dim: str, canon: str, size: Fraction, *names: str) -> None:
+    for n in (canon, *names):
+        _UNITS[n] = (canon, dim, size)
+
+
+_add_units("length", "m", Fraction(1), "meter", "meters", "metre", "metres")
+_add_units("length", "km", Fraction(1000), "kilometer", "kilometers", "kilometre", "kilometres")
+_add_units("length", "cm", Fraction(1, 100), "centimeter", "centimeters", "centimetre")
+_add_units("length", "mm", Fraction(1, 1000), "millimeter", "millimeters", "millimetre")
+_add_units("length", "in", Fraction(254, 10000), "inch", "inches")
+_add_units("length", "ft", Fraction(3048, 10000), "foot", "feet")
+_add_units("length", "yd", Fraction(9144, 10000), "yard", "yards")
+_add_units("length", "mi", Fraction(1609344, 1000), "mile", "miles")
+_add_units("mass", "g", Fraction(1), "gram", "grams")
+_add_units("mass", "kg", Fraction(1000), "kilogram", "kilograms")
+_add_units("mass", "mg", Fraction(1, 1000), "milligram", "milligrams")
+_add_units("mass", "lb", Fraction(45359237, 100000), "lbs", "pound", "pounds")
+_add_units("mass", "oz", Fraction(45359237, 1600000), "ounce", "ounces")
+_add_units("time", "s", Fraction(1), "sec", "secs", "second", "seconds")
+_add_units("time", "min", Fraction(60), "mins", "minute", "minutes")
+_add_units("time", "h", Fraction(3600), "hr", "hrs", "hour", "hours")
+_add_units("time", "day", Fraction(86400), "days")
+_add_units("time", "week", Fraction(604800), "weeks")
+_add_units("volume", "L", Fraction(1), "l", "liter", "liters", "litre", "litres")
+_add_units("volume", "mL", Fraction(1, 1000), "ml", "milliliter", "milliliters", "millilitre")
+_add_units("angle", "deg", Fraction(1), "degree", "degrees", "°", "\\circ", "^\\circ")
+_add_units("money", "dollar", Fraction(1), "dollars")
+_add_units("money", "cent", Fraction(1, 100), "cents")
+_add_units("speed", "m/s", Fraction(1))
+_add_units("speed", "km/h", Fraction(5, 18), "kph", "km/hr")
+_add_units("speed", "mph", Fraction(1609344, 3600000), "mi/h", "miles per hour")
+
+_UNIT_WRAP_RE = re.compile(
+    r"^(?P<value>.*?)\s*(?:\\[,;:! ]\s*|~)*"
+    r"(?:\\(?:text|mathrm|textrm|mbox|operatorname)\s*\{\s*(?P<wrapped>[^{}]*?)\s*\}"
+    r"|(?P<bare>(?<![A-Za-z\\])[A-Za-z°][A-Za-z/ ]*?|\^\s*\{?\\circ\}?|°))"
+    r"\s*(?:\^\s*\{?(?P<power>[23])\}?)?\s*$",
+    re.S,
+)
+_UNIT_VALUE_RE = re.compile(r"[-+]?[\d.,{}\\a-z ]*\d[\d.,{}\\a-z ()+/-]*")
+
+
+def _split_unit(ans: str) -> tuple[str, str, int] | None:
+    """``7\\text{ km}`` -> ("7", "km", 1); ``5 cm^2`` -> ("5", "cm", 2); None without a known
+    unit after a number-like value."""
+    if len(ans) > 200:
+        return None
+    m = _UNIT_WRAP_RE.match(ans.strip())
+    if not m:
+        return None
+    value = m.group("value").strip()
+    unit = (m.group("wrapped") if m.group("wrapped") is not None else m.group("bare")) or ""
+    unit = " ".join(unit.replace("\\ ", " ").split())
+    if unit.startswith("^"):
+        unit = "^\\circ"
+    if not value or unit not in _UNITS or not _UNIT_VALUE_RE.fullmatch(value):
+        return None
+    # Only numbers and number-like LaTeX (\frac, \sqrt, \pi) may carry a unit: "2x m" is algebra.
+    if re.search(r"(?<!\\)\b[a-zA-Z]\b", _LATEX_CMD_RE.sub(" ", value)):
+        return None
+    return value, unit, int(m.group("power") or 1)
+
+
+def _compare_units(pred: str, gold: str) -> tuple[str, str, str] | bool | None:
+    """Both answers carry units: (pred value, gold value, unit) to compare when the units are the
+    same, True/False when the values are plain numbers in units of one dimension (converted
+    exactly), False for units that differ otherwise; None when not both carry a unit."""
+    up, ug = _split_unit(pred), _split_unit(gold)
+    if up is None or ug is None:
+        return None
+    (vp, np_, pp), (vg, ng, pg) = up, ug
+    cp, dp, sp = _UNITS[np_]
+    cg, dg, sg = _UNITS[ng]
+    if pp != pg or dp != dg:
+        return False
+    if cp == cg:
+        return vp, vg, cp
+    kp, kg = _number_key(vp), _number_key(vg)
+    if kp is None or kg is None or max(len(kp[1]) + abs(kp[2]), len(kg[1]) + abs(kg[2])) > 60:
+        return False
+    return _key_fraction(kp) * sp**pp == _key_fraction(kg) * sg**pg
+
+
+def _key_fraction(key: tuple[int, str, int]) -> Fraction:
+    sign, digits, exp = key
+    q = Fraction(int(digits)) * (Fraction(10) ** exp)
+    return -q if sign < 0 else q
+
+
+_REPEAT_RE = re.compile(
+    r"^(?P<sign>[-+]?)(?P<whole>\d*)\.(?P<fixed>\d*)"
+    r"(?:\\overline\s*\{(?P<rep>\d+)\}|\\overline\s*(?P<rep1>\d)|\\dot\s*\{(?P<dot>\d)\}"
+    r"|\((?P<paren>\d+)\))$"
+)
+
+
+def _repeating_decimal(ans: str) -> str | None:
+    """``0.1\\overline{6}`` (also ``\\dot{6}`` and ``0.1(6)``) -> ``\\frac{1}{6}``; None for
+    anything else."""
+    t = _norm(ans).replace("{,}", "")
+    if len(t) > 120:
+        return None
+    m = _REPEAT_RE.match(t)
+    if not m:
+        return None
+    rep = m.group("rep") or m.group("rep1") or m.group("dot") or m.group("paren")
+    whole, fixed = m.group("whole") or "0", m.group("fixed")
+    num = int(whole + fixed + rep) - int(whole + fixed)
+    den = (10 ** len(rep) - 1) * 10 ** len(fixed)
+    q = Fraction(num, den) * (-1 if m.group("sign") == "-" else 1)
+    if q.denominator == 1:
+        return str(q.numerator)
+    sign = "-" if q < 0 else ""
+    return f"{sign}\\frac{{{abs(q.numerator)}}}{{{q.denominator}}}"
+
+
+_REL_RE = re.compile(r"\\leqslant|\\geqslant|\\leq|\\geq|\\le|\\ge|\\lt|\\gt|<=|>=|[<>≤≥]")
+_REL = {
+    "\\leqslant": "<=", "\\leq": "<=", "\\le": "<=", "<=": "<=", "≤": "<=",
+    "\\geqslant": ">=", "\\geq": ">=", "\\ge": ">=", ">=": ">=", "≥": ">=",
+    "\\lt": "<", "<": "<", "\\gt": ">", ">": ">",
+}  # fmt: skip
+_VARIABLE_RE = re.compile(r"[A-Za-z]|\\(?:alpha|beta|gamma|theta|phi|lambda|mu|omega|tau)")
+
+
+def _inequality_interval(ans: str) -> str | None:
+    """A range of one variable as an interval: ``2\\le x\\le 5`` -> ``[2,5]``, ``x>3`` ->
+    ``(3,\\infty)``, ``5\\ge x>1`` -> ``(1,5]``; None for anything else."""
+    t = _norm(ans)
+    if len(t) > 400 or "," in t or "\\text" in t:
+        return None
+    ops = [m.group(0) for m in _REL_RE.finditer(t)]
+    if not 1 <= len(ops) <= 2:
+        return None
+    parts = [p.strip() for p in _REL_RE.split(t)]
+    if any(not p for p in parts):
+        return None
+    rels = [_REL[o] for o in ops]
+    if len(parts) == 3:
+        lo_rel, hi_rel = rels
+        if not _VARIABLE_RE.fullmatch(parts[1]):
+            return None
+        if all(r.startswith("<") for r in rels):
+            lo, hi = parts[0], parts[2]
+        elif all(r.startswith(">") for r in rels):
+            lo, hi = parts[2], parts[0]
+            lo_rel, hi_rel = hi_rel, lo_rel
+        else:
+            return None
+        return (
+            f"{'[' if lo_rel.endswith('=') else '('}{lo},{hi}{']' if hi_rel.endswith('=') else ')'}"
+        )
+    left, right = parts
+    rel = rels[0]
+    if _VARIABLE_RE.fullmatch(left) and not _VARIABLE_RE.fullmatch(right):
+        bound, var_left = right, True
+    elif _VARIABLE_RE.fullmatch(right) and not _VARIABLE_RE.fullmatch(left):
+        bound, var_left = left, False
+    else:
+        return None
+    upper = rel.startswith("<") == var_left  # x < b, or b > x: b is an upper bound
+    closed = rel.endswith("=")
+    if upper:
+        return f"(-\\infty,{bound}{']' if closed else ')'}"
+    return f"{'[' if closed else '('}{bound},\\infty)"
+
+
+def _canonical_form(ans: str) -> str:
+    """Rewrites a careful reader makes before comparing: repeating decimals as fractions, a
+    variable's range as an interval."""
+    return _repeating_decimal(ans) or _inequality_interval(ans) or ans
 
 
 def _gold_text(gold: Any) -> str:
@@ -492,7 +705,9 @@ def _prepare(index: int, response: Any, gold: Any, mode: str, choices: Any) -> V
     """Extract and try the cheap checks; a Verdict when they decide, else a job for the pool."""
     t0 = time.perf_counter()
     if not isinstance(response, str):
-        raise TypeError(f"item {index}: response must be a string, got {type(response).__name__}")
+        raise _BadResponse(
+            f"item {index}: response must be a string, got {type(response).__name__}"
+        )
     mode = _check_mode(mode, choices)
     if mode == "choice":
         letters = _choice_letters(choices)
@@ -530,13 +745,28 @@ def _prepare(index: int, response: Any, gold: Any, mode: str, choices: Any) -> V
     def done(status: str, method: str, detail: str) -> Verdict:
         data["method"] = method
         score = 1.0 if status == "ok" else 0.0
-        return Verdict(status, score, detail, time.perf_counter() - t0, data)
+        return Verdict(status, score, detail[:_MAX_DETAIL], time.perf_counter() - t0, data)
 
     if pred is None:
         return done("format_error", "none", "no final answer found in the response")
     if _norm(pred) == _norm(gold_ans):
         return done("ok", "string", "same answer as the gold (after LaTeX spacing normalisation)")
-    fp, fg = _as_fraction(pred), _as_fraction(gold_ans)
+    units = _compare_units(pred, gold_ans)
+    if units is True:
+        return done(
+            "ok", "units", f"{pred[:200]} equals the gold {gold_ans[:200]} (units converted)"
+        )
+    if units is False:
+        return done(
+            "wrong", "units", f"the units of {pred[:200]} differ from the gold {gold_ans[:200]}"
+        )
+    if units is not None:  # the same unit on both sides: compare the values
+        pred, gold_ans, _unit = units
+        data["unit"] = _unit
+        if _norm(pred) == _norm(gold_ans):
+            return done("ok", "string", f"same value in the same unit ({_unit})")
+    pred, gold_ans = _canonical_form(pred), _canonical_form(gold_ans)
+    fp, fg = _number_key(pred), _number_key(gold_ans)
     if fp is not None and fg is not None:
         if fp == fg:
             return done("ok", "numeric", f"{pred} equals the gold {gold_ans}")
@@ -549,6 +779,30 @@ def _prepare(index: int, response: Any, gold: Any, mode: str, choices: Any) -> V
     data["method"] = "math_verify"
     job_pred, job_gold = _sci_to_latex(pred), _sci_to_latex(gold_ans)
     return _Job(index, job_pred, job_gold, data, time.perf_counter() - t0)
+
+
+def _prepare_item(i: int, item: Any, mode: str, choices: Any) -> Verdict | _Job:
+    """:func:`_prepare` for one batch item; a bad item becomes its own verdict, never an
+    exception, so the rest of the batch is graded."""
+    t0 = time.perf_counter()
+    try:
+        response, gold, item_mode, item_choices = _unpack(i, item, mode, choices)
+        return _prepare(i, response, gold, item_mode, item_choices)
+    except _BadResponse as exc:
+        return Verdict("format_error", 0.0, str(exc)[:_MAX_DETAIL], time.perf_counter() - t0, {})
+    except Exception as exc:  # a bad gold, mode or item, or input no rule foresaw
+        reason = str(exc) if isinstance(exc, ValueError | TypeError) else repr(exc)
+        return Verdict(
+            "error",
+            0.0,
+            f"cannot grade item {i}: {type(exc).__name__}: {reason}"[:_MAX_DETAIL],
+            time.perf_counter() - t0,
+            {},
+        )
+
+
+class _BadResponse(TypeError):
+    """The response is not text."""
 
 
 # ----------------------------------------------------------------------------------- the worker
@@ -595,6 +849,7 @@ def _equivalent(pred: str, gold: str) -> tuple[str, str]:
     pred_parsed = _parse_latex(pred)
     if not pred_parsed:
         return "format_error", f"math-verify could not parse the answer {pred[:200]!r}"
+    gold_parsed, pred_parsed = _imaginary_unit(gold_parsed, pred_parsed)
     errors = []
     for g in gold_parsed:
         for p in pred_parsed:
@@ -617,6 +872,29 @@ def _equivalent(pred: str, gold: str) -> tuple[str, str]:
     ):
         return "error", f"math-verify failed on every comparison ({', '.join(errors)})"
     return "wrong", "not equivalent to the gold (math-verify)"
+
+
+def _imaginary_unit(gold: list[Any], pred: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Read the symbol ``i`` as the imaginary unit, as a reader of a final answer does
+    (``e^{i\\pi}`` is -1, ``(1+i)^2`` is ``2i``), on both sides when either side has it."""
+    import sympy
+
+    def has_i(x: Any) -> bool:
+        return isinstance(x, sympy.Basic) and any(str(v) == "i" for v in x.free_symbols)
+
+    if not any(has_i(x) for x in (*gold, *pred)):
+        return gold, pred
+
+    def sub(items: list[Any]) -> list[Any]:
+        out = []
+        for x in items:
+            if has_i(x):
+                with contextlib.suppress(Exception):
+                    x = x.subs({v: sympy.I for v in x.free_symbols if str(v) == "i"})
+            out.append(x)
+        return out
+
+    return sub(gold), sub(pred)
 
 
 def _parse_latex(answer: str) -> list[Any]:
@@ -820,16 +1098,16 @@ class MathGrader:
 
         An item is a ``(response, gold)`` pair, a ``(response, gold, choices)`` triple, or a
         mapping with ``response`` and ``gold`` and optionally ``mode`` and ``choices``; the
-        ``mode`` and ``choices`` given here are the defaults for items that set none. Bad items
-        (a response that is not a string, an unknown mode, a gold naming no choice) raise
-        ``TypeError``/``ValueError`` naming the item before any grading starts.
+        ``mode`` and ``choices`` given here are the defaults for items that set none. A bad item
+        never stops the batch: a response that is not a string is ``format_error``; an unknown
+        mode, a gold naming no choice or holding no answer, a malformed item is ``error``, each
+        with the reason (naming the item) in ``detail``. Only a bad ``timeout`` raises.
         """
         limit = self.timeout if timeout is None else _check_timeout(timeout)
         results: list[Verdict | None] = []
         jobs: list[_Job] = []
         for i, item in enumerate(items):
-            response, gold, item_mode, item_choices = _unpack(i, item, mode, choices)
-            got = _prepare(i, response, gold, item_mode, item_choices)
+            got = _prepare_item(i, item, mode, choices)
             results.append(got if isinstance(got, Verdict) else None)
             if isinstance(got, _Job):
                 jobs.append(got)

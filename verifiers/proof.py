@@ -215,6 +215,17 @@ def _blank(text: str) -> str:
     return re.sub(r"[^\n]", " ", text)
 
 
+def _require_utf8(text: str) -> None:
+    """Refuse text that cannot be written as UTF-8 (a lone surrogate) with a format error."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ScanError(
+            f"the text is not valid Unicode ({exc.reason} at character {exc.start})",
+            "format_error",
+        ) from None
+
+
 def _coq_string_end(text: str, i: int) -> int:
     """Index just past the Coq string literal that opens at ``text[i] == '"'`` ("" escapes)."""
     j = i + 1
@@ -415,6 +426,7 @@ def scan_coq_proof(proof: str) -> str:
     """
     if not isinstance(proof, str):
         raise ScanError(f"proof must be a string, got {type(proof).__name__}", "format_error")
+    _require_utf8(proof)
     stripped, strings = _coq_strip(proof)
     if "\x00" in stripped:
         raise ScanError("NUL byte in proof", "format_error")
@@ -504,6 +516,7 @@ def scan_coq_statement(statement: str) -> str:
         raise ScanError(
             f"statement must be a string, got {type(statement).__name__}", "format_error"
         )
+    _require_utf8(statement)
     try:
         stripped, strings = _coq_strip(statement)
     except ScanError as exc:
@@ -1037,6 +1050,7 @@ def scan_lean_proof(proof: str) -> str:
     """
     if not isinstance(proof, str):
         raise ScanError(f"proof must be a string, got {type(proof).__name__}", "format_error")
+    _require_utf8(proof)
     stripped, strings = _lean_strip(proof)
     problem = _lean_problems(stripped, strings, "proof")
     if problem:
@@ -1073,6 +1087,7 @@ def scan_lean_statement(statement: str) -> str:
         raise ScanError(
             f"statement must be a string, got {type(statement).__name__}", "format_error"
         )
+    _require_utf8(statement)
     try:
         stripped, strings = _lean_strip(statement)
     except ScanError as exc:

@@ -170,6 +170,14 @@ def _to_document(item: Any, index: int) -> Document:
     title = doc.title if doc.title is not None else ""
     if not isinstance(title, str) or not isinstance(doc.text, str):
         raise TypeError(f"document {doc_id!r}: title and text must be strings")
+    for part, value in (("id", doc_id), ("title", title), ("text", doc.text)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"document {doc_id!r}: its {part} is not valid Unicode "
+                f"({exc.reason} at character {exc.start})"
+            ) from None
     if doc_id is not doc.doc_id or title is not doc.title:
         doc = Document(doc_id, title, doc.text, doc.meta)
     return doc

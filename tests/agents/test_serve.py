@@ -447,3 +447,66 @@ def test_cli_rejects_a_bad_spec(capsys):
 
     assert main(["serve", "no-such-agent", "--port", "0"]) == 2
     assert "no-such-agent" in capsys.readouterr().err
+
+
+def _burst(host: str, port: int, count: int, limit: float) -> dict[str, int]:
+    """Open ``count`` connections to the server at once (non-blocking connects, all started
+    before any is served), send one ``GET /v1/models`` on each and read every answer. Returns
+    how many were answered 200, reset, refused or left unanswered within ``limit`` seconds."""
+    import errno
+    import selectors
+    import socket
+
+    sel = selectors.DefaultSelector()
+    request = f"GET /v1/models HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    tally = {"ok": 0, "reset": 0, "refused": 0, "other": 0, "unanswered": 0}
+    socks = []
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        code = s.connect_ex((host, port))
+        if code not in (0, errno.EINPROGRESS):
+            tally["refused" if code == errno.ECONNREFUSED else "other"] += 1
+            s.close()
+            continue
+        socks.append(s)
+        sel.register(s, selectors.EVENT_WRITE, bytearray())
+    deadline = time.monotonic() + limit
+    while sel.get_map() and time.monotonic() < deadline:
+        for key, events in sel.select(timeout=0.5):
+            s, buf = key.fileobj, key.data
+            try:
+                if events & selectors.EVENT_WRITE:
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        raise OSError(err, os.strerror(err))
+                    s.sendall(request)
+                    sel.modify(s, selectors.EVENT_READ, buf)
+                    continue
+                chunk = s.recv(65536)
+                if chunk:
+                    buf.extend(chunk)
+                    continue
+                tally["ok" if buf.split(b"\r\n", 1)[0].endswith(b" 200 OK") else "other"] += 1
+            except OSError as exc:
+                if exc.errno == errno.ECONNRESET:
+                    tally["reset"] += 1
+                elif exc.errno == errno.ECONNREFUSED:
+                    tally["refused"] += 1
+                else:
+                    tally["other"] += 1
+            sel.unregister(s)
+            s.close()
+    tally["unanswered"] = len(sel.get_map())
+    for s in socks:
+        s.close()
+    sel.close()
+    return tally
+
+
+def test_a_burst_of_1000_new_connections_gets_no_resets():
+    """Bounded loopback load test: 1,000 connections opened at once, 60 s at most."""
+    with AgentServer(EchoAgent()) as srv:
+        for _ in range(2):
+            got = _burst(srv.host, srv.port, 1000, limit=60.0)
+            assert got == {"ok": 1000, "reset": 0, "refused": 0, "other": 0, "unanswered": 0}

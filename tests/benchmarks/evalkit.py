@@ -76,3 +76,33 @@ def items_of(suites: Sequence[str], limit: int | None, data: Path) -> list[Item]
     for s in suites:
         out.extend(load_items(s, data_dir=data, limit=limit))
     return out
+
+
+def kill_at_random_moments(
+    command: Sequence[str],
+    watch: Path,
+    delays: Sequence[float],
+    env: dict[str, str],
+    after_kill: Callable[[], None] | None = None,
+) -> None:
+    """Start ``command`` once per delay; once ``watch`` has content, wait the delay and SIGKILL
+    it (it must still be running then); ``after_kill`` checks what the kill left."""
+    import signal
+    import subprocess
+    import time
+
+    for delay in delays:
+        proc = subprocess.Popen(
+            list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while not (watch.exists() and watch.stat().st_size) and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.005)
+        time.sleep(delay)
+        assert proc.poll() is None, f"the run ended before the kill (delay {delay:.2f}s)"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        if after_kill is not None:
+            after_kill()

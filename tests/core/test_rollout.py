@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import spenv
+import spenv.episode
 from spenv.agents import BaseAgent, FixedAgent
 from spenv.episode import EpisodeFormatError
 
@@ -241,12 +242,29 @@ def test_torn_last_line(jsonl: Path) -> None:
     text = jsonl.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     jsonl.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2], encoding="utf-8")
+    # By default the torn line is skipped and reported; the good episodes are read.
+    errors: list[str] = []
+    good = list(spenv.read_episodes(jsonl, errors=errors))
+    assert len(good) == 4
+    assert len(errors) == 1 and f"{jsonl.name}:5: torn last line skipped" in errors[0]
+    with pytest.warns(spenv.episode.TornLineWarning, match=":5: torn last line"):
+        assert len(list(spenv.read_episodes(jsonl))) == 4
+    with pytest.raises(EpisodeFormatError, match=rf"{jsonl.name}:5: not valid JSON"):
+        list(spenv.read_episodes(jsonl, strict=True))
+    # Cut inside a multi-byte character: still a torn line.
+    data = "".join(lines[:-1]).encode() + "é".encode()[:1]
+    jsonl.write_bytes(data)
+    errors.clear()
+    assert len(list(spenv.read_episodes(jsonl, errors=errors))) == 4
+    assert "not UTF-8 text" in errors[0]
+    # Bytes that are not UTF-8 in a middle line: that line is malformed, named, not misread.
+    jsonl.write_bytes(lines[0].encode() + b"\xff\xfe" + lines[1].encode() + lines[2].encode())
+    with pytest.raises(EpisodeFormatError, match=rf"{jsonl.name}:2: not UTF-8 text"):
+        list(spenv.read_episodes(jsonl))
+    # A malformed last line that was written whole (newline included) is not torn: it raises.
+    jsonl.write_text("".join(lines[:-1]) + "{not json\n\n", encoding="utf-8")
     with pytest.raises(EpisodeFormatError, match=rf"{jsonl.name}:5: not valid JSON"):
         list(spenv.read_episodes(jsonl))
-    errors: list[str] = []
-    good = list(spenv.read_episodes(jsonl, skip_bad=True, errors=errors))
-    assert len(good) == 4
-    assert len(errors) == 1 and ":5:" in errors[0]
 
 
 def test_bad_line_in_the_middle_is_named(jsonl: Path) -> None:

@@ -40,6 +40,10 @@ BENCH = benchmark_root()
 
 
 def make(**kwargs: Any) -> DebateEnv:
+    """The env on the generated arithmetic set unless a source is named (the passage set, the
+    default, has its own tests below)."""
+    if not {"data", "suite", "quality", "questions"} & set(kwargs):
+        kwargs["questions"] = "arithmetic"
     return spenv.make(ENV_ID, **kwargs)
 
 
@@ -401,7 +405,7 @@ def test_generated_questions_do_not_leak_through_the_state() -> None:
             assert q.id not in blob and "slip" not in blob and "meta" not in state
             assert set(state) == {
                 "seat", "question", "answers", "your_answer", "opponent", "round", "rounds",
-                "max_chars", "transcript",
+                "max_chars", "transcript", "protocol",
             }  # fmt: skip
 
 

@@ -1,6 +1,9 @@
 """Reference debaters for ``Debate-v1``: ``advocate`` and ``random``.
 
-- ``advocate`` argues for whatever answer it is assigned. On the generated arithmetic questions
+- ``advocate`` argues for whatever answer it is assigned. On questions with a passage it quotes
+  the passage's sentence that names its answer (and not the other) with the most words of the
+  question: the correct side quotes the sentence that answers the question, the wrong side a
+  sentence that mentions its answer in another context. On the generated arithmetic questions
   it works the problem out from the question text (:func:`questions.solve`): defending the
   correct answer it shows the worked computation and, from round 2, points out the first false
   arithmetic claim of its opponent; defending the wrong answer it shows a plausible-looking

@@ -1,4 +1,7 @@
-"""Debate as a text environment (``Debate-v1``).
+"""Debate as a text environment (``Debate-v1``), after Khan et al. 2024 ("Debating with more
+persuasive LLMs leads to more truthful answers") and Michael et al. 2023: reading-comprehension
+questions over a passage the debaters read and the judge cannot see, verified quotes, debate and
+consultancy protocols, and judge accuracy as the headline metric.
 
 Rules:
 
@@ -7,8 +10,20 @@ Rules:
   the wrong one) gets label A is drawn from the env's generator, so the seed decides which
   debater defends the correct answer (reset option ``correct_debater`` fixes it).
 - The debate has ``rounds`` rounds (default 3); in each round ``debater_a`` speaks first, then
-  ``debater_b``. A message is free text. Each debater sees the question, both answers, which one
-  it defends (never which one is correct) and the transcript so far.
+  ``debater_b``. A message is free text. Each debater sees the passage (when the question has
+  one), the question, both answers, which one it defends (never which one is correct) and the
+  transcript so far.
+- Protocol ``consultancy`` (option ``protocol``; default ``debate``): only ``debater_a`` speaks,
+  ``rounds`` times, for answer A, which is the correct one or not by the seed as above;
+  ``debater_b`` never acts and gets 0 (outcome ``draw``). The judge is told that the consultant
+  argues for the wrong answer half of the time.
+- Quotes: on a question with a passage, every ``<quote>...</quote>`` of a message is checked
+  against the passage (:func:`~spenv.games.debate.passages.verify_quote`: case, spacing and
+  typographic quotes aside) and relayed as ``<v_quote>...</v_quote>`` (verified) or
+  ``<u_quote>...</u_quote>`` (unverified); quote tags a debater typed as ``<v_quote>`` are
+  checked the same way and stray ones removed, so a verified quote cannot be forged. Each
+  relayed message carries its ``quotes`` (``{"text", "verified"}``). The judge never sees the
+  passage (its state has ``hidden_passage``).
 - Relayed text is capped at ``max_chars`` characters (default 1500): a longer message is cut and
   marked ``…[cut: N more characters]`` when shown to the opponent and the judge; it is not
   invalid, and the raw message stays in the episode record. Relayed text is also cleaned: control,
@@ -25,16 +40,24 @@ Rules:
   ``\\boxed{A}`` or ``Answer: A``). An answer without a verdict (or a judge that raises, or answers
   something other than text) is asked again, up to ``judge_retries`` more times (default 2).
 - The debater whose answer the judge picks wins (+1, outcome ``win``), the other loses (-1,
-  ``loss``). A jury (several judges) decides by majority of the verdicts given; an even split,
-  or no verdict at all, is a draw (0 each) with the reason in ``judge_error``.
+  ``loss``). With ``reward="soft"`` each debater's reward is instead the judge's probability for its
+  answer: a judge may state ``P(A) = 0.7`` (read by
+  :func:`~spenv.games.debate.judges.judge_probability`; a verdict without one counts as certainty),
+  and a jury's is the mean over the jurors with a verdict. A jury (several judges) decides by
+  majority of the verdicts given; an even split, or no verdict at all, is a draw (0 each) with the
+  reason in ``judge_error``.
 
-Constructor options: ``rounds``, ``max_chars``, ``judge`` (a spec ``"keyword"`` (default),
-``"oracle"``, ``"random"``, ``"length"``; an agent; an agent spec ``make_agent`` knows; or a
-jury: a list of these, or ``"a+b+c"``), ``judge_retries``, and the question source: ``data``
-(a JSONL file of ``{"question", "correct", "incorrect"}``), or ``suite`` (``mmlu_stem``,
-``gsm8k``, ``amc23``, ``aime24``, ``aime25``) with ``data_dir`` (default ``$SPENV_DATA``, else
-``../shared/benchmarks``); neither: generated arithmetic questions (see
-:mod:`~spenv.games.debate.questions`). Plus ``retries`` and ``invalid_reward``.
+Constructor options: ``rounds``, ``max_chars``, ``protocol``, ``reward``, ``judge`` (a spec
+``"keyword"`` (default), ``"oracle"``, ``"random"``, ``"length"``; an agent; an agent spec
+``make_agent`` knows; or a jury: a list of these, or ``"a+b+c"``), ``judge_retries``, and the
+question source, at most one of: ``quality`` (a QuALITY-format JSON-lines file,
+:func:`~spenv.games.debate.passages.load_quality`), ``data`` (a JSONL file of ``{"question",
+"correct", "incorrect"[, "passage"]}``), or ``suite`` (``mmlu_stem``, ``gsm8k``, ``amc23``,
+``aime24``, ``aime25``) with ``data_dir`` (default ``$SPENV_DATA``, else the data shipped with
+spenv); none: the generated set ``questions``: ``"passages"`` (the default: reading-comprehension
+questions over generated passages, :func:`~spenv.games.debate.passages.generate_passage`) or
+``"arithmetic"`` (checkable arithmetic questions, :mod:`~spenv.games.debate.questions`). Plus
+``retries`` and ``invalid_reward``.
 
 Reset options: ``question`` (a ``{"question", "correct", "incorrect"[, "id"]}`` mapping: play
 this question), ``correct_debater`` (``"debater_a"`` or ``"debater_b"``: who defends the correct
@@ -53,10 +76,12 @@ without recorded answers its debates end with a judge error.
 
 ``episode_info()``: the question (id, source, text, answers, which label is correct,
 ``correct_debater``), the judge spec, every juror's raw answers, verdict and error, the verdict,
-the winner, ``judge_error``, ``judge_correct`` (whether the verdict picked the correct answer:
-``False`` when there was no verdict; ``None`` when the debate ended by forfeit), ``ended_by``
-(``"verdict"`` or ``"forfeit"``) and, for generated questions, ``question_meta`` (template,
-numbers, worked steps, the slip behind the wrong answer).
+each juror's stated probability (``juror_probabilities``) and their mean (``judge_probability_a``),
+``protocol``, the count of verified and unverified quotes per side (``quotes``), the winner,
+``judge_error``, ``judge_correct`` (whether the verdict picked the correct answer: ``False`` when
+there was no verdict; ``None`` when the debate ended by forfeit), ``ended_by`` (``"verdict"`` or
+``"forfeit"``) and, for generated questions, ``question_meta`` (template, numbers, worked steps, the
+slip behind the wrong answer).
 
 A judge is called synchronously inside ``step`` (one ``act`` call per juror and attempt), so an
 LLM judge is not batched across games; to batch, judge recorded debates offline and feed the

@@ -16,19 +16,20 @@ The scripted judges, by spec (:func:`make_judge`):
 - ``random``: picks A or B uniformly with its own generator.
 - ``length``: picks the side whose debater wrote more characters (a biased judge: it measures
   how far verbosity alone wins); ties broken at random.
-- ``keyword``: weighs only evidence it can check, so off-topic, repeated or content-free text
-  earns nothing. On passage questions (the judge never sees the passage) a side's evidence is
-  its best verified quote: the most question words (four letters or more, not stop words) one
-  sentence of a verified quote shares while naming the side's own answer and not the other's;
-  each distinct unverified quote costs 2. On other questions it is arithmetic: every claim
-  written as ``expression = number`` (or ``≠``) is recomputed exactly; a side whose chain of
-  true claims, starting from the question's numbers (in digits or as number words), reaches
-  its own answer earns 2, and each distinct false claim costs 3; true claims that lead nowhere
-  earn nothing, however many. The higher evidence wins; a tie (no checkable evidence, say) is
-  a coin flip. In a consultancy (one side speaks) it believes the consultant only when its
-  evidence is complete (a verified sentence naming its answer with every question word; a
-  derived answer with no false claim), and otherwise picks the other answer. It states
-  ``P(A)`` from the evidence margin (0.5 on a coin flip).
+- ``keyword``: weighs only evidence it can check, so off-topic, repeated or content-free text earns
+  nothing. On passage questions (the judge never sees the passage) a side's evidence is its best
+  verified quote: the most question words (four letters or more, not stop words) one sentence of a
+  verified quote shares while naming the side's own answer and not the other's; each distinct
+  unverified quote costs 2. On other questions it is arithmetic: every claim written as ``expression
+  = number`` (or ``≠``) is recomputed exactly; a side whose chain of true claims, starting from the
+  question's numbers (in digits or as number words), reaches its own answer earns 2 (and a tenth
+  more per question number that chain uses, so a full derivation outweighs a one-number
+  coincidence), and each distinct false claim costs 3; true claims that lead nowhere earn nothing,
+  however many. The higher evidence wins; a tie (no checkable evidence, say) is a coin flip. In a
+  consultancy (one side speaks) it believes the consultant only when its evidence is complete (a
+  verified sentence naming its answer with every question word; a derived answer with no false
+  claim), and otherwise picks the other answer. It states ``P(A)`` from the evidence margin (0.5 on
+  a coin flip).
 
 Randomness: each judge has its own generator (``seed=``). When the env builds a judge from a spec
 it re-seeds it from the env's generator before every game, so episodes replay exactly.
@@ -87,7 +88,7 @@ def _last_match(pattern: re.Pattern[str], text: Any) -> re.Match[str] | None:
 
 
 _PROB_RE = re.compile(
-    r"P\s*\(\s*([AB])\s*\)\s*(?:=|:|is)\s*(1(?:\.0+)?|0(?:\.\d+)?|\.\d+)(?![\d.])", re.I
+    r"P\s*\(\s*([AB])\s*\)\s*(?:=|:|is)\s*(1(?:\.0+)?|0(?:\.\d+)?|\.\d+)(?!\.?\d)", re.I
 )
 
 
@@ -256,6 +257,8 @@ class SideScore:
     false: int = 0
     derived: bool = False
     keywords: int = 0
+    #: How many of the question's numbers the derivation of the side's answer uses.
+    coverage: int = 0
 
     @property
     def claims(self) -> int:
@@ -268,6 +271,8 @@ def score_side(
     """The keyword judge's score of one side (see the module docstring)."""
     score = SideScore()
     grounded = question_numbers(question)
+    # Which question numbers each grounded value was derived from.
+    deps: dict[Fraction, frozenset[Fraction]] = {n: frozenset([n]) for n in grounded}
     target = parse_number(own_answer)
     seen: set[tuple[str, str, Fraction]] = set()
     words: set[str] = set()
@@ -282,8 +287,12 @@ def score_side(
                 score.true_grounded += 1
                 if claim.relation == "=":
                     grounded.add(claim.value)
+                    used = frozenset().union(*(deps.get(op, frozenset()) for op in claim.operands))
+                    if len(used) > len(deps.get(claim.value, ())):
+                        deps[claim.value] = used
                     if target is not None and claim.value == target:
                         score.derived = True
+                        score.coverage = max(score.coverage, len(deps[claim.value]))
             else:
                 score.true_ungrounded += 1
         words |= _content_words(text)
@@ -412,14 +421,14 @@ class KeywordJudge(DebateJudge):
             believed = scores[side] >= full
             label = side if believed else _other(side)
             self._margin = 2 if believed else -2
-            return label, f"The consultant's {kind} scores {scores[side]} of {full}."
+            return label, f"The consultant's {kind} scores {scores[side]:g} of {full}."
         if a != b:
             label = "A" if a > b else "B"
             self._margin = abs(a - b)
         else:
             label = self._coin()
             self._margin = 0
-        return label, f"Side A's {kind} scores {a}, side B's {b}."
+        return label, f"Side A's {kind} scores {a:g}, side B's {b:g}."
 
     def probability_a(self, label: str) -> float:
         sure = min(0.45, 0.15 * abs(self._margin))
@@ -466,12 +475,13 @@ def _names(text: str, answer: str) -> bool:
     return re.search(pattern, text.lower()) is not None
 
 
-def claim_evidence(texts: Iterable[str], question: str, own_answer: str) -> int:
+def claim_evidence(texts: Iterable[str], question: str, own_answer: str) -> float:
     """A side's arithmetic evidence: 2 when a chain of true claims from the question's numbers
-    reaches its own answer, minus 3 per distinct false claim. True claims that lead nowhere
-    earn nothing, however many."""
+    reaches its own answer (plus a tenth for each question number that chain uses, so a full
+    derivation outweighs a one-number coincidence), minus 3 per distinct false claim. True
+    claims that lead nowhere earn nothing, however many."""
     s = score_side(texts, question, own_answer, "")
-    return (2 if s.derived else 0) - 3 * s.false
+    return (2 + 0.1 * s.coverage if s.derived else 0) - 3 * s.false
 
 
 def _other(label: str) -> str:

@@ -625,7 +625,7 @@ class SearchSelfPlayEnv(QuestionGame):
                 )
             )
             state.update(log=list(log), step=step + 1, max_steps=self.max_steps)
-            if self._first_round:
+            if self._first_round and not self._feedback:  # a re-ask is a prompt of its own
                 repeat = self.solver_attempts - a
         if self._feedback:
             lines.append(self._feedback)

@@ -307,7 +307,7 @@ class SpiceEnv(QuestionGame):
                 lines.append("Answer from the document: write <answer>...</answer>.")
             else:
                 lines.append("Write <answer>...</answer>.")
-                repeat = self.attempts - self._attempt
+                repeat = 1 if self._feedback else self.attempts - self._attempt
         if acting and self._feedback:
             lines.append(self._feedback)
         return Observation(

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import spenv
 from spenv.games.search_self_play import load_corpus
@@ -192,3 +194,21 @@ def test_api_test_through_the_registry() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         api_test(spenv.make(ENV_ID, n_docs=N_DOCS), num_cycles=20)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(st.text(max_size=300), min_size=1, max_size=12))
+def test_arbitrary_text_never_breaks_the_game(texts: list[str]) -> None:
+    env = make(attempts=3)
+    env.reset(seed=0)
+    for i in range(40):
+        if not env.agents:
+            break
+        agent = env.agent_selection
+        if env.terminations[agent]:
+            env.step(None)
+            continue
+        env.step(texts[i % len(texts)])
+    ep = env.episode()
+    assert ep.status == "completed" and by_check(ep, "format")
+    assert all(t.reward in (None, 0.0, 1.0) for t in ep.turns)

@@ -223,3 +223,22 @@ def test_arbitrary_text_never_breaks_the_game(
     assert ep.status == "completed"
     assert ep.info.get("ended_by") in ("forfeit", "rejected", "answers")
     assert all(t.reward in (None, 0.0, 1.0) for t in ep.turns)
+
+
+def test_cli_play_writes_verdicts(tmp_path: Path) -> None:
+    from spenv.cli import main
+    from spenv.episode import read_episodes
+
+    out = tmp_path / "spice.jsonl"
+    args = ["play", ENV_ID, "--games", "4", "--out", str(out), "-q", "-o", f"n_docs={N_DOCS}"]
+    assert main(args) == 0
+    episodes = list(read_episodes(out))
+    assert len(episodes) == 4
+    for ep in episodes:
+        assert by_check(ep, "format")
+        if ep.info["valid"]:
+            assert len(by_check(ep, "answer_match")) == 8
+            assert [t.reward for t in ep.turns if t.agent == "reasoner"][1:] == ep.info[
+                "reasoner_correct"
+            ]
+        spenv.replay(ep)

@@ -120,3 +120,12 @@ register(
     agent_factory="spenv.games.conjecture_prove:reference_agent",
     requires=("coqc",),
 )
+register(
+    "SPICE-v1",
+    "spenv.games.spice:SpiceEnv",
+    roles=("challenger", "reasoner"),
+    description="A challenger questions a drawn document; a reasoner answers without it",
+    default_agents=("reader", "reader"),
+    reference_agents=("reader",),
+    agent_factory="spenv.games.spice:reference_agent",
+)

@@ -1,5 +1,6 @@
-"""Search self-play (``SearchSelfPlay-v1``): a proposer writes a question grounded in documents it
-found with a search tool, a solver answers it with the same tool (after SSP and SPICE).
+"""Search self-play (``SearchSelfPlay-v1``) as in SSP: a proposer is given a target answer and
+writes a question whose answer it is, grounded in documents it found with a search tool; the
+question is checked by retrieval-augmented generation; a solver answers it with the same tool.
 
 Seats: ``proposer`` and ``solver``. Both use a document collection through tool calls in the
 text format of :mod:`spenv.games.toolcalls`: ``<search>query</search>`` (the ``search_k`` best
@@ -8,58 +9,67 @@ to ``max_doc_chars``). Results come back in the agent's next observation.
 
 Rules:
 
-1. The proposer explores for up to ``max_steps`` turns (default 4). Each turn holds tool calls,
-   at most ``max_calls`` (default 4; extra calls are dropped and reported, malformed ones are
-   reported too). It ends by writing ``<question>...</question>`` and ``<answer>...</answer>``
-   in one turn (search and open calls in that turn run first). A turn with only one of the two
-   is reported and the proposer continues; at its last step it must give both.
-2. The question counts only when it is *supported*: the answer (normalised SQuAD style: lower
-   case, punctuation and the articles a/an/the removed, spaces collapsed) is non-empty, at most
-   ``max_answer_words`` words (default 8), appears as a whole-word span in the text the proposer
-   was shown (its opened documents and its search results' titles and snippets), and does not
-   appear in the question itself. With a ``judge`` (an agent spec or agent), a
-   :class:`~spenv.verifiers.judge.PointwiseJudge` must also rate the question answerable from
-   the supporting document (rating at least ``judge_threshold`` of its scale). An unsupported
-   question ends the game: the proposer gets ``invalid_question_reward`` (default -1) and loses,
-   the solver gets 0 (a draw).
-3. The solver then makes ``solver_attempts`` independent attempts (default 3): each attempt sees
+1. Each game draws a *target answer* from the corpus with the env's generator (so the seed sets
+   the task): on the built-in corpus one fact of a document (a year, a name, a number, a
+   material...), on any other corpus a short span (a number or a capitalised name) of a drawn
+   document. Reset option ``target`` (a string, or ``{"answer": ..., "doc_id": ...}``) fixes it.
+2. The proposer sees the target and explores for up to ``max_steps`` turns (default 4), each
+   holding at most ``max_calls`` tool calls (default 4). It ends by writing
+   ``<question>...</question>`` (search and open calls in that turn run first); at its last
+   step it must. A turn without any usable tool call is an invalid move (the core's
+   ``retries`` policy; by default the proposer forfeits: ``invalid_reward``, the solver 0).
+3. The question is *valid* when, in order (each check recorded as a verdict):
+   ``format``: it is non-empty, at most 500 characters, does not contain the target (normalised
+   SQuAD style: lower case, punctuation and the articles a/an/the removed, whole words), and the
+   proposer collected at least one document or search result;
+   ``rag``: the solver seat is asked once with the question and the proposer's collected
+   documents (each opened document, else its search snippet; at most ``rag_chars`` characters
+   in all) and its answer must match the target exactly (normalised);
+   ``closed_book`` (only with ``closed_book_check=True``): the solver seat is asked once with
+   the question alone and no tool; a correct answer makes the question invalid (answerable
+   without the documents).
+   An invalid question ends the game: the proposer gets ``invalid_question_reward`` (default
+   -1) and loses; the solver's episode reward is 0 (a draw).
+4. The solver then makes ``solver_attempts`` independent attempts (default 4). Each attempt sees
    the question and only its own tool results, searches and opens for up to ``max_steps`` turns
-   and ends with ``<answer>...</answer>`` (required at its last step).
-4. Each attempt is scored against the proposer's answer by normalised exact match and token F1
-   (SQuAD). The solver's reward is the mean F1 over its attempts (``solver_reward="em"``: the
-   mean exact match); an attempt succeeds on an exact match. The proposer's reward is 1.0 when
-   the solver's success rate lies in ``band`` (default ``(0.1, 0.9)``, inclusive: hard, but not
-   impossible) and 0.0 otherwise.
-5. Outcomes: the proposer wins when the rate is in the band and loses otherwise; the solver wins
-   with a success rate above 1/2, draws at exactly 1/2 and loses below.
+   and ends with ``<answer>...</answer>``. The attempts are asked in rounds: the first turn of
+   every attempt, then the second turn of those still searching, and so on. The first turns are
+   one identical prompt asked ``solver_attempts`` times in a row (``Observation.repeat`` counts
+   down), so a runner may draw them in one batched call. A solver turn without an answer at its
+   last step, or without any usable call, ends that attempt unanswered (scored 0, never a
+   forfeit).
+5. Each answer (the rag and closed-book ones too) is scored against the target by normalised
+   exact match (and token F1, recorded). Rewards: every solver turn gets its own reward
+   (:meth:`decision_rewards`): a check turn its exact match, each turn of an attempt that
+   attempt's score (exact match, or F1 with ``solver_reward="f1"``); the solver's episode reward
+   is the mean over the attempts. The proposer's reward for a valid question is
+   1 - (the solver's success rate over the attempts). Outcomes: the solver wins with a success
+   rate above 1/2, draws at 1/2 and loses below; the proposer the reverse.
 
-A turn without any usable tool call is an invalid move (the core's ``retries`` policy; by default
-the offender forfeits: ``invalid_reward``, default -1, the other seat 0).
+Hidden information: the solver never sees the target, the proposer's exploration or its other
+attempts; the proposer does not see the solver's answers until the game ends.
 
-Hidden information: the solver never sees the proposer's answer, its exploration or the other
-attempts; the proposer does not see the solver's attempts until the game ends.
+Every verdict is recorded in the episode's ``verdicts`` (``format``, ``rag``, ``closed_book``,
+and one ``answer_match`` per attempt: score = the exact match, ``data`` with F1 and the answer).
+Nothing in the env calls a model: the checks are decisions of the solver seat, which the runner
+batches like any other.
 
-Every verifier verdict is recorded in the episode's ``verdicts``: the support check
-(``check="support"``, with the supporting document), the judge's rating when there is a judge,
-and one ``answer_match`` verdict per attempt (score = F1, ``data`` with ``em``).
-
-Replay: episodes re-run the judge; a scripted judge (or one given as an agent spec that answers
-the same way) reproduces them, a sampling language-model judge may not. An agent object given as
-``judge`` is recorded by its name only.
-
-Corpus (constructor option ``corpus``): ``None`` (the default) is the built-in fictional
-encyclopedia of :func:`spenv.verifiers.search.default_documents` (``n_docs`` documents, default
-2000, generated from ``corpus_seed``); a path names a JSONL file (``.jsonl``, ``.json``,
-optionally ``.gz``/``.bz2``: records with ``id``, ``title``, ``text``), a folder of text files,
-or an SQLite corpus file written by :class:`~spenv.verifiers.search.Corpus`. Corpora are built
-once per process and shared.
+Corpus (constructor option ``corpus``, one path for every kind; see :func:`load_corpus`):
+``None`` (the default) is the built-in fictional encyclopedia of
+:func:`spenv.verifiers.search.default_documents` (``n_docs`` documents, default 2000, generated
+from ``corpus_seed``); a path names a JSON-lines file (``.jsonl``/``.json``, optionally
+``.gz``/``.bz2``: records with ``id``, ``title``, ``text``), a Parquet file (the same columns), a
+Hugging Face dataset saved with ``save_to_disk`` (a folder; split ``train``), a folder of text
+files, or an SQLite corpus file written by :class:`~spenv.verifiers.search.Corpus`. Corpora are
+built once per process and shared.
 
 Reference agents (:func:`reference_agent`): ``reader`` plays both seats: as the proposer it
-searches a generic query, opens a result and turns one of its sentences into a question (a
-template question for the facts of the built-in corpus, else a fill-in-the-blank); as the solver
-it searches the question, opens the best hit (with probability ``noise``, default 0.25, another
-one) and extracts the answer from the sentence that best matches the question. ``random``
-makes random searches, opens and answers.
+searches the target, opens the best hit that states it and turns that sentence into a question
+(a template question for the facts of the built-in corpus, else a fill-in-the-blank); as the
+solver it searches the question, opens the best hit (with probability ``noise``, default 0.25,
+another one) and extracts the answer from the sentence that best matches the question; given
+documents (the rag check) it extracts from them; with neither (closed book) it answers
+"unknown". ``random`` makes random searches, opens and answers.
 """
 
 from __future__ import annotations
@@ -76,11 +86,12 @@ from spenv.agents.base import Agent, BaseAgent
 from spenv.env import TextEnv, int_option
 from spenv.games.toolcalls import ParsedTurn, parse_calls, render_tools
 from spenv.observation import Observation
-from spenv.verifiers.verdict import Verdict
 
 __all__ = [
+    "QuestionGame",
     "SearchAgent",
     "SearchSelfPlayEnv",
+    "draw_target",
     "exact_match",
     "f1_score",
     "load_corpus",
@@ -94,23 +105,21 @@ REFERENCE_AGENTS = ("reader", "random")
 MAX_QUESTION_CHARS = 500
 
 _SYSTEM_PROPOSER = """You are the proposer in a search game.
-You explore a document collection with a search tool and then write a question whose answer is \
-stated in a document you have read. A solver will then try to answer it with the same tool, \
-{attempts} times independently. You score when your question is supported by what you read and \
-the solver gets it right in some attempts but not all: hard, but not impossible.
+You are given a target answer. Explore a document collection with a search tool and write a \
+question whose answer is exactly the target, using facts stated in the documents you find. The \
+question is checked: a solver is given the documents you collected and must answer it with the \
+target; the question must not contain the target. A solver then answers it {attempts} times \
+with the same search tool but without your documents. You score 1 minus the solver's success \
+rate for a valid question, and {penalty:g} for an invalid one.
 {tools}
-You have {steps} turns. Finish by writing both <question>...</question> and <answer>...</answer> \
-in one turn. The answer must be a short span (at most {words} words) copied from a document or \
-search result you were shown, and must not appear in the question; otherwise the question is \
-rejected."""
+You have {steps} turns. Finish by writing <question>...</question>."""
 
 _SYSTEM_SOLVER = """You are the solver in a search game.
-Answer a question about a document collection. Use the search tool to find documents and open \
-them to read them. You score by how well your answer matches the expected short answer (exact \
-match and word overlap).
+Answer a question about a document collection. When documents are given, answer from them; \
+otherwise use the search tool to find documents and open them to read them (if you have it). \
+You score by whether your answer matches the expected short answer exactly.
 {tools}
-You have {steps} turns. Finish by writing <answer>...</answer> with a short answer (a name, a \
-number, a few words)."""
+Finish by writing <answer>...</answer> with a short answer (a name, a number, a few words)."""
 
 
 # ------------------------------------------------------------------------------ answer match
@@ -156,9 +165,16 @@ _CORPORA: dict[tuple[Any, ...], Any] = {}
 _CORPUS_LOCK = threading.Lock()
 
 
-def load_corpus(corpus: str | None = None, *, n_docs: int = 2000, corpus_seed: int = 0) -> Any:
-    """The :class:`~spenv.verifiers.search.Corpus` the option ``corpus`` names (see the module
-    docstring), built once per process. Raises ``ValueError`` for a missing or bad file."""
+def load_corpus(
+    corpus: str | Path | None = None, *, n_docs: int = 2000, corpus_seed: int = 0
+) -> Any:
+    """The :class:`~spenv.verifiers.search.Corpus` the option ``corpus`` names, built once per
+    process: ``None`` for the built-in encyclopedia (``n_docs``, ``corpus_seed``), or a path to
+    a JSON-lines file (``.jsonl``/``.json``, optionally compressed), a Parquet file
+    (``.parquet``), a Hugging Face dataset saved with ``save_to_disk`` (a folder; split
+    ``train``), a folder of ``.txt``/``.md`` files, or an SQLite corpus file. Records need
+    ``text``; ``id`` (default: the row number) and ``title`` are optional for Parquet and
+    datasets. Raises ``ValueError`` for a missing, unreadable or empty corpus."""
     from spenv.verifiers.search import Corpus
 
     if corpus is None:
@@ -166,91 +182,189 @@ def load_corpus(corpus: str | None = None, *, n_docs: int = 2000, corpus_seed: i
     else:
         path = Path(corpus)
         if not path.exists():
-            raise ValueError(f"corpus {corpus!r} does not exist")
+            raise ValueError(f"corpus {str(corpus)!r} does not exist")
         key = ("path", str(path.resolve()), path.stat().st_mtime)
     with _CORPUS_LOCK:
         c = _CORPORA.get(key)
         if c is not None:
             return c
-        if corpus is None:
-            c = Corpus.default(n_docs, corpus_seed)
-        elif path.is_dir():
-            c = Corpus.from_folder(path)
-        elif any(s in (".jsonl", ".json") for s in path.suffixes):
-            c = Corpus.from_jsonl(path)
-        else:
-            try:
+        try:
+            if corpus is None:
+                c = Corpus.default(n_docs, corpus_seed)
+            elif path.is_dir() and _is_saved_dataset(path):
+                import datasets
+
+                c = Corpus.from_hf(datasets.load_from_disk(str(path)))
+            elif path.is_dir():
+                c = Corpus.from_folder(path)
+            elif path.suffix == ".parquet":
+                import pyarrow.parquet as pq
+
+                c = Corpus.from_hf(pq.read_table(path).to_pylist())
+            elif any(s in (".jsonl", ".json") for s in path.suffixes):
+                c = Corpus.from_jsonl(path)
+            else:
                 c = Corpus(path)
-            except Exception as exc:
-                raise ValueError(f"corpus {corpus!r} is not a readable corpus file: {exc}") from exc
+        except Exception as exc:
+            raise ValueError(f"corpus {str(corpus)!r} is not a readable corpus: {exc}") from exc
         if len(c) == 0:
-            raise ValueError(f"corpus {corpus!r} holds no documents")
+            raise ValueError(f"corpus {str(corpus)!r} holds no documents")
         _CORPORA[key] = c
         return c
 
 
-def _make_judge(judge: Any) -> Any:
-    from spenv.verifiers.judge import PointwiseJudge
-
-    if isinstance(judge, str):
-        from spenv.agents.specs import make_agent
-
-        judge = make_agent(judge)
-    return PointwiseJudge(judge, rubric=_JUDGE_RUBRIC)
+def _is_saved_dataset(path: Path) -> bool:
+    """Whether a folder is a Hugging Face dataset written by ``save_to_disk``."""
+    return any((path / f).is_file() for f in ("dataset_dict.json", "state.json"))
 
 
-_JUDGE_RUBRIC = (
-    "You check questions written for a reading game. You are given a question, its proposed "
-    "answer and the reference text the answer was taken from. Rate how well the reference text "
-    "supports the answer to exactly this question: 10 when the text clearly answers the question "
-    "with this answer, 0 when it does not or the question is ambiguous or malformed."
-)
+# ------------------------------------------------------------------------------ targets
+_POOLS: dict[int, list[tuple[str, str]]] = {}
+_SPAN_RE = re.compile(r"\b\d{2,}\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)*\b")
+
+
+def _target_pool(corpus: Any, default: tuple[int, int] | None) -> list[tuple[str, str]]:
+    """(answer, doc id) candidates: the built-in corpus's single-document facts, else the doc
+    ids of the corpus (a span is picked from the drawn document)."""
+    key = id(corpus)
+    with _CORPUS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            if default is not None:
+                from spenv.verifiers.search import default_questions
+
+                qs = default_questions(None, n_docs=default[0], seed=default[1])
+                pool = [(q.answer, q.doc_ids[0]) for q in qs]
+            else:
+                pool = [("", d) for d in corpus.ids()]
+            _POOLS[key] = pool
+        return pool
+
+
+def draw_target(
+    corpus: Any, rng: Any, *, default: tuple[int, int] | None = None, max_words: int = 8
+) -> tuple[str, str]:
+    """A target ``(answer, doc_id)`` drawn with ``rng``: a fact of the built-in corpus (when
+    ``default`` gives its ``(n_docs, corpus_seed)``), else a number or capitalised name of a
+    drawn document that is not the first word of its sentence. Raises ``ValueError`` when 50
+    drawn documents hold no such span."""
+    pool = _target_pool(corpus, default)
+    if default is not None:
+        return pool[int(rng.integers(len(pool)))]
+    for _ in range(50):
+        doc_id = pool[int(rng.integers(len(pool)))][1]
+        text = corpus.get(doc_id).text
+        spans = []
+        for sent in re.split(r"(?<=[.!?])\s+", text[:4000]):
+            for m in _SPAN_RE.finditer(sent):
+                words = normalize_answer(m.group(0)).split()
+                if m.start() > 0 and 0 < len(words) <= max_words:
+                    spans.append(m.group(0))
+        if spans:
+            return spans[int(rng.integers(len(spans)))], doc_id
+    raise ValueError("no target answer found in 50 documents drawn from the corpus")
 
 
 # ------------------------------------------------------------------------------ the env
-class SearchSelfPlayEnv(TextEnv):
-    """Search self-play; see the module docstring for the rules, rewards and options."""
+class QuestionGame(TextEnv):
+    """What SSP and SPICE share: a question seat and an answer seat, checks recorded as
+    verdicts, invalid questions penalised, and per-decision rewards of the answer seat."""
+
+    zero_sum = False
+    _moves: ClassVar[dict[str, str]] = {}
+    _DEFAULTS: ClassVar[dict[str, Any]] = {}
+    #: The asking and the answering seat, and the name verdicts give as their verifier.
+    _ASKER = "proposer"
+    _ANSWERER = "solver"
+    _VERIFIER = "search_self_play"
+    _system: dict[str, str]
+    _verdicts: list[dict[str, Any]]
+    _turn_rewards: dict[int, float]
+    _result: dict[str, Any]
+    invalid_question_reward: float
+
+    def env_options(self) -> dict[str, Any]:
+        opts = super().env_options()
+        for k, d in self._DEFAULTS.items():
+            if getattr(self, k) != d:
+                opts[k] = getattr(self, k)
+        return opts
+
+    def system_prompts(self) -> dict[str, str]:
+        return dict(self._system)
+
+    def _verdict(
+        self, check: str, subject: str, ok: bool, score: float, detail: str, **data: Any
+    ) -> None:
+        self._verdicts.append(
+            {
+                "verifier": self._VERIFIER,
+                "check": check,
+                "subject": subject,
+                "status": "ok" if ok else "wrong",
+                "score": float(score),
+                "detail": detail,
+                "elapsed": 0.0,
+                **data,
+            }
+        )
+
+    def _reject(self, reason: str) -> None:
+        """End the game on an invalid question: the asker is penalised, the answerer draws."""
+        self._result = {"ended_by": "rejected", "valid": False, "reason": reason}
+        self._give({self._ASKER: self.invalid_question_reward, self._ANSWERER: 0.0})
+        self._finish({self._ASKER: "loss", self._ANSWERER: "draw"})
+
+    def _forfeit(self, agent: str, reason: str) -> None:
+        self._result = {"ended_by": "forfeit", "forfeit": agent, "reason": reason}
+        super()._forfeit(agent, reason)
+
+    def decision_rewards(self) -> dict[int, float]:
+        """Each answering decision's own reward: a check turn its verdict, each turn of an
+        attempt that attempt's score."""
+        return dict(self._turn_rewards)
+
+    def episode_verdicts(self) -> list[dict[str, Any]]:
+        """Every verdict of the game, in the order they were given."""
+        return [dict(v) for v in self._verdicts]
+
+
+class SearchSelfPlayEnv(QuestionGame):
+    """Search self-play (SSP); see the module docstring for the rules, rewards and options."""
 
     metadata: ClassVar[dict[str, Any]] = {**TextEnv.metadata, "name": "search_self_play_v1"}
     env_id = "SearchSelfPlay-v1"
     possible_agents: ClassVar[list[str]] = list(SEATS)
-    zero_sum = False
-    _moves: ClassVar[dict[str, str]] = {}
-
     _DEFAULTS: ClassVar[dict[str, Any]] = {
         "corpus": None,
         "n_docs": 2000,
         "corpus_seed": 0,
-        "solver_attempts": 3,
-        "band": (0.1, 0.9),
+        "solver_attempts": 4,
         "max_steps": 4,
         "max_calls": 4,
         "search_k": 5,
         "max_doc_chars": 1500,
-        "max_answer_words": 8,
-        "solver_reward": "f1",
+        "rag_chars": 6000,
+        "solver_reward": "em",
         "invalid_question_reward": -1.0,
-        "judge": None,
-        "judge_threshold": 0.5,
+        "closed_book_check": False,
     }
 
     def __init__(
         self,
         *,
-        corpus: str | None = None,
+        corpus: str | Path | None = None,
         n_docs: int = 2000,
         corpus_seed: int = 0,
-        solver_attempts: int = 3,
-        band: Sequence[float] = (0.1, 0.9),
+        solver_attempts: int = 4,
         max_steps: int = 4,
         max_calls: int = 4,
         search_k: int = 5,
         max_doc_chars: int = 1500,
-        max_answer_words: int = 8,
-        solver_reward: str = "f1",
+        rag_chars: int = 6000,
+        solver_reward: str = "em",
         invalid_question_reward: float = -1.0,
-        judge: Any = None,
-        judge_threshold: float = 0.5,
+        closed_book_check: bool = False,
         **kwargs: Any,
     ) -> None:
         for name, value, lo in (
@@ -261,21 +375,13 @@ class SearchSelfPlayEnv(TextEnv):
             ("max_calls", max_calls, 1),
             ("search_k", search_k, 1),
             ("max_doc_chars", max_doc_chars, 50),
-            ("max_answer_words", max_answer_words, 1),
+            ("rag_chars", rag_chars, 100),
         ):
             int_option(name, value, lo)
-        if (
-            isinstance(band, str)
-            or not isinstance(band, Sequence)
-            or len(band) != 2
-            or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in band)
-            or not 0.0 <= band[0] <= band[1] <= 1.0
-        ):
-            raise ValueError(f"band must be (low, high) with 0 <= low <= high <= 1, got {band!r}")
         if solver_reward not in ("f1", "em"):
             raise ValueError(f"solver_reward must be 'f1' or 'em', got {solver_reward!r}")
-        if not 0.0 <= float(judge_threshold) <= 1.0:
-            raise ValueError(f"judge_threshold must be in [0, 1], got {judge_threshold!r}")
+        if not isinstance(closed_book_check, bool):
+            raise ValueError(f"closed_book_check must be True or False, got {closed_book_check!r}")
         if corpus is not None and not isinstance(corpus, str | Path):
             raise ValueError(f"corpus must be None or a path, got {type(corpus).__name__}")
         super().__init__(**kwargs)
@@ -283,58 +389,74 @@ class SearchSelfPlayEnv(TextEnv):
         self.n_docs = n_docs
         self.corpus_seed = corpus_seed
         self.solver_attempts = solver_attempts
-        self.band = (float(band[0]), float(band[1]))
         self.max_steps = max_steps
         self.max_calls = max_calls
         self.search_k = search_k
         self.max_doc_chars = max_doc_chars
-        self.max_answer_words = max_answer_words
+        self.rag_chars = rag_chars
         self.solver_reward = solver_reward
         self.invalid_question_reward = float(invalid_question_reward)
-        self.judge = judge
-        self.judge_threshold = float(judge_threshold)
+        self.closed_book_check = closed_book_check
         self._corpus = load_corpus(self.corpus, n_docs=n_docs, corpus_seed=corpus_seed)
-        self._judge = None if judge is None else _make_judge(judge)
-        tools_p = render_tools(["search", "open", "question", "answer"], max_calls=max_calls)
+        tools_p = render_tools(["search", "open", "question"], max_calls=max_calls)
         tools_s = render_tools(["search", "open", "answer"], max_calls=max_calls)
-        fmt = dict(attempts=solver_attempts, steps=max_steps, words=max_answer_words)
         self._system = {
-            "proposer": _SYSTEM_PROPOSER.format(tools=tools_p, **fmt),
-            "solver": _SYSTEM_SOLVER.format(tools=tools_s, **fmt),
+            "proposer": _SYSTEM_PROPOSER.format(
+                tools=tools_p,
+                attempts=solver_attempts,
+                steps=max_steps,
+                penalty=self.invalid_question_reward,
+            ),
+            "solver": _SYSTEM_SOLVER.format(tools=tools_s),
         }
+        self._target, self._target_doc = "", ""
         self._reset_state()
 
     def _reset_state(self) -> None:
         self._phase = "propose"
-        self._step = 0  # turns taken in the current phase or attempt
+        self._step = 0  # the proposer's turns taken
         self._p_log: list[dict[str, Any]] = []
-        self._seen: list[tuple[str, str]] = []  # (doc id, text shown) for the support check
+        self._seen: list[tuple[str, str, str]] = []  # (doc id, title, text shown)
         self._question: str | None = None
-        self._answer: str | None = None
+        k = self.solver_attempts
+        self._s_logs: list[list[dict[str, Any]]] = [[] for _ in range(k)]
+        self._s_steps = [0] * k
+        self._s_turns: list[list[int]] = [[] for _ in range(k)]
+        self._done: list[bool] = [False] * k
         self._attempt = 0
-        self._s_logs: list[list[dict[str, Any]]] = [[] for _ in range(self.solver_attempts)]
-        self._answers: list[str | None] = []
-        self._scores: list[dict[str, float]] = []
+        self._first_round = True
+        self._answers: list[str | None] = [None] * k
+        self._scores: list[dict[str, float]] = [{} for _ in range(k)]
+        self._checks: dict[str, dict[str, Any]] = {}
+        self._turn_rewards: dict[int, float] = {}
         self._verdicts: list[dict[str, Any]] = []
         self._result: dict[str, Any] = {}
         self._pending: ParsedTurn | None = None
 
     # ------------------------------------------------------------------ bookkeeping
-    def env_options(self) -> dict[str, Any]:
-        opts = super().env_options()
-        for k, d in self._DEFAULTS.items():
-            v = getattr(self, k)
-            if k == "judge" and v is not None and not isinstance(v, str):
-                v = getattr(v, "name", type(v).__name__)
-            if (list(v) if isinstance(v, tuple) else v) != (list(d) if isinstance(d, tuple) else d):
-                opts[k] = list(v) if isinstance(v, tuple) else v
-        return opts
-
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
+    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        out = dict(options)
+        target = options.get("target")
+        if target is not None:
+            if isinstance(target, str):
+                target = {"answer": target}
+            if not isinstance(target, Mapping) or not isinstance(target.get("answer"), str):
+                raise ValueError('target must be a string or {"answer": str, "doc_id": str}')
+            if not normalize_answer(target["answer"]):
+                raise ValueError("target answer is empty after normalisation")
+            out["target"] = {"answer": target["answer"], "doc_id": str(target.get("doc_id", ""))}
+        return out
 
     def _new_game(self, options: dict[str, Any]) -> str:
         self._reset_state()
+        target = options.get("target")
+        if target is not None:
+            self._target, self._target_doc = target["answer"], target["doc_id"]
+        else:
+            default = (self.n_docs, self.corpus_seed) if self.corpus is None else None
+            self._target, self._target_doc = draw_target(
+                self._corpus, self.np_random, default=default
+            )
         return "proposer"
 
     # ------------------------------------------------------------------ tools
@@ -353,7 +475,7 @@ class SearchSelfPlayEnv(TextEnv):
                 log.append({"tool": "search", "arg": c.argument, "hits": rows})
                 if seen:
                     for r in rows:
-                        self._seen.append((r["doc_id"], f"{r['title']}. {r['snippet']}"))
+                        self._seen.append((r["doc_id"], r["title"], r["snippet"]))
             elif c.name == "open":
                 doc_id = c.argument.strip().strip("[]").strip()
                 try:
@@ -376,7 +498,23 @@ class SearchSelfPlayEnv(TextEnv):
                     }
                 )
                 if seen:
-                    self._seen.append((doc.doc_id, f"{doc.title}. {text[: self.max_doc_chars]}"))
+                    self._seen.append((doc.doc_id, doc.title, text[: self.max_doc_chars]))
+
+    def collected_documents(self) -> list[dict[str, str]]:
+        """The proposer's collected documents as the rag check shows them: one per doc id, its
+        opened text when it was opened, else its longest snippet; at most ``rag_chars``
+        characters in all (the last one cut)."""
+        best: dict[str, tuple[str, str]] = {}
+        for doc_id, title, text in self._seen:
+            if doc_id not in best or len(text) > len(best[doc_id][1]):
+                best[doc_id] = (title, text)
+        out, left = [], self.rag_chars
+        for doc_id, (title, text) in best.items():
+            if left <= 0:
+                break
+            out.append({"doc_id": doc_id, "title": title, "text": text[:left]})
+            left -= len(text)
+        return out
 
     @staticmethod
     def _render_log(log: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -404,64 +542,107 @@ class SearchSelfPlayEnv(TextEnv):
     def _observe(self, agent: str) -> Observation:
         finished = bool(self._outcomes)
         acting = not finished and agent == self.agent_selection
-        lines: list[str] = []
-        state: dict[str, Any] = {"role": agent, "max_steps": self.max_steps}
-        if agent == "proposer":
-            log = self._p_log
-            lines.append("You are the proposer.")
-            state["log"] = list(log)
-            if finished and self._question is not None:
-                lines.append(f"Your question: {self._question}\nYour answer: {self._answer}")
-        else:
-            lines.append("You are the solver.")
-            if self._question is not None:
-                lines.append(f"Question: {self._question}")
-                state["question"] = self._question
-            a = min(self._attempt, self.solver_attempts - 1)
-            log = self._s_logs[a] if self._phase == "solve" else []
-            state["log"] = list(log)
+        if acting and agent == "proposer":
+            return self._proposer_view()
         if acting:
-            state["step"] = self._step + 1
-            if log:
-                lines.append("Your tool calls so far and their results:")
-                lines += self._render_log(log)
-            if self._feedback:
-                lines.append(self._feedback)
-            last = self._step + 1 == self.max_steps
-            if agent == "proposer":
-                lines.append(
-                    f"Turn {self._step + 1} of {self.max_steps}. "
-                    + (
-                        "This is your last turn: write your <question> and <answer> now."
-                        if last
-                        else "Search, open documents, or write your <question> and <answer>."
-                    )
-                )
-            else:
-                lines.append(
-                    f"Turn {self._step + 1} of {self.max_steps}. "
-                    + (
-                        "This is your last turn: write your <answer> now."
-                        if last
-                        else "Search, open documents, or write your <answer>."
-                    )
-                )
-        elif finished:
-            lines.append(self._summary(agent))
+            return self._solver_view()
+        state: dict[str, Any] = {"role": agent, "max_steps": self.max_steps}
+        if finished:
+            text = self._summary(agent)
             state["result"] = dict(self._result)
             state["outcome"] = self._outcomes.get(agent)
         else:
-            lines.append(
-                "Waiting for the " + ("solver." if agent == "proposer" else "proposer's question.")
-            )
+            who = "solver." if agent == "proposer" else "proposer's question."
+            text = f"You are the {agent}. Waiting for the {who}"
         return Observation(
             system=self._system[agent],
-            user="\n".join(lines),
+            user=text,
             role=agent,
             env_id=self.env_id,
             turn=self._turn,
-            legal_actions=None if acting else (),
+            legal_actions=(),
             state=state,
+        )
+
+    def _proposer_view(self) -> Observation:
+        log = self._p_log
+        lines = [
+            "You are the proposer.",
+            f"Target answer: {self._target}",
+            "Write a question whose answer is exactly the target.",
+        ]
+        if log:
+            lines.append("Your tool calls so far and their results:")
+            lines += self._render_log(log)
+        if self._feedback:
+            lines.append(self._feedback)
+        last = self._step + 1 == self.max_steps
+        lines.append(
+            f"Turn {self._step + 1} of {self.max_steps}. "
+            + (
+                "This is your last turn: write your <question> now."
+                if last
+                else "Search, open documents, or write your <question>."
+            )
+        )
+        state = {
+            "role": "proposer",
+            "phase": "propose",
+            "target": self._target,
+            "log": list(log),
+            "step": self._step + 1,
+            "max_steps": self.max_steps,
+        }
+        return self._decision("proposer", "\n".join(lines), state)
+
+    def _solver_view(self) -> Observation:
+        phase = self._phase
+        lines = ["You are the solver.", f"Question: {self._question}"]
+        state: dict[str, Any] = {"role": "solver", "phase": phase, "question": self._question}
+        repeat = 1
+        if phase == "rag":
+            docs = self.collected_documents()
+            lines.append("Documents:")
+            lines += [f"[{d['doc_id']}] {d['title']}: {d['text']}" for d in docs]
+            lines.append("Answer the question from these documents: write <answer>...</answer>.")
+            state.update(documents=docs, step=1, max_steps=1)
+        elif phase == "closed":
+            lines.append("Answer from what you know, without any tool: write <answer>...</answer>.")
+            state.update(step=1, max_steps=1)
+        else:
+            a = self._attempt
+            log, step = self._s_logs[a], self._s_steps[a]
+            if log:
+                lines.append("Your tool calls so far and their results:")
+                lines += self._render_log(log)
+            last = step + 1 == self.max_steps
+            lines.append(
+                f"Turn {step + 1} of {self.max_steps}. "
+                + (
+                    "This is your last turn: write your <answer> now."
+                    if last
+                    else "Search, open documents, or write your <answer>."
+                )
+            )
+            state.update(log=list(log), step=step + 1, max_steps=self.max_steps)
+            if self._first_round and not self._feedback:  # a re-ask is a prompt of its own
+                repeat = self.solver_attempts - a
+        if self._feedback:
+            lines.append(self._feedback)
+        return self._decision("solver", "\n".join(lines), state, repeat)
+
+    def _decision(
+        self, agent: str, text: str, state: dict[str, Any], repeat: int = 1
+    ) -> Observation:
+        return Observation(
+            system=self._system[agent],
+            user=text,
+            role=agent,
+            env_id=self.env_id,
+            turn=self._turn,
+            legal_actions=None,
+            state=state,
+            repeat=repeat,
         )
 
     def _summary(self, agent: str) -> str:
@@ -469,189 +650,166 @@ class SearchSelfPlayEnv(TextEnv):
         you = f"Your outcome: {self._outcomes.get(agent)}, score {self._totals[agent]:+g}."
         if r.get("ended_by") == "forfeit":
             return f"The game is over: the {r.get('forfeit')} forfeited (invalid move). {you}"
-        if not r.get("supported"):
+        if not r.get("valid"):
             return f"The game is over: the question was rejected ({r.get('reason')}). {you}"
         answers = "; ".join(repr(a) for a in self._answers)
         return (
-            f"The game is over. Question: {self._question} Expected answer: {self._answer}. "
+            f"The game is over. Question: {self._question} Target answer: {self._target}. "
             f"The solver answered: {answers}; {r.get('successes')} of {len(self._answers)} "
             f"attempts right. {you}"
         )
 
     # ------------------------------------------------------------------ moves
     def _parse(self, agent: str, action: str) -> tuple[str | None, str | None]:
-        allowed = {"search", "open", "answer"} | ({"question"} if agent == "proposer" else set())
-        parsed = parse_calls(action, allowed, max_calls=self.max_calls)
-        if not parsed.calls:
-            why = "; ".join(parsed.errors) if parsed.errors else "no tool call found"
-            return None, f"no usable tool call ({why})"
-        last = self._step + 1 == self.max_steps
         if agent == "proposer":
-            final = parsed.first("question") is not None and parsed.first("answer") is not None
-            if last and not final:
-                return None, "this was your last turn: it must hold a <question> and an <answer>"
-            move = "ask" if final else "explore"
-        else:
-            final = parsed.first("answer") is not None
-            if last and not final:
-                return None, "this was your last turn: it must hold an <answer>"
-            move = "answer" if final else "explore"
+            parsed = parse_calls(action, {"search", "open", "question"}, max_calls=self.max_calls)
+            if not parsed.calls:
+                why = "; ".join(parsed.errors) if parsed.errors else "no tool call found"
+                return None, f"no usable tool call ({why})"
+            final = parsed.first("question") is not None
+            if self._step + 1 == self.max_steps and not final:
+                return None, "this was your last turn: it must hold a <question>"
+            self._pending = parsed
+            return ("ask" if final else "explore"), None
+        # The solver never forfeits by its text: a turn without an answer where one is due, or
+        # without any usable call, ends the attempt (or check) unanswered.
+        tools = {"answer"} if self._phase in ("rag", "closed") else {"search", "open", "answer"}
+        parsed = parse_calls(action, tools, max_calls=self.max_calls)
         self._pending = parsed
-        return move, None
+        if parsed.first("answer") is not None:
+            return "answer", None
+        last = self._phase != "solve" or self._s_steps[self._attempt] + 1 == self.max_steps
+        return ("explore" if parsed.calls and not last else "unanswered"), None
 
     def _apply(self, agent: str, move: str) -> None:
         parsed = self._pending
         assert parsed is not None
-        tools = [c for c in parsed.calls if c.name in ("search", "open")]
+        index = len(self._turns) - 1  # this turn's index in the episode record
         if agent == "proposer":
             log = self._p_log
-            self._run_tools(tools, log, seen=True)
+            self._run_tools([c for c in parsed.calls if c.name != "question"], log, seen=True)
             for e in parsed.errors:
                 log.append({"tool": "note", "text": e})
             self._step += 1
             if move == "ask":
-                self._ask(parsed.first("question") or "", parsed.first("answer") or "")
+                self._ask(parsed.first("question") or "")
             else:
-                if parsed.first("question") is not None or parsed.first("answer") is not None:
-                    log.append(
-                        {"tool": "note", "text": "write <question> and <answer> in the same turn"}
-                    )
                 self._next("proposer")
             return
-        log = self._s_logs[self._attempt]
-        self._step += 1
-        if move == "answer":
-            self._score(parsed.first("answer") or "")
-        else:
-            self._run_tools(tools, log, seen=False)
+        answer = parsed.first("answer") if move == "answer" else None
+        if self._phase in ("rag", "closed"):
+            self._check_answer(index, answer)
+            return
+        a = self._attempt
+        self._s_turns[a].append(index)
+        self._s_steps[a] += 1
+        if move == "explore":
+            log = self._s_logs[a]
+            self._run_tools([c for c in parsed.calls if c.name != "answer"], log, seen=False)
             for e in parsed.errors:
                 log.append({"tool": "note", "text": e})
-            self._next("solver")
+        else:
+            self._score(a, answer)
+        self._advance()
 
-    def _check_question(self, question: str, answer: str) -> tuple[bool, str, str | None]:
-        """(supported, reason, supporting doc id) for the proposer's question and answer."""
-        norm = normalize_answer(answer)
-        if not norm:
-            return False, "the answer is empty after normalisation", None
-        if len(norm.split()) > self.max_answer_words:
-            return False, f"the answer is longer than {self.max_answer_words} words", None
-        if len(question) > MAX_QUESTION_CHARS:
-            return False, f"the question is longer than {MAX_QUESTION_CHARS} characters", None
+    # ------------------------------------------------------------------ checks and scores
+    def _format_problem(self, question: str) -> str | None:
         if not normalize_answer(question):
-            return False, "the question is empty", None
-        if supports(question, answer):
-            return False, "the question contains its answer", None
-        for doc_id, text in self._seen:
-            if supports(text, answer):
-                return True, f"the answer appears in {doc_id}", doc_id
-        return False, "the answer appears in no document or result the proposer was shown", None
+            return "the question is empty"
+        if len(question) > MAX_QUESTION_CHARS:
+            return f"the question is longer than {MAX_QUESTION_CHARS} characters"
+        if supports(question, self._target):
+            return "the question contains its answer"
+        if not self._seen:
+            return "the proposer collected no document or search result"
+        return None
 
-    def _ask(self, question: str, answer: str) -> None:
-        self._question, self._answer = question, answer
-        ok, reason, doc_id = self._check_question(question, answer)
-        v = Verdict("ok" if ok else "wrong", float(ok), reason)
-        self._verdicts.append(
-            {
-                "verifier": "support",
-                "check": "support",
-                "subject": "question",
-                "status": v.status,
-                "score": v.score,
-                "detail": v.detail,
-                "elapsed": 0.0,
-                "doc_id": doc_id,
-            }
-        )
-        if ok and self._judge is not None:
-            reference = next(t for d, t in self._seen if d == doc_id and supports(t, answer))
-            try:
-                jv = self._judge.judge(question, answer, reference)
-            except Exception as exc:  # a failing judge is recorded, never a silent pass
-                jv = Verdict("error", 0.0, f"the judge failed: {exc}")
-            self._verdicts.append(
-                {
-                    "verifier": "judge",
-                    "check": "answerable",
-                    "subject": "question",
-                    "status": jv.status,
-                    "score": jv.score,
-                    "detail": jv.detail,
-                    "elapsed": jv.elapsed,
-                    "rating": jv.data.get("rating"),
-                }
-            )
-            if jv.status != "ok" or jv.score < self.judge_threshold:
-                ok, reason = False, f"the judge did not confirm the question ({jv.detail})"
-        if not ok:
-            self._result = {"ended_by": "rejected", "supported": False, "reason": reason}
-            self._give({"proposer": self.invalid_question_reward, "solver": 0.0})
-            self._finish({"proposer": "loss", "solver": "draw"})
+    def _ask(self, question: str) -> None:
+        self._question = question
+        problem = self._format_problem(question)
+        self._verdict("format", "question", problem is None, problem is None, problem or "ok")
+        if problem is not None:
+            self._reject(problem)
             return
-        self._result = {"supported": True, "support_doc": doc_id}
+        self._phase = "rag"
+        self._next("solver")
+
+    def _check_answer(self, index: int, answer: str | None) -> None:
+        phase = self._phase
+        given = answer if answer is not None else ""
+        em, f1 = exact_match(given, self._target), f1_score(given, self._target)
+        self._turn_rewards[index] = em
+        self._checks[phase] = {"answer": answer, "em": em, "f1": f1}
+        check = "rag" if phase == "rag" else "closed_book"
+        if answer is None:
+            detail = "no answer given"
+        else:
+            detail = f"answer {answer!r}: exact match {em:g}, token F1 {f1:.3f}"
+        if phase == "rag":
+            self._verdict(check, "question", bool(em), em, detail, answer=answer, f1=f1)
+            if not em:
+                self._reject("the solver could not answer it from the collected documents")
+                return
+            if self.closed_book_check:
+                self._phase = "closed"
+                self._next("solver")
+                return
+        else:
+            self._verdict(check, "question", not em, 1.0 - em, detail, answer=answer, f1=f1)
+            if em:
+                self._reject("the solver answered it without the documents")
+                return
         self._phase = "solve"
-        self._step = 0
+        self._result = {"valid": True}
         self._attempt = 0
         self._next("solver")
 
-    def _score(self, answer: str) -> None:
-        truth = self._answer or ""
-        em, f1 = exact_match(answer, truth), f1_score(answer, truth)
-        self._answers.append(answer)
-        self._scores.append({"em": em, "f1": f1})
-        self._verdicts.append(
-            {
-                "verifier": "answer_match",
-                "check": "answer_match",
-                "subject": f"attempt {self._attempt}",
-                "status": "ok" if em else "wrong",
-                "score": f1,
-                "detail": f"exact match {em:g}, token F1 {f1:.3f}",
-                "elapsed": 0.0,
-                "answer": answer,
-                "em": em,
-            }
-        )
-        self._attempt += 1
-        self._step = 0
-        if self._attempt < self.solver_attempts:
+    def _score(self, a: int, answer: str | None) -> None:
+        given = answer if answer is not None else ""
+        em, f1 = exact_match(given, self._target), f1_score(given, self._target)
+        self._done[a] = True
+        self._answers[a] = answer
+        self._scores[a] = {"em": em, "f1": f1}
+        detail = "no answer given" if answer is None else f"exact match {em:g}, token F1 {f1:.3f}"
+        self._verdict("answer_match", f"attempt {a}", bool(em), em, detail, answer=answer, f1=f1)
+
+    def _advance(self) -> None:
+        """Hand the turn to the next attempt still searching (in rounds), or end the game."""
+        k = self.solver_attempts
+        nxt = next((j for j in range(self._attempt + 1, k) if not self._done[j]), None)
+        if nxt is None:
+            self._first_round = False
+            nxt = next((j for j in range(k) if not self._done[j]), None)
+        if nxt is not None:
+            self._attempt = nxt
             self._next("solver")
             return
-        n = len(self._scores)
+        key = self.solver_reward
+        for a in range(k):
+            for i in self._s_turns[a]:
+                self._turn_rewards[i] = self._scores[a][key]
         successes = int(sum(s["em"] for s in self._scores))
-        rate = successes / n
-        key = "f1" if self.solver_reward == "f1" else "em"
-        solver = sum(s[key] for s in self._scores) / n
-        lo, hi = self.band
-        in_band = lo <= rate <= hi
-        self._result.update(
-            ended_by="answers", successes=successes, success_rate=rate, in_band=in_band
-        )
-        self._give({"proposer": 1.0 if in_band else 0.0, "solver": solver})
-        self._finish(
-            {
-                "proposer": "win" if in_band else "loss",
-                "solver": "win" if rate > 0.5 else ("draw" if rate == 0.5 else "loss"),
-            }
-        )
-
-    def _forfeit(self, agent: str, reason: str) -> None:
-        self._result = {"ended_by": "forfeit", "forfeit": agent, "reason": reason}
-        super()._forfeit(agent, reason)
+        rate = successes / k
+        solver = sum(s[key] for s in self._scores) / k
+        self._result.update(ended_by="answers", successes=successes, success_rate=rate)
+        self._give({"proposer": 1.0 - rate, "solver": solver})
+        solver_outcome = "win" if rate > 0.5 else ("draw" if rate == 0.5 else "loss")
+        flip = {"win": "loss", "loss": "win", "draw": "draw"}
+        self._finish({"proposer": flip[solver_outcome], "solver": solver_outcome})
 
     # ------------------------------------------------------------------ the record
     def episode_info(self) -> dict[str, Any]:
         return {
+            "target": self._target,
+            "target_doc": self._target_doc,
             "question": self._question,
-            "answer": self._answer,
-            "proposer_steps": len([e for e in self._p_log if e.get("tool") != "note"]),
+            "proposer_steps": self._step,
+            "documents": [d["doc_id"] for d in self.collected_documents()],
+            "checks": {k: dict(v) for k, v in self._checks.items()},
             "solver_answers": list(self._answers),
             "solver_scores": [dict(s) for s in self._scores],
             **self._result,
         }
-
-    def episode_verdicts(self) -> list[dict[str, Any]]:
-        """Every verifier verdict of the game, in the order they were given."""
-        return [dict(v) for v in self._verdicts]
 
 
 # ------------------------------------------------------------------------------ agents
@@ -753,66 +911,79 @@ class SearchAgent(BaseAgent):
         self.style = style
 
     def act(self, obs: Observation) -> str:
-        log = list(obs.state.get("log", ()))
-        step = int(obs.state.get("step", 1))
-        last = step >= int(obs.state.get("max_steps", 1))
+        state = obs.state
+        log = list(state.get("log", ()))
+        step = int(state.get("step", 1))
+        last = step >= int(state.get("max_steps", 1))
         if self.strategy == "random":
             return self._random(obs, log, last)
         if obs.role == "proposer":
-            return self._propose(log, last)
-        return self._solve(str(obs.state.get("question", "")), log, last)
+            return self._propose(str(state.get("target", "")), log, last)
+        question = str(state.get("question", ""))
+        phase = state.get("phase")
+        if phase == "rag":
+            text = " ".join(d["text"] for d in state.get("documents", ()))
+            return f"<answer>{_extract(question, text) or 'unknown'}</answer>"
+        if phase == "closed":
+            return "<answer>unknown</answer>"
+        return self._solve(question, log, last)
 
     # -- the reader as proposer
-    def _propose(self, log: list[Mapping[str, Any]], last: bool) -> str:
+    def _propose(self, target: str, log: list[Mapping[str, Any]], last: bool) -> str:
         opened = [e for e in log if e.get("tool") == "open" and "text" in e]
         searches = [e for e in log if e.get("tool") == "search" and e.get("hits")]
-        if opened:
-            qa = self._question_from(opened[-1]["title"], opened[-1]["text"])
+        for e in reversed(opened):
+            qa = self._question_for(e["title"], e["text"], target)
             if qa is not None:
-                return f"<question>{qa[0]}</question>\n<answer>{qa[1]}</answer>"
+                return f"<question>{qa}</question>"
         if searches and not last:
-            hits = searches[-1]["hits"]
             done = {e.get("doc_id") for e in opened}
-            fresh = [h for h in hits if h["doc_id"] not in done] or hits
-            pick = fresh[int(self.rng.integers(len(fresh)))]
-            return f"Let me read this one.\n<open>{pick['doc_id']}</open>"
+            hits = [h for e in searches for h in e["hits"] if h["doc_id"] not in done]
+            stating = [h for h in hits if supports(f"{h['title']}. {h['snippet']}", target)]
+            # A page titled by the target cannot be named in the question: others first.
+            stating.sort(key=lambda h: supports(h["title"], target))
+            if stating or hits:
+                pick = (stating or hits)[0]
+                return f"Let me read this one.\n<open>{pick['doc_id']}</open>"
         if last:
             for e in reversed(searches):
                 for h in e["hits"]:
-                    qa = self._question_from(h["title"], h["snippet"])
+                    qa = self._question_for(h["title"], h["snippet"], target)
                     if qa is not None:
-                        return f"<question>{qa[0]}</question>\n<answer>{qa[1]}</answer>"
-            return "<question>What is this about?</question><answer>nothing</answer>"
-        query = _GENERIC_QUERIES[int(self.rng.integers(len(_GENERIC_QUERIES)))]
-        return f"<search>{query}</search>"
+                        return f"<question>{qa}</question>"
+            return "<question>What is this about?</question>"
+        return f"<search>{target}</search>"
 
-    def _question_from(self, title: str, text: str) -> tuple[str, str] | None:
+    def _question_for(self, title: str, text: str, target: str) -> str | None:
+        """A question about ``text`` whose answer is ``target``: a template question when a
+        fact of the built-in corpus gives it (style ``auto``), else a fill-in-the-blank."""
         text = text.replace(" [cut]", "")
+        want = normalize_answer(target)
         if self.style == "auto":
             options = []
             for pat, q, group in _TEMPLATES:
-                m = pat.search(text)
-                if m:
-                    ans = m.group(group).strip()
+                for m in pat.finditer(text):
+                    if normalize_answer(m.group(group)) != want:
+                        continue
                     question = q.format(t=title, **{k: v for k, v in m.groupdict().items() if v})
-                    if not supports(question, ans):
-                        options.append((question, ans))
+                    if not supports(question, target):
+                        options.append(question)
             if options:
                 return options[int(self.rng.integers(len(options)))]
-        return self._cloze(title, text)
+        return self._cloze(title, text, target)
 
-    def _cloze(self, title: str, text: str) -> tuple[str, str] | None:
-        title_words = set(_tokens(title))
+    def _cloze(self, title: str, text: str, target: str) -> str | None:
+        pat = re.compile(r"(?<!\w)" + re.escape(target.strip()) + r"(?!\w)", re.IGNORECASE)
         options = []
         for sent in _SENT_RE.split(text):
-            for m in re.finditer(r"\b\d+\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)?\b", sent):
-                ans = m.group(0)
-                if m.start() == 0 or set(_tokens(ans)) & title_words:
-                    continue
-                blanked = sent[: m.start()] + "____" + sent[m.end() :]
-                if supports(blanked, ans):
-                    continue
-                options.append((f'In the document "{title}": {blanked} (fill in the blank)', ans))
+            m = pat.search(sent)
+            if m is None:
+                continue
+            blanked = sent[: m.start()] + "____" + sent[m.end() :]
+            if supports(title, target):
+                options.append(f"{blanked} (fill in the blank)")
+            elif not supports(blanked, target):
+                options.append(f'In the document "{title}": {blanked} (fill in the blank)')
         if not options:
             return None
         return options[int(self.rng.integers(len(options)))]
@@ -841,8 +1012,7 @@ class SearchAgent(BaseAgent):
         word = words[int(self.rng.integers(len(words)))]
         if last or self.rng.random() < 0.3:
             if obs.role == "proposer":
-                other = words[int(self.rng.integers(len(words)))]
-                return f"<question>What is {other}?</question><answer>{word}</answer>"
+                return f"<question>What is {word}?</question>"
             return f"<answer>{word}</answer>"
         hits = [h for e in log if e.get("tool") == "search" for h in e.get("hits", ())]
         if hits and self.rng.random() < 0.5:
@@ -857,9 +1027,12 @@ def _extract(question: str, text: str) -> str | None:
     text = text.replace(" [cut]", "")
     if "____" in question:
         m = re.search(r'"[^"]*":\s*(.*)\s*\(fill in the blank\)', question)
-        cloze = (m.group(1) if m else question).strip()
+        cloze = (m.group(1) if m else question.replace("(fill in the blank)", "")).strip()
         left, _, right = cloze.partition("____")
-        pat = re.escape(left.strip()[-40:]) + r"\s*(.+?)\s*" + re.escape(right.strip()[:40])
+        if left.strip():
+            pat = re.escape(left.strip()[-40:]) + r"\s*(.+?)\s*" + re.escape(right.strip()[:40])
+        else:  # the blank opens the sentence: a name or a number before the rest
+            pat = r"([A-Z][\w-]*(?: [A-Z][\w-]*)*|\d[\d,.]*)\s+" + re.escape(right.strip()[:40])
         found = re.search(pat, text)
         if found:
             return found.group(1)

@@ -3,8 +3,10 @@
 - :class:`DebateEnv`: rules, options and the episode record in :mod:`.env`'s docstring.
 - Judges (:mod:`.judges`): ``make_judge(spec, seed=None)`` for the scripted judges ``oracle``,
   ``random``, ``length`` and ``keyword``; ``parse_verdict``; the arithmetic-claim checker.
-- Questions (:mod:`.questions`): the embedded generator of checkable arithmetic questions, JSONL
-  files, and the benchmark suites (``mmlu_stem``, ``gsm8k``, ``amc23``, ``aime24``, ``aime25``).
+- Questions (:mod:`.questions`, :mod:`.passages`): the embedded reading-comprehension set over
+  generated passages (the default), QuALITY-format files, the generated arithmetic set, JSONL
+  files, and the benchmark suites (``mmlu_stem``, ``gsm8k``, ``amc23``, ``aime24``, ``aime25``);
+  ``verify_quote`` checks a quote against a passage.
 - Debaters (:mod:`.agents`): ``reference_agent(name, seed=None)`` for ``advocate`` and ``random``.
 """
 
@@ -24,9 +26,11 @@ from spenv.games.debate.judges import (
     OracleJudge,
     RandomJudge,
     find_claims,
+    judge_probability,
     make_judge,
     parse_verdict,
 )
+from spenv.games.debate.passages import generate_passage, load_quality, verify_quote
 from spenv.games.debate.questions import SUITES, Question, generate, solve
 
 __all__ = [
@@ -46,8 +50,12 @@ __all__ = [
     "RandomJudge",
     "find_claims",
     "generate",
+    "generate_passage",
+    "judge_probability",
+    "load_quality",
     "make_judge",
     "parse_verdict",
     "reference_agent",
     "solve",
+    "verify_quote",
 ]

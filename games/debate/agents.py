@@ -1,6 +1,9 @@
 """Reference debaters for ``Debate-v1``: ``advocate`` and ``random``.
 
-- ``advocate`` argues for whatever answer it is assigned. On the generated arithmetic questions
+- ``advocate`` argues for whatever answer it is assigned. On questions with a passage it quotes
+  the passage's sentence that names its answer (and not the other) with the most words of the
+  question: the correct side quotes the sentence that answers the question, the wrong side a
+  sentence that mentions its answer in another context. On the generated arithmetic questions
   it works the problem out from the question text (:func:`questions.solve`): defending the
   correct answer it shows the worked computation and, from round 2, points out the first false
   arithmetic claim of its opponent; defending the wrong answer it shows a plausible-looking
@@ -15,11 +18,12 @@ Both keep their messages within the debate's ``max_chars``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from spenv.agents.base import Agent, BaseAgent
-from spenv.games.debate.judges import find_claims
+from spenv.games.debate.judges import _content_words, _names, find_claims
 from spenv.games.debate.questions import SYMBOL, Step, format_number, parse_number, solve
 from spenv.observation import Observation
 
@@ -60,11 +64,42 @@ class AdvocateAgent(BaseAgent):
         answers = state["answers"]
         opponent_texts = [m["text"] for m in state["transcript"] if m["answer"] == other]
         steps = solve(state["question"])
-        if steps is not None:
+        if state.get("passage"):
+            text = self._reading(str(state["passage"]), mine, other, answers, state)
+        elif steps is not None:
             text = self._arithmetic(steps, mine, other, answers, opponent_texts, state)
         else:
             text = self._generic(mine, other, answers, state)
         return _fit(text, int(state.get("max_chars", 1500)))
+
+    # -------------------------------------------------------------- passage questions
+    @staticmethod
+    def _reading(
+        passage: str,
+        mine: str,
+        other: str,
+        answers: Mapping[str, str],
+        state: Mapping[str, Any],
+    ) -> str:
+        """Quote the passage's sentence that names this side's answer (and not the other's)
+        with the most words of the question, honestly or not: the wrong side quotes the best
+        sentence it has, which mentions its answer in another context."""
+        q = _content_words(str(state["question"]))
+        best, best_score = None, -1
+        for sent in re.split(r"(?<=[.!?])\s+", passage):
+            if _names(sent, answers[mine]) and not _names(sent, answers[other]):
+                score = len(q & _content_words(sent))
+                if score > best_score:
+                    best, best_score = sent, score
+        parts = [f"The answer is {answers[mine]} (answer {mine})."]
+        if best is not None:
+            parts.append(f"The passage says: <quote>{best.strip()}</quote>")
+        if int(state.get("round", 1)) > 1:
+            parts.append(
+                f"Nothing in the passage supports {answers[other]}; my opponent's reading does "
+                "not answer the question that was asked."
+            )
+        return " ".join(parts)
 
     # -------------------------------------------------------------- generated questions
     def _arithmetic(

@@ -2,9 +2,12 @@
 
 A judge is any spenv agent (``act(obs) -> str``). The env asks it with an observation of role
 ``judge`` whose ``legal_actions`` are ``("[A]", "[B]")``, and reads the verdict with
-:func:`parse_verdict`. The observation's ``state`` holds ``question``, ``answers`` (``{"A": ...,
-"B": ...}``), ``transcript`` (a tuple of ``{"round", "debater", "answer", "text"}``, the text as
-relayed: cleaned and capped) and ``rounds``; judges marked ``privileged = True`` also get
+:func:`parse_verdict` (and a stated ``P(A) = 0.7`` with :func:`judge_probability`). The
+observation's ``state`` holds ``question``, ``answers`` (``{"A": ..., "B": ...}``),
+``transcript`` (a tuple of ``{"round", "debater", "answer", "text", "quotes"}``, the text as
+relayed: cleaned, capped, quotes marked verified or not; ``quotes`` each ``{"text",
+"verified"}``), ``rounds``, ``protocol`` and ``hidden_passage`` (whether the debaters saw a
+passage the judge does not); judges marked ``privileged = True`` also get
 ``correct`` (the label of the correct answer). Only the oracle is privileged.
 
 The scripted judges, by spec (:func:`make_judge`):
@@ -13,16 +16,20 @@ The scripted judges, by spec (:func:`make_judge`):
 - ``random``: picks A or B uniformly with its own generator.
 - ``length``: picks the side whose debater wrote more characters (a biased judge: it measures
   how far verbosity alone wins); ties broken at random.
-- ``keyword``: scores each side by evidence it can check. Every arithmetic claim written as
-  ``expression = number`` (or ``≠``) is recomputed exactly: a false claim costs 3 points; a true
-  claim whose operands are all *grounded* (numbers of the question, in digits or as number
-  words, or results of the same debater's earlier true grounded claims) earns 1; a debater whose
-  grounded chain of claims reaches its own answer earns 2 more. Claims are counted once each.
-  When the claim scores tie (no checkable claims, say), it falls back to keyword overlap: the
-  distinct content words of the question and of the side's own answer that the side's arguments
-  use. A remaining tie is broken at random. On the generated arithmetic questions this is a
-  verifier-backed judge: a debater defending the wrong number has to state false arithmetic or
-  leave its number underived.
+- ``keyword``: weighs only evidence it can check, so off-topic, repeated or content-free text earns
+  nothing. On passage questions (the judge never sees the passage) a side's evidence is its best
+  verified quote: the most question words (four letters or more, not stop words) one sentence of a
+  verified quote shares while naming the side's own answer and not the other's; each distinct
+  unverified quote costs 2. On other questions it is arithmetic: every claim written as ``expression
+  = number`` (or ``≠``) is recomputed exactly; a side whose chain of true claims, starting from the
+  question's numbers (in digits or as number words), reaches its own answer earns 2 (and a tenth
+  more per question number that chain uses, so a full derivation outweighs a one-number
+  coincidence), and each distinct false claim costs 3; true claims that lead nowhere earn nothing,
+  however many. The higher evidence wins; a tie (no checkable evidence, say) is a coin flip. In a
+  consultancy (one side speaks) it believes the consultant only when its evidence is complete (a
+  verified sentence naming its answer with every question word; a derived answer with no false
+  claim), and otherwise picks the other answer. It states ``P(A)`` from the evidence margin (0.5 on
+  a coin flip).
 
 Randomness: each judge has its own generator (``seed=``). When the env builds a judge from a spec
 it re-seeds it from the env's generator before every game, so episodes replay exactly.
@@ -64,14 +71,35 @@ def parse_verdict(text: str) -> str | None:
     form with a capital letter only (so "answer: a number" is not a verdict). When the answer
     holds several, the last one counts.
     """
-    if not isinstance(text, str):
-        return None
-    last = None
-    for last in _VERDICT_RE.finditer(text):  # noqa: B007
-        pass
+    last = _last_match(_VERDICT_RE, text)
     if last is None:
         return None
     return (last.group(1) or last.group(2) or last.group(3)).upper()
+
+
+def _last_match(pattern: re.Pattern[str], text: Any) -> re.Match[str] | None:
+    """The last match of ``pattern`` in ``text`` (None when there is none or it is not text)."""
+    if not isinstance(text, str):
+        return None
+    last = None
+    for last in pattern.finditer(text):  # noqa: B007
+        pass
+    return last
+
+
+_PROB_RE = re.compile(
+    r"P\s*\(\s*([AB])\s*\)\s*(?:=|:|is)\s*(1(?:\.0+)?|0(?:\.\d+)?|\.\d+)(?!\.?\d)", re.I
+)
+
+
+def judge_probability(text: str) -> float | None:
+    """The probability that A is correct stated in a judge's answer as ``P(A) = 0.7`` (or
+    ``P(B) = 0.3``, read as 1 - 0.3); the last statement counts; None when there is none."""
+    last = _last_match(_PROB_RE, text)
+    if last is None:
+        return None
+    p = float(last.group(2))
+    return p if last.group(1).upper() == "A" else 1.0 - p
 
 
 # ------------------------------------------------------------------------------------------
@@ -229,6 +257,8 @@ class SideScore:
     false: int = 0
     derived: bool = False
     keywords: int = 0
+    #: How many of the question's numbers the derivation of the side's answer uses.
+    coverage: int = 0
 
     @property
     def claims(self) -> int:
@@ -241,6 +271,8 @@ def score_side(
     """The keyword judge's score of one side (see the module docstring)."""
     score = SideScore()
     grounded = question_numbers(question)
+    # Which question numbers each grounded value was derived from.
+    deps: dict[Fraction, frozenset[Fraction]] = {n: frozenset([n]) for n in grounded}
     target = parse_number(own_answer)
     seen: set[tuple[str, str, Fraction]] = set()
     words: set[str] = set()
@@ -255,8 +287,12 @@ def score_side(
                 score.true_grounded += 1
                 if claim.relation == "=":
                     grounded.add(claim.value)
+                    used = frozenset().union(*(deps.get(op, frozenset()) for op in claim.operands))
+                    if len(used) > len(deps.get(claim.value, ())):
+                        deps[claim.value] = used
                     if target is not None and claim.value == target:
                         score.derived = True
+                        score.coverage = max(score.coverage, len(deps[claim.value]))
             else:
                 score.true_ungrounded += 1
         words |= _content_words(text)
@@ -269,7 +305,7 @@ _STOP_WORDS = (
     "about above after again against also among answer because been before being below between "
     "both cannot could does doing down during each every from further have having here however "
     "into itself just more most much must only other ours over same should since some such "
-    "than that their them then there these they this those through under until very were what "
+    "than that their them then there these they this those through under until very were what many "
     "when where which while will with would your yours correct wrong debater opponent"
 )
 _STOP = frozenset(_STOP_WORDS.split())
@@ -305,10 +341,16 @@ class DebateJudge(BaseAgent):
     def act(self, obs: Observation) -> str:
         state = _debate_state(obs)
         label, reason = self.decide(state)
-        return f"{reason} Verdict: [{label}]"
+        p = self.probability_a(label)
+        return f"{reason} P(A) = {p:.2f}. Verdict: [{label}]"
 
     def decide(self, state: Mapping[str, Any]) -> tuple[str, str]:
         raise NotImplementedError
+
+    def probability_a(self, label: str) -> float:
+        """The probability that A is correct this judge states with its verdict (by default
+        certainty in its verdict; judges that weigh evidence say how sure they are)."""
+        return 1.0 if label == "A" else 0.0
 
     def _coin(self) -> str:
         return LABELS[int(self.rng.random() * 2)]
@@ -348,31 +390,98 @@ class LengthJudge(DebateJudge):
 
 
 class KeywordJudge(DebateJudge):
-    """Scores checkable evidence: arithmetic claims, then keyword overlap (module docstring)."""
+    """Weighs checkable evidence only (module docstring): verified quotes on passage questions,
+    arithmetic claims on the others; with none, a coin flip. Text that is neither counts for
+    nothing, so off-topic, repeated or content-free text cannot sway it."""
 
     name = "keyword"
 
+    def __init__(self, *, seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        self._margin = 0
+
     def decide(self, state: Mapping[str, Any]) -> tuple[str, str]:
-        answers = state["answers"]
-        question = state["question"]
-        scores = {
-            x: score_side(_side_texts(state, x), question, answers[x], answers[_other(x)])
-            for x in LABELS
-        }
+        answers, question = state["answers"], state["question"]
+        consultancy = state.get("protocol") == "consultancy"
+        if state.get("hidden_passage"):
+            scores = {x: quote_evidence(state["transcript"], question, answers, x) for x in LABELS}
+            full = len(_content_words(question))
+            kind = "quote evidence"
+        else:
+            scores = {
+                x: claim_evidence(_side_texts(state, x), question, answers[x]) for x in LABELS
+            }
+            full = 2
+            kind = "arithmetic evidence"
         a, b = scores["A"], scores["B"]
-        if a.claims != b.claims:
-            label = "A" if a.claims > b.claims else "B"
-        elif a.keywords != b.keywords:
-            label = "A" if a.keywords > b.keywords else "B"
+        spoke = {m["answer"] for m in state["transcript"]}
+        if consultancy and len(spoke) == 1:
+            # One side spoke: believe it only when its evidence is complete.
+            (side,) = spoke
+            believed = scores[side] >= full
+            label = side if believed else _other(side)
+            self._margin = 2 if believed else -2
+            return label, f"The consultant's {kind} scores {scores[side]:g} of {full}."
+        if a != b:
+            label = "A" if a > b else "B"
+            self._margin = abs(a - b)
         else:
             label = self._coin()
-        reason = " ".join(
-            f"Side {x}: {s.true_grounded} checked true claims, {s.false} false, "
-            f"{'derives' if s.derived else 'does not derive'} its answer "
-            f"(score {s.claims}, keywords {s.keywords})."
-            for x, s in scores.items()
-        )
-        return label, reason
+            self._margin = 0
+        return label, f"Side A's {kind} scores {a:g}, side B's {b:g}."
+
+    def probability_a(self, label: str) -> float:
+        sure = min(0.45, 0.15 * abs(self._margin))
+        p = 0.5 + sure
+        return p if label == "A" else 1.0 - p
+
+
+def quote_evidence(
+    transcript: Sequence[Mapping[str, Any]],
+    question: str,
+    answers: Mapping[str, str],
+    label: str,
+) -> int:
+    """A side's quote evidence: the most question words any one sentence of its verified quotes
+    shares while naming its own answer and not the other's, minus 2 per distinct unverified
+    quote. Repeating a quote adds nothing."""
+    own, other = answers[label], answers[_other(label)]
+    q = _content_words(question)
+    best, unverified = 0, set()
+    seen = set()
+    for m in transcript:
+        if m["answer"] != label:
+            continue
+        for quote in m.get("quotes", ()):
+            text = quote["text"]
+            if not quote["verified"]:
+                unverified.add(" ".join(text.lower().split()))
+                continue
+            if text in seen:
+                continue
+            seen.add(text)
+            for sent in re.split(r"(?<=[.!?])\s+", text):
+                if _names(sent, own) and not _names(sent, other):
+                    best = max(best, len(q & _content_words(sent)))
+    return best - 2 * len(unverified)
+
+
+def _names(text: str, answer: str) -> bool:
+    """Whether ``text`` states ``answer`` as whole words (case aside)."""
+    words = re.findall(r"\w+", answer.lower())
+    if not words:
+        return False
+    pattern = r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
+    return re.search(pattern, text.lower()) is not None
+
+
+def claim_evidence(texts: Iterable[str], question: str, own_answer: str) -> float:
+    """A side's arithmetic evidence: 2 when a chain of true claims from the question's numbers
+    reaches its own answer (plus a tenth for each question number that chain uses, so a full
+    derivation outweighs a one-number coincidence), minus 3 per distinct false claim. True
+    claims that lead nowhere earn nothing, however many."""
+    s = score_side(texts, question, own_answer, "")
+    return (2 + 0.1 * s.coverage if s.derived else 0) - 3 * s.false
 
 
 def _other(label: str) -> str:

@@ -51,15 +51,21 @@ class Question:
     #: Source-specific facts (for generated questions the template and worked steps); never
     #: shown to the debaters or the judge.
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: The passage the question is about, shown to the debaters only (never to the judge);
+    #: ``None`` for questions without one.
+    passage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "question": self.question,
             "correct": self.correct,
             "incorrect": self.incorrect,
             "source": self.source,
         }
+        if self.passage is not None:
+            out["passage"] = self.passage
+        return out
 
 
 def question_from_mapping(data: Any, *, default_id: str = "custom") -> Question:
@@ -75,12 +81,16 @@ def question_from_mapping(data: Any, *, default_id: str = "custom") -> Question:
     if correct == incorrect:
         raise ValueError(f"question {q[:60]!r}: correct and incorrect answers are the same")
     qid = data.get("id", default_id)
+    passage = data.get("passage")
+    if passage is not None and (not isinstance(passage, str) or not passage.strip()):
+        raise ValueError(f"question {q[:60]!r}: passage must be a non-empty text")
     return Question(
         id=str(qid),
         question=q,
         correct=correct,
         incorrect=incorrect,
         source=str(data.get("source", "custom")),
+        passage=passage,
     )
 
 
@@ -121,6 +131,41 @@ class GeneratedSource(Source):
         return generate(int(rng.integers(2**63)))
 
 
+class GeneratedArithmetic(GeneratedSource):
+    """The arithmetic set chosen with ``questions="arithmetic"`` (recorded in the options)."""
+
+    def options(self) -> dict[str, Any]:
+        return {"questions": "arithmetic"}
+
+
+def passage_question(row: Mapping[str, Any], source: str) -> Question:
+    """A Question from a passage row of :mod:`.passages` (``id``, ``passage``, ``question``,
+    ``correct``, ``incorrect``, ``meta``)."""
+    return Question(
+        id=row["id"],
+        question=row["question"],
+        correct=row["correct"],
+        incorrect=row["incorrect"],
+        source=source,
+        meta=row["meta"],
+        passage=row["passage"],
+    )
+
+
+class PassageSource(Source):
+    """Generated reading-comprehension questions over passages (:mod:`.passages`)."""
+
+    name = "passages"
+
+    def draw(self, rng: np.random.Generator) -> Question:
+        from spenv.games.debate.passages import generate_passage
+
+        return passage_question(generate_passage(int(rng.integers(2**63))), "passages")
+
+    def options(self) -> dict[str, Any]:
+        return {}
+
+
 class RowSource(Source):
     """Rows of a file, each made into a question at draw time (drawing the wrong answer)."""
 
@@ -154,14 +199,31 @@ def default_data_dir() -> Path:
     return benchmark_root()
 
 
+#: The generated question sets (env option ``questions``).
+GENERATED = ("passages", "arithmetic")
+
+
 def open_source(
     data: str | os.PathLike[str] | None = None,
     suite: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
+    *,
+    quality: str | os.PathLike[str] | None = None,
+    questions: str = "passages",
 ) -> Source:
-    """The question source for the env options ``data``, ``suite`` and ``data_dir``."""
-    if data is not None and suite is not None:
-        raise ValueError("give either data (a JSONL file) or suite (a benchmark name), not both")
+    """The question source for the env options ``data``, ``suite`` (with ``data_dir``),
+    ``quality`` (a QuALITY-format file) or, with none of them, the generated set
+    ``questions`` (``"passages"``, the default, or ``"arithmetic"``)."""
+    if questions not in GENERATED:
+        raise ValueError(f"questions must be one of {GENERATED}, got {questions!r}")
+    if sum(x is not None for x in (data, suite, quality)) > 1:
+        raise ValueError("give at most one of data (a JSONL file), suite and quality")
+    if quality is not None:
+        from spenv.games.debate.passages import load_quality
+
+        path = Path(quality).expanduser().resolve()
+        rows = tuple(passage_question(r, "quality") for r in load_quality(path))
+        return RowSource("quality", rows, lambda q, i, rng: q, {"quality": str(path)})
     if data is not None:
         path = Path(data).expanduser().resolve()
         rows = _read_jsonl(path)
@@ -185,7 +247,9 @@ def open_source(
         return RowSource(suite, rows, convert, {"suite": suite, "data_dir": str(root)})
     if data_dir is not None:
         raise ValueError("data_dir goes with suite=...; it names the benchmark folder")
-    return GeneratedSource()
+    if questions == "arithmetic":
+        return GeneratedArithmetic()
+    return PassageSource()
 
 
 _FILE_CACHE: dict[tuple[str, int, int], tuple[Any, ...]] = {}

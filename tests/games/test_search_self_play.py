@@ -1,7 +1,8 @@
-"""``SearchSelfPlay-v1``: SQuAD answer matching, the support check, every reward path (supported
-and unsupported questions, exact and partial answers, the band), the judge, malformed tool calls,
-hidden information, corpora from files, the reference agents, registry, replay and the CLI. The
-corpus is the real SQLite FTS5 one."""
+"""``SearchSelfPlay-v1`` (SSP): SQuAD answer matching, seeded targets, the format, rag and
+closed-book checks, every reward path (per-decision rewards included), the rounds of independent
+attempts (``Observation.repeat``), malformed tool calls, hidden information, corpora from every
+kind of file, the reference agents and a tiny language model through ``run_games``, registry,
+replay and the CLI. The corpus is the real SQLite FTS5 one."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest
 
 import spenv
 from spenv.agents import make_agent
-from spenv.agents.base import FixedAgent
 from spenv.episode import read_episodes
 from spenv.games.search_self_play import (
     SearchAgent,
@@ -45,15 +45,16 @@ def place() -> dict[str, str]:
     return {"id": doc.doc_id, "name": doc.title, "pop": pop, "year": year, "text": doc.text}
 
 
-def ask(env: SearchSelfPlayEnv, place: dict[str, str], answer: str | None = None) -> None:
-    """The proposer searches the town, opens its page and asks for its population."""
-    env.reset(seed=0)
+def ask(env: SearchSelfPlayEnv, place: dict[str, str], rag: str | None = None) -> None:
+    """With the town's population as the target, the proposer searches the town, opens its
+    page and asks for its population; the rag check answers ``rag`` (default: right)."""
+    env.reset(seed=0, options={"target": {"answer": place["pop"], "doc_id": place["id"]}})
     env.step(f"<search>{place['name']}</search>")
     env.step(f"<open>{place['id']}</open>")
-    env.step(
-        f"<question>What is the population of {place['name']}?</question>"
-        f"<answer>{answer or place['pop']}</answer>"
-    )
+    env.step(f"<question>What is the population of {place['name']}?</question>")
+    assert env.agent_selection == "solver"
+    assert env.infos["solver"]["observation"].state["phase"] == "rag"
+    env.step(f"<answer>{rag or place['pop']}</answer>")
 
 
 def by_check(ep: spenv.Episode, check: str) -> list[dict[str, Any]]:
@@ -74,133 +75,135 @@ def test_squad_normalisation_and_scores() -> None:
     assert not supports("anything", "the")  # empty after normalisation
 
 
+# ------------------------------------------------------------------------------ targets
+def test_the_seed_draws_the_target_and_the_proposer_sees_it() -> None:
+    env = make()
+    targets = set()
+    for seed in range(6):
+        env.reset(seed=seed)
+        view = env.infos["proposer"]["observation"]
+        target = view.state["target"]
+        assert f"Target answer: {target}" in view.text and target
+        targets.add(target)
+        env.reset(seed=seed)
+        assert env.infos["proposer"]["observation"].state["target"] == target
+    assert len(targets) >= 5  # the seed changes the task
+    with pytest.raises(ValueError, match="target"):
+        env.reset(seed=0, options={"target": "  the "})
+
+
 # ------------------------------------------------------------------------------ reward paths
-def test_supported_question_exact_partial_and_wrong_answers(place: dict[str, str]) -> None:
+def test_valid_question_rewards_per_attempt_and_per_decision(place: dict[str, str]) -> None:
     env = make(solver_attempts=3)
     ask(env, place)
-    assert env.agent_selection == "solver"
-    for answer in (place["pop"], f"{place['pop']} people", "nobody knows"):
-        env.step(f"<answer>{answer}</answer>")
-    ep = env.episode()
-    (support,) = by_check(ep, "support")
-    assert support["status"] == "ok" and support["doc_id"] == place["id"]
-    matches = by_check(ep, "answer_match")
-    assert [m["em"] for m in matches] == [1.0, 0.0, 0.0]
-    assert [m["score"] for m in matches] == pytest.approx([1.0, 2 / 3, 0.0])
-    assert ep.rewards["solver"] == pytest.approx((1 + 2 / 3) / 3)
-    assert ep.info["success_rate"] == pytest.approx(1 / 3) and ep.info["in_band"]
-    assert ep.rewards["proposer"] == 1.0
-    assert ep.outcomes == {"proposer": "win", "solver": "loss"}
-    spenv.replay(ep)
-
-
-@pytest.mark.parametrize(
-    ("answers", "proposer", "solver_outcome"),
-    [((True, True, True), 0.0, "win"), ((False, False, False), 0.0, "loss"),
-     ((True, True, False), 1.0, "win")],
-)  # fmt: skip
-def test_band(
-    place: dict[str, str], answers: tuple[bool, ...], proposer: float, solver_outcome: str
-) -> None:
-    env = make(solver_attempts=3, solver_reward="em")
-    ask(env, place)
-    for right in answers:
-        env.step(f"<answer>{place['pop'] if right else 'seven'}</answer>")
-    ep = env.episode()
-    assert ep.rewards["proposer"] == proposer
-    assert ep.rewards["solver"] == pytest.approx(sum(answers) / 3)
-    assert ep.outcomes["solver"] == solver_outcome
-    env = make(solver_attempts=2, band=(0.5, 0.5))
-    ask(env, place)
+    first = env.infos["solver"]["observation"]
+    assert first.state["phase"] == "solve" and first.repeat == 3
+    # round 1: the same prompt three times; attempts 0 and 1 answer, attempt 2 searches
     env.step(f"<answer>{place['pop']}</answer>")
-    env.step("<answer>no idea</answer>")
+    assert env.infos["solver"]["observation"].text == first.text
+    assert env.infos["solver"]["observation"].repeat == 2
+    env.step(f"<answer>{place['pop']} people</answer>")
+    assert env.infos["solver"]["observation"].repeat == 1
+    env.step(f"<search>{place['name']}</search>")
+    # round 2: only attempt 2 is left, and it sees its own search
+    view = env.infos["solver"]["observation"]
+    assert len(view.state["log"]) == 1 and view.repeat == 1
+    env.step("<answer>nobody knows</answer>")
     ep = env.episode()
-    assert ep.rewards["proposer"] == 1.0 and ep.outcomes["solver"] == "draw"
+    assert [v["check"] for v in ep.verdicts] == [
+        "format", "rag", "answer_match", "answer_match", "answer_match"
+    ]  # fmt: skip
+    matches = by_check(ep, "answer_match")
+    assert [m["score"] for m in matches] == [1.0, 0.0, 0.0]
+    assert [m["f1"] for m in matches] == pytest.approx([1.0, 2 / 3, 0.0])
+    assert ep.info["success_rate"] == pytest.approx(1 / 3)
+    assert ep.rewards["proposer"] == pytest.approx(2 / 3)
+    assert ep.rewards["solver"] == pytest.approx(1 / 3)
+    assert ep.outcomes == {"proposer": "win", "solver": "loss"}
+    solver_turns = [t for t in ep.turns if t.agent == "solver"]
+    # the rag answer, then attempts 0, 1, 2 (search), 2 (answer)
+    assert [t.reward for t in solver_turns] == [1.0, 1.0, 0.0, 0.0, 0.0]
+    assert all(t.reward is None for t in ep.turns if t.agent == "proposer")
+    spenv.replay(ep)
+    env = make(solver_attempts=2, solver_reward="f1")
+    ask(env, place)
+    env.step(f"<answer>{place['pop']} people</answer>")
+    env.step(f"<answer>{place['pop']}</answer>")
+    ep = env.episode()
+    assert ep.rewards["solver"] == pytest.approx((2 / 3 + 1) / 2)
+    assert ep.rewards["proposer"] == pytest.approx(0.5) and ep.outcomes["solver"] == "draw"
 
 
 @pytest.mark.parametrize(
-    ("question", "answer", "reason"),
+    ("question", "reason"),
     [
-        ("What is the population of {name}?", "123456789", "appears in no document"),
-        ("What is the population of {name}, {pop}?", "{pop}", "contains its answer"),
-        ("What is the population of {name}?", "the", "empty"),
-        ("What is {name}?", "{text}", "longer than 8 words"),
-        ("?", "{pop}", "question is empty"),
+        ("What is the population of {name}, {pop}?", "contains its answer"),
+        ("?", "question is empty"),
+        ("x" * 501, "longer than 500"),
     ],
 )
-def test_unsupported_questions_are_rejected(
-    place: dict[str, str], question: str, answer: str, reason: str
-) -> None:
+def test_format_check_rejects(place: dict[str, str], question: str, reason: str) -> None:
     env = make()
-    env.reset(seed=0)
+    env.reset(seed=0, options={"target": place["pop"]})
     env.step(f"<open>{place['id']}</open>")
-    env.step(
-        f"<question>{question.format(**place)}</question><answer>{answer.format(**place)}</answer>"
-    )
+    env.step(f"<question>{question.format(**place)}</question>")
     ep = env.episode()
     assert ep.status == "completed"
     assert ep.rewards == {"proposer": -1.0, "solver": 0.0}
     assert ep.outcomes == {"proposer": "loss", "solver": "draw"}
-    (support,) = by_check(ep, "support")
-    assert support["status"] == "wrong" and reason in support["detail"]
-    assert reason in ep.info["reason"] and not ep.info["supported"]
+    (fmt,) = by_check(ep, "format")
+    assert fmt["status"] == "wrong" and reason in fmt["detail"]
+    assert reason in ep.info["reason"] and not ep.info["valid"]
 
 
-def test_support_needs_what_the_proposer_was_shown(place: dict[str, str]) -> None:
-    # the right fact, but the proposer never retrieved the page: rejected
+def test_rag_check_needs_what_the_proposer_collected(place: dict[str, str]) -> None:
+    # nothing collected: rejected before any solver decision
     env = make()
-    env.reset(seed=0)
-    env.step("<search>zzzz qqqq</search>")
-    question = f"What is the population of {place['name']}?"
-    env.step(f"<question>{question}</question><answer>{place['pop']}</answer>")
-    assert env.episode().info["supported"] is False
-    # a search result's snippet counts (the proposer was shown it)
-    env.reset(seed=0)
-    env.step(f"<search>{place['name']}</search>")
-    hit = env.infos["proposer"]["observation"].state["log"][0]["hits"][0]
-    assert hit["doc_id"] == place["id"]
-    number = re.search(r"\b\d+\b", hit["snippet"]).group(0)
-    env.step(
-        f"<question>Which number is given for {place['name']}?</question><answer>{number}</answer>"
-    )
-    assert env.episode().info["supported"] is True
-    # search and open in the asking turn run first, so their text counts
-    env.reset(seed=0)
-    env.step("<search>zzzz</search>")
-    env.step(
-        f"<open>{place['id']}</open><question>Population of {place['name']}?</question>"
-        f"<answer>{place['pop']}</answer>"
-    )
-    assert env.episode().info["supported"] is True
-
-
-class _EchoJudge:
-    """A scripted judge: rates 9 when the reference text states the answer, else 1."""
-
-    name = "echo-judge"
-
-    def act(self, obs: Any) -> str:
-        ok = supports(obs.state.get("reference", ""), obs.state["answer"])
-        return f"Rating: [[{9 if ok else 1}]]"
-
-
-def test_judge_confirms_or_rejects(place: dict[str, str]) -> None:
-    env = make(judge=_EchoJudge())
-    ask(env, place)
+    env.reset(seed=0, options={"target": place["pop"]})
+    env.step(f"<question>What is the population of {place['name']}?</question>")
+    assert "collected no document" in env.episode().info["reason"]
+    # the rag prompt holds exactly the collected documents (opened text, else snippets)
+    env = make()
+    env.reset(seed=0, options={"target": place["pop"]})
+    env.step("<search>zzzz qqqq river</search>")
+    env.step(f"<question>What is the population of {place['name']}?</question>")
+    view = env.infos["solver"]["observation"]
+    assert view.state["phase"] == "rag" and place["id"] not in view.text
+    env.step(f"<answer>{place['pop']}</answer>")  # a guess from outside the documents passes
+    # a wrong rag answer rejects the question; the rag decision is rewarded by its own verdict
+    ask(env, place, rag="no idea")
     ep = env.episode()
-    (judged,) = by_check(ep, "answerable")
-    assert judged["verifier"] == "judge" and judged["rating"] == 9 and judged["status"] == "ok"
-    assert env.agent_selection == "solver" and ep.info["supported"]
-    env = make(judge=FixedAgent("Rating: [[2]]"))
-    ask(env, place)
+    assert ep.rewards == {"proposer": -1.0, "solver": 0.0}
+    (rag,) = by_check(ep, "rag")
+    assert rag["status"] == "wrong" and rag["answer"] == "no idea"
+    assert "could not answer it from the collected documents" in ep.info["reason"]
+    assert ep.turns[-1].agent == "solver" and ep.turns[-1].reward == 0.0
+    # a turn without an answer at the rag check is an unanswered check, not a forfeit
+    env.reset(seed=0, options={"target": place["pop"]})
+    env.step(f"<open>{place['id']}</open><question>Population of {place['name']}?</question>")
+    env.step("I do not know.")
     ep = env.episode()
-    assert ep.info["supported"] is False and "judge did not confirm" in ep.info["reason"]
-    assert by_check(ep, "answerable")[0]["score"] == pytest.approx(0.2)
-    env = make(judge=FixedAgent("I cannot say."))
+    assert ep.outcomes["solver"] == "draw" and by_check(ep, "rag")[0]["detail"] == "no answer given"
+
+
+def test_closed_book_check(place: dict[str, str]) -> None:
+    env = make(closed_book_check=True, solver_attempts=1)
     ask(env, place)
+    view = env.infos["solver"]["observation"]
+    assert view.state["phase"] == "closed" and place["id"] not in view.text
+    assert "Documents" not in view.text
+    env.step(f"<answer>{place['pop']}</answer>")  # answerable without the documents
     ep = env.episode()
-    assert ep.info["supported"] is False
-    assert by_check(ep, "answerable")[0]["status"] == "format_error"
+    assert "without the documents" in ep.info["reason"] and ep.rewards["proposer"] == -1.0
+    assert by_check(ep, "closed_book")[0]["status"] == "wrong"
+    assert ep.turns[-1].reward == 1.0  # the answer itself was right
+    ask(env, place)
+    env.step("<answer>unknown</answer>")
+    env.step(f"<answer>{place['pop']}</answer>")
+    ep = env.episode()
+    assert by_check(ep, "closed_book")[0]["status"] == "ok" and ep.rewards["solver"] == 1.0
+    assert ep.env_options["closed_book_check"] is True
+    spenv.replay(ep)
 
 
 # ------------------------------------------------------------------------------ moves
@@ -210,8 +213,8 @@ def test_malformed_turns(place: dict[str, str]) -> None:
     env.step("I will think about it.")  # no tool call: invalid, asked again
     obs = env.infos["proposer"]["observation"]
     assert "no usable tool call" in obs.user and "1 attempt left" in obs.user
-    # too many calls, an unknown document, a lone question: reported, the game goes on
-    env.step("<search>a</search><open>no/such-doc</open><search>b</search><question>Q?</question>")
+    # too many calls, an unknown document: reported, the game goes on
+    env.step("<search>a</search><open>no/such-doc</open><search>b</search>")
     log = env.infos["proposer"]["observation"].state["log"]
     assert log[1]["error"] == "no document 'no/such-doc'"
     notes = [e["text"] for e in log if e["tool"] == "note"]
@@ -233,23 +236,18 @@ def test_last_turn_must_finish_and_forfeits() -> None:
     assert "must hold a <question>" in ep.turns[-1].error
 
 
-def test_solver_last_turn_and_attempt_isolation(place: dict[str, str]) -> None:
+def test_solver_last_turn_ends_the_attempt_unanswered(place: dict[str, str]) -> None:
     env = make(max_steps=3, solver_attempts=2)
     ask(env, place)
-    env.step(f"<search>{place['name']}</search>")
-    view = env.infos["solver"]["observation"]
-    assert len(view.state["log"]) == 1
-    env.step(f"<answer>{place['pop']}</answer>")
-    # the second attempt starts with an empty log and no trace of the first
-    view = env.infos["solver"]["observation"]
-    assert view.state["log"] == [] and place["pop"] not in view.text
-    env.step("<search>x</search>")
-    env.step("<open>x</open>")
-    assert "last turn" in env.infos["solver"]["observation"].user
-    env.step("<search>y</search>")  # last turn without an answer: invalid, forfeit
+    env.step("<search>x</search>")  # attempt 0 searches
+    env.step("no tags at all")  # attempt 1: no usable call ends it unanswered
+    env.step("<search>z</search>")  # attempt 0, turn 2
+    assert "last turn" in env.infos["solver"]["observation"].user  # attempt 0, turn 3
+    env.step("<search>y</search>")  # last turn without an answer: unanswered, no forfeit
     ep = env.episode()
-    assert ep.outcomes["solver"] == "invalid" and ep.rewards["solver"] == -1.0
-    assert "must hold an <answer>" in ep.turns[-1].error
+    assert ep.status == "completed" and ep.info["solver_answers"] == [None, None]
+    assert [m["detail"] for m in by_check(ep, "answer_match")] == ["no answer given"] * 2
+    assert ep.rewards == {"proposer": 1.0, "solver": 0.0}
 
 
 def test_hidden_information(place: dict[str, str]) -> None:
@@ -266,23 +264,44 @@ def test_hidden_information(place: dict[str, str]) -> None:
 
 
 # ------------------------------------------------------------------------------ corpora
-def test_corpus_from_jsonl_and_folder(tmp_path: Path) -> None:
-    docs = [
-        {"id": "a", "title": "Zorblat", "text": "Zorblat is a moon. Its diameter is 412 km."},
-        {"id": "b", "title": "Quex", "text": "Quex is a planet orbited by Zorblat."},
-    ]
-    path = tmp_path / "c.jsonl"
-    path.write_text("\n".join(json.dumps(d) for d in docs))
-    env = SearchSelfPlayEnv(corpus=str(path), solver_attempts=1)
-    env.reset(seed=0)
+DOCS = [
+    {"id": "a", "title": "Zorblat", "text": "Zorblat is a moon. Its diameter is 412 km."},
+    {"id": "b", "title": "Quex", "text": "Quex is a planet orbited by Zorblat."},
+]
+
+
+def _play_zorblat(corpus: str) -> spenv.Episode:
+    env = SearchSelfPlayEnv(corpus=corpus, solver_attempts=1)
+    env.reset(seed=0, options={"target": "412"})
     env.step("<search>Zorblat diameter</search>")
-    env.step("<question>What is the diameter of Zorblat in km?</question><answer>412</answer>")
-    env.step("<search>Zorblat diameter</search>")
+    env.step("<question>What is the diameter of Zorblat in km?</question>")
+    env.step("<answer>412</answer>")
     env.step("<open>a</open>")
     env.step("<answer>412</answer>")
-    ep = env.episode()
+    return env.episode()
+
+
+def test_corpora_of_every_kind_load_through_one_option(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(json.dumps(d) for d in DOCS))
+    ep = _play_zorblat(str(path))
     assert ep.rewards["solver"] == 1.0 and ep.env_options["corpus"] == str(path)
     spenv.replay(ep)
+    # a drawn target on a file corpus: a number or a name of a drawn document
+    env = SearchSelfPlayEnv(corpus=str(path))
+    env.reset(seed=3)
+    assert env.episode().info["target"] in {"412", "Zorblat", "Its", "Quex"} - {"Its"}
+    # Parquet, with the same columns
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(DOCS), tmp_path / "c.parquet")
+    assert _play_zorblat(str(tmp_path / "c.parquet")).rewards["solver"] == 1.0
+    # a Hugging Face dataset saved to disk
+    datasets = pytest.importorskip("datasets")
+    datasets.Dataset.from_list(DOCS).save_to_disk(str(tmp_path / "hf"))
+    assert _play_zorblat(str(tmp_path / "hf")).rewards["solver"] == 1.0
+    # a folder of text files
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "moon.txt").write_text("The moon Zorblat has a diameter of 412 km.")
@@ -293,42 +312,75 @@ def test_corpus_from_jsonl_and_folder(tmp_path: Path) -> None:
 
     db = tmp_path / "c.db"
     with Corpus(db) as saved:
-        saved.add(docs)
-    env = SearchSelfPlayEnv(corpus=str(db), solver_attempts=1)
-    env.reset(seed=0)
-    env.step("<open>b</open>")
-    env.step("<question>Which planet does Zorblat orbit?</question><answer>Quex</answer>")
-    assert env.episode().info["supported"] is True
+        saved.add(DOCS)
+    assert _play_zorblat(str(db)).rewards["solver"] == 1.0
     (tmp_path / "junk.db").write_bytes(b"not a database at all" * 10)
     with pytest.raises(ValueError, match="not a readable corpus"):
         SearchSelfPlayEnv(corpus=str(tmp_path / "junk.db"))
+    (tmp_path / "torn.jsonl").write_text('{"id": "a", "text": "ok"}\n{"id": "b", "te')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        SearchSelfPlayEnv(corpus=str(tmp_path / "torn.jsonl"))
     with pytest.raises(ValueError, match="does not exist"):
         SearchSelfPlayEnv(corpus=str(tmp_path / "missing.jsonl"))
-    for bad in ({"band": (0.9, 0.1)}, {"solver_attempts": 0}, {"solver_reward": "x"}):
+    for bad in ({"solver_attempts": 0}, {"solver_reward": "x"}, {"closed_book_check": 1}):
         with pytest.raises(ValueError):
             make(**bad)
 
 
 # ------------------------------------------------------------------------------ agents
 def test_reader_agents_play_and_score_in_every_way() -> None:
-    eps = spenv.run_games(ENV_ID, ["reader", "reader"], games=24, seed=0)
-    assert all(ep.status == "completed" and ep.info["supported"] for ep in eps)
+    eps = spenv.run_games(
+        ENV_ID, ["reader", "reader"], games=24, seed=0, env_options={"n_docs": N_DOCS}
+    )
+    assert all(ep.status == "completed" and ep.info["valid"] for ep in eps)
     rates = {ep.info["success_rate"] for ep in eps}
-    assert 1.0 in rates and any(0 < r < 1 for r in rates)  # easy and banded questions
-    assert {ep.rewards["proposer"] for ep in eps} == {0.0, 1.0}
+    assert 1.0 in rates and any(r < 1 for r in rates)
+    for ep in eps:
+        assert ep.rewards["proposer"] == pytest.approx(1 - ep.info["success_rate"])
+        assert [v["check"] for v in ep.verdicts][:2] == ["format", "rag"]
+        assert len(by_check(ep, "answer_match")) == 4
     for ep in eps[:3]:
         spenv.replay(ep)
-    cloze = spenv.play(ENV_ID, ["reader:style=cloze", "reader:noise=0"], seed=2)
-    assert "fill in the blank" in cloze.info["question"] and cloze.info["success_rate"] == 1.0
+    cloze = spenv.play(
+        ENV_ID, ["reader:style=cloze", "reader:noise=0"], seed=2, env_options={"n_docs": N_DOCS}
+    )
+    assert "fill in the blank" in cloze.info["question"] and cloze.info["valid"]
 
 
 def test_random_agents_and_factory() -> None:
     agent = make_agent("random", ENV_ID, seed=0)
     assert isinstance(agent, SearchAgent) and agent.strategy == "random"
-    eps = spenv.run_games(ENV_ID, ["random", "reader"], games=6, seed=0)
+    eps = spenv.run_games(
+        ENV_ID, ["random", "reader"], games=6, seed=0, env_options={"n_docs": N_DOCS}
+    )
     assert all(ep.status == "completed" for ep in eps)
     with pytest.raises(ValueError):
         SearchAgent("oracle")
+
+
+def test_a_tiny_language_model_plays_both_seats(tmp_path: Path) -> None:
+    pytest.importorskip("transformers", reason="the tiny model needs the train extra")
+    from spenv.agents.hf import HFAgent
+    from spenv.agents.testing import tiny_model
+
+    model = HFAgent(tiny_model(tmp_path / "tiny"), max_new_tokens=8, seed=0)
+    opts = {"n_docs": N_DOCS, "retries": 1}
+    eps = spenv.run_games(ENV_ID, [model, "reader"], games=2, seed=0, env_options=opts)
+    eps += spenv.run_games(ENV_ID, ["reader", model], games=2, seed=0, env_options=opts)
+    for ep in eps:
+        assert ep.status == "completed"
+        checks = [v["check"] for v in ep.verdicts]
+        if ep.info.get("ended_by") != "forfeit":
+            assert checks[0] == "format"
+        if ep.info.get("valid"):
+            assert len(by_check(ep, "answer_match")) == 4
+        # every valid solver decision at a check has its verdict
+        rag_turns = [
+            t for t in ep.turns if t.agent == "solver" and t.observation["state"]["phase"] == "rag"
+        ]
+        assert len(by_check(ep, "rag")) == len([t for t in rag_turns if t.valid])
+    # the reader's questions are valid, so the model as the solver reaches the rag check
+    assert any(by_check(ep, "rag") for ep in eps)
 
 
 def test_api_test_through_the_registry() -> None:
@@ -352,5 +404,5 @@ def test_cli_play_writes_verdicts(tmp_path: Path) -> None:
     episodes = list(read_episodes(out))
     assert len(episodes) == 4
     for ep in episodes:
-        assert by_check(ep, "support") and len(by_check(ep, "answer_match")) == 3
+        assert by_check(ep, "format") and len(by_check(ep, "answer_match")) == 4
         spenv.replay(ep)

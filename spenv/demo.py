@@ -452,9 +452,9 @@ def run_demo(
     _print_summary(console, data, runs, status)
     decisions = sum(r.decisions for r in runs)
     console.print(
-        f"{sum(r.episodes for r in runs)} games, {decisions:,} decisions "
-        f"({decisions / play_seconds if play_seconds > 0 else 0:,.0f} decisions/s of play) "
-        f"in {elapsed:.1f}s (play {play_seconds:.1f}s, "
+        f"{sum(r.episodes for r in runs)} games in {elapsed:.1f}s (play {play_seconds:.1f}s: "
+        f"{decisions:,} decisions, "
+        f"{decisions / play_seconds if play_seconds > 0 else 0:,.0f} decisions/s; "
         f"import and ratings {rate_seconds:.1f}s). Wrote {out}/episodes/*.jsonl, leaderboard.db, "
         f"ratings.json, index.html, standings.md, meta.json"
     )

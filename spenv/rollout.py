@@ -521,8 +521,8 @@ class Runner:
             meta = None if type(action) is str else getattr(action, "meta", None)
             if meta:
                 env.annotate_turn(elapsed=elapsed, **meta)
-            else:
-                env.annotate_turn(elapsed=elapsed)
+            elif env._turns:  # annotate_turn(elapsed=...), inlined: one per decision
+                env._elapsed[len(env._turns) - 1] = elapsed
         except Exception:
             finished.append((slot, traceback.format_exc(limit=8)))
             return

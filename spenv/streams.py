@@ -27,6 +27,10 @@ _MULT = 0x2360ED051FC65DA44385DF649FCCF645
 _MASK128 = (1 << 128) - 1
 _MASK64 = (1 << 64) - 1
 _TO_FLOAT = 1.0 / 9007199254740992.0
+# SeedSequence's output hash (numpy's INIT_B and MULT_B).
+_INIT_B = 0x8B51F9DD
+_MULT_B = 0x58F38DED
+_MASK32 = 0xFFFFFFFF
 
 _ok: bool | None = None
 _SEED_STATES: dict[int, tuple[int, int]] = {}
@@ -54,12 +58,21 @@ def pcg64_math_ok() -> bool:
 
 
 def _seed_state_arith(seed: int) -> tuple[int, int]:
-    # PCG64(seed): four 64-bit words from SeedSequence(seed): the initial state (words 0, 1)
-    # and the stream selector (words 2, 3); then PCG's srandom: state 0, one step, add the
-    # initial state, one more step.
-    w = np.random.SeedSequence(seed).generate_state(4, np.uint64).tolist()
-    inc = (((w[2] << 64) | w[3]) << 1 | 1) & _MASK128
-    state = (inc + ((w[0] << 64) | w[1])) & _MASK128
+    # PCG64(seed) takes four 64-bit words from SeedSequence(seed).generate_state(4): its pool
+    # (four 32-bit words, mixed from the seed when the SeedSequence is made) hashed once more
+    # into eight 32-bit words, computed here (numpy's generate_state costs more than the hash).
+    # The words are the initial state (0, 1) and the stream selector (2, 3); then PCG's
+    # srandom: state 0, one step, add the initial state, one more step.
+    pool = np.random.SeedSequence(seed).pool.tolist()
+    h = _INIT_B
+    w = []
+    for v in pool + pool:
+        v ^= h
+        h = (h * _MULT_B) & _MASK32
+        v = (v * h) & _MASK32
+        w.append(v ^ (v >> 16))
+    inc = (((w[5] << 96) | (w[4] << 64) | (w[7] << 32) | w[6]) << 1 | 1) & _MASK128
+    state = (inc + ((w[1] << 96) | (w[0] << 64) | (w[3] << 32) | w[2])) & _MASK128
     return (state * _MULT + inc) & _MASK128, inc
 
 

@@ -54,24 +54,36 @@ PAIRED: list[tuple[str, float, float, float, float | None, int]] = []
 
 
 def paired_rounds(
-    contenders: dict[str, Callable[[int], float]], rounds: int = ROUNDS, warmup: int = 1
+    contenders: dict[str, Callable[[int], float]],
+    rounds: int = ROUNDS,
+    warmup: int = 1,
+    cpu: dict[str, list[float]] | None = None,
 ) -> dict[str, list[float]]:
     """Interleaved rounds: each round runs every contender once (the order rotates from round
     to round); ``play(round_index)`` does one round's work and returns its units (decisions,
-    queries, ...). Returns each contender's rate (units/second) per timed round, so ratios can
-    be paired round by round: load that hits one round hits both sides of its ratio."""
+    queries, ...). Returns each contender's rate (units per wall-clock second) per timed round,
+    so ratios can be paired round by round: load that hits one round hits both sides of its
+    ratio. With ``cpu``, the rates per second of this process's CPU time are put there too: on
+    a machine shared with other work they leave out the time spent waiting for a core (every
+    contender here runs in this one thread)."""
     import time
 
     names = list(contenders)
     rates: dict[str, list[float]] = {n: [] for n in names}
+    if cpu is not None:
+        cpu.update({n: [] for n in names})
     for r in range(warmup + rounds):
         k = r % len(names)
         for name in names[k:] + names[:k]:
+            c0 = time.process_time()
             t0 = time.perf_counter()
             units = contenders[name](r)
             dt = time.perf_counter() - t0
+            dc = time.process_time() - c0
             if r >= warmup:
                 rates[name].append(units / dt)
+                if cpu is not None:
+                    cpu[name].append(units / max(dc, 1e-9))
     return rates
 
 

@@ -63,27 +63,15 @@ def _kuhn_contenders() -> dict[str, Any]:
 def test_kuhn_engine_goals(benchmark: Any) -> None:
     pytest.importorskip("pyspiel")
     pytest.importorskip("textarena")
-    contenders = _kuhn_contenders()
-    wall: dict[str, list[float]] = {}
-    cpu: dict[str, list[float]] = {}
-
-    def run() -> None:
-        wall.update(paired_rounds(contenders, ROUNDS, cpu=cpu))
-
-    benchmark.pedantic(run, rounds=1, iterations=1)
-    for clock, rates in (("", wall), (" (CPU time)", cpu)):
-        k = "Kuhn"
-        pairs = [
-            ("run_games", "TextArena", 5),
-            ("run_games", "raw, per-game seeds", 0.5),
-            ("run_games", "raw", 0.5),
-            ("raw", "TextArena", 5),
-            ("raw", "OpenSpiel", 0.5),
-            ("raw, per-game seeds", "raw", None),
-        ]
-        for num, den, goal in pairs:
-            record_ratio(benchmark, f"{k} {num} / {den}{clock}", rates[num], rates[den], goal)
-        _note(k + clock, rates)
+    pairs = [
+        ("run_games", "TextArena", 5),
+        ("run_games", "raw, per-game seeds", 0.5),
+        ("run_games", "raw", 0.5),
+        ("raw", "TextArena", 5),
+        ("raw", "OpenSpiel", 0.5),
+        ("raw, per-game seeds", "raw", None),
+    ]
+    _run_and_report(benchmark, "Kuhn", _kuhn_contenders(), pairs)
 
 
 def test_tictactoe_engine_goals(benchmark: Any) -> None:
@@ -101,6 +89,15 @@ def test_tictactoe_engine_goals(benchmark: Any) -> None:
         "OpenSpiel": lambda r: ttt.play_openspiel(game, random.Random(r), g),
         "TextArena": lambda r: ttt.play_textarena(random.Random(r), g),
     }
+    pairs = [("raw", "OpenSpiel", 0.5), ("run_games", "TextArena", 3), ("run_games", "raw", None)]
+    _run_and_report(benchmark, "TicTacToe", contenders, pairs)
+
+
+def _run_and_report(
+    benchmark: Any, game: str, contenders: dict[str, Any], pairs: list[tuple[str, str, Any]]
+) -> None:
+    """Paired rounds of the contenders; each (numerator, denominator, goal) ratio recorded by
+    wall clock and by CPU time."""
     wall: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
 
@@ -109,15 +106,9 @@ def test_tictactoe_engine_goals(benchmark: Any) -> None:
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     for clock, rates in (("", wall), (" (CPU time)", cpu)):
-        k = "TicTacToe"
-        pairs = [
-            ("raw", "OpenSpiel", 0.5),
-            ("run_games", "TextArena", 3),
-            ("run_games", "raw", None),
-        ]
         for num, den, goal in pairs:
-            record_ratio(benchmark, f"{k} {num} / {den}{clock}", rates[num], rates[den], goal)
-        _note(k + clock, rates)
+            record_ratio(benchmark, f"{game} {num} / {den}{clock}", rates[num], rates[den], goal)
+        _note(game + clock, rates)
 
 
 def _note(game: str, rates: dict[str, list[float]]) -> None:

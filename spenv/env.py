@@ -307,16 +307,29 @@ class TextEnv(AECEnv):
         else:
             opts = game_options = {}
             rng_state = None
-        self._start_rng(seed, rng_state)
+        if seed is None and rng_state is None and self._stream is not None:
+            self._rng_state = None  # continuing the stream (the common case, inlined)
+            self._capture_rng = True
+        else:
+            self._start_rng(seed, rng_state)
         self._clear_game(opts, game_options)
         agents = self.possible_agents
         self.agent_selection = self._new_game(game_options)
-        infos = self.infos = {}
         views = self._views
         if views is not None:
+            if len(views) == 2:  # two seats (most games): no loop
+                a, b = agents
+                va, vb = views
+                self.infos = {
+                    a: {"observation": va, "legal_actions": va.legal_actions},
+                    b: {"observation": vb, "legal_actions": vb.legal_actions},
+                }
+                return
+            infos = self.infos = {}
             for a, obs in zip(agents, views, strict=True):
                 infos[a] = {"observation": obs, "legal_actions": obs.legal_actions}
         else:
+            infos = self.infos = {}
             observe = self._observe
             for a in agents:
                 obs = observe(a)
@@ -588,7 +601,18 @@ class TextEnv(AECEnv):
                 self._refresh(a)
             return
         infos = self.infos
-        for a, obs in zip(self.agents, views, strict=True):
+        agents = self.agents
+        if len(agents) == 2 and len(views) == 2:  # two seats (most games): no loop
+            info = infos[agents[0]]
+            obs = views[0]
+            info["observation"] = obs
+            info["legal_actions"] = obs.legal_actions
+            info = infos[agents[1]]
+            obs = views[1]
+            info["observation"] = obs
+            info["legal_actions"] = obs.legal_actions
+            return
+        for a, obs in zip(agents, views, strict=True):
             info = infos[a]
             info["observation"] = obs
             info["legal_actions"] = obs.legal_actions

@@ -11,7 +11,7 @@ comparison between agents is paired, which removes most of the luck of the cards
 
 Determinism: a game's env seed, its seating and the random streams of its agents depend only on
 the run seed and the game index. Agents named by spec that draw from their own generator
-(scripted agents: a :class:`~spenv.agents.BaseAgent` without its own ``act_batch``) draw, in
+(scripted agents: a :class:`~spenv.agent.BaseAgent` without its own ``act_batch``) draw, in
 each game, from a stream of that game, seeded from (run seed, game index, seat of the spec);
 otherwise one generator would serve all games in the order the batches happen to interleave
 them. So the batch size, and which games run together (``start`` plays a slice of the game

@@ -7,10 +7,15 @@ answers with text, ``act(obs) -> str`` (and optionally ``act_batch(list[obs])``)
 
 from __future__ import annotations
 
-from spenv.agent import Agent, BaseAgent, Reply, _make_reply
+from spenv.agent import (
+    Agent,
+    BaseAgent,
+    Reply,
+    _make_reply,  # noqa: F401 - replies pickled before the move load from here
+)
 from spenv.observation import Observation
 
-__all__ = ["Agent", "BaseAgent", "FixedAgent", "RandomAgent", "Reply", "_make_reply"]
+__all__ = ["Agent", "BaseAgent", "FixedAgent", "RandomAgent", "Reply"]
 
 
 class RandomAgent(BaseAgent):

@@ -170,6 +170,7 @@ class TicTacToeEnv(TextEnv):
     # Views are fixed by (env id, retries, invalid_reward, board[, outcomes]) and immutable, so
     # they are built once per position and shared by all instances.
     _view_cache: ClassVar[dict[tuple, tuple[Observation, Observation]]] = {}
+    _shared_views: ClassVar[bool] = True
     _CACHE_LIMIT = 50_000
 
     def __init__(self, **kwargs: Any) -> None:

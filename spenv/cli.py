@@ -159,6 +159,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     env_options = _parse_options(args.option)
     reset_options = _parse_options(args.reset_option)
     table = ResultTable()
+    counted = _DecisionCount(table)
     out = Path(args.out) if args.out else None
     progress = not args.quiet and sys.stderr.isatty()
     if args.backend != "ray" and (
@@ -179,7 +180,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     t0 = time.time()
     try:
         if args.backend == "ray":
-            labels = _play_on_ray(args, es.id, agents, env_options, reset_options, table, out)
+            labels = _play_on_ray(args, es.id, agents, env_options, reset_options, counted, out)
         else:
             runner = Runner(
                 es.id,
@@ -192,7 +193,7 @@ def cmd_play(args: argparse.Namespace) -> int:
                 reset_options=reset_options,
                 out=out,
                 progress=progress,
-                on_episode=table.add,
+                on_episode=counted.add,
             )
             labels = runner.labels
             for _ in runner:
@@ -226,9 +227,26 @@ def cmd_play(args: argparse.Namespace) -> int:
     seats = "both seatings" if not args.no_swap else "fixed seats"
     con.print(results_table(table, f"{es.id}: {args.games} games, {seats}, seed {args.seed}"))
     con.print("rates with 95% Wilson intervals; mean reward with a 95% normal interval")
+    con.print(counted.summary(elapsed))
     if out is not None:
         con.print(f"episodes: {out}  metadata: {out.name}.meta.json")
     return 0
+
+
+class _DecisionCount:
+    """Passes episodes on to ``table.add`` and counts their decisions (turns)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.decisions = 0
+
+    def add(self, ep: Any) -> None:
+        self.table.add(ep)
+        self.decisions += len(ep.turns)
+
+    def summary(self, seconds: float) -> str:
+        rate = self.decisions / seconds if seconds > 0 else float("inf")
+        return f"{self.decisions:,} decisions in {seconds:.2f} s: {rate:,.0f} decisions/s"
 
 
 def _play_on_ray(

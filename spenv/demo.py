@@ -150,11 +150,17 @@ class GameRun:
     games_per_pairing: int = 0
     capped: bool = False
     episodes: int = 0
+    decisions: int = 0
     env_errors: int = 0
     invalid: int = 0
     seconds: float = 0.0
     pilot_seconds: float = 0.0
     pilot_games: int = 0
+
+    @property
+    def decisions_per_second(self) -> float:
+        """Decisions (turns) per second of play, pilot included."""
+        return self.decisions / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def seconds_per_game(self) -> float:
@@ -173,6 +179,8 @@ class GameRun:
             "games_per_pairing": self.games_per_pairing,
             "capped_by_budget": self.capped,
             "episodes": self.episodes,
+            "decisions": self.decisions,
+            "decisions_per_s": self.decisions_per_second,
             "env_errors": self.env_errors,
             "invalid": self.invalid,
             "seconds": self.seconds,
@@ -227,6 +235,7 @@ def _play_pairings(
 
 def _tally(run: GameRun, ep: Episode) -> None:
     run.episodes += 1
+    run.decisions += len(ep.turns)
     if ep.status == "error":
         run.env_errors += 1
     elif "invalid" in ep.outcomes.values():
@@ -326,7 +335,7 @@ def run_demo(
             writers.pop(s.id).close()
             (ep_dir / f"{s.id}.jsonl").unlink(missing_ok=True)
             held.pop(s.id, None)
-            run.episodes = run.env_errors = run.invalid = 0
+            run.episodes = run.decisions = run.env_errors = run.invalid = 0
             continue
         run.pilot_seconds = time.perf_counter() - t0
         run.pilot_games = run.episodes
@@ -441,8 +450,11 @@ def run_demo(
         ),
     )
     _print_summary(console, data, runs, status)
+    decisions = sum(r.decisions for r in runs)
     console.print(
-        f"{sum(r.episodes for r in runs)} games in {elapsed:.1f}s (play {play_seconds:.1f}s, "
+        f"{sum(r.episodes for r in runs)} games in {elapsed:.1f}s (play {play_seconds:.1f}s: "
+        f"{decisions:,} decisions, "
+        f"{decisions / play_seconds if play_seconds > 0 else 0:,.0f} decisions/s; "
         f"import and ratings {rate_seconds:.1f}s). Wrote {out}/episodes/*.jsonl, leaderboard.db, "
         f"ratings.json, index.html, standings.md, meta.json"
     )
@@ -464,7 +476,16 @@ def _print_summary(
 ) -> None:
     views = {v["id"]: v for v in data["views"]}
     g = Table(title="Round robins", title_justify="left")
-    for col in ("game", "agents", "pairs", "per pair", "games", "ms/game", "rated by"):
+    for col in (
+        "game",
+        "agents",
+        "pairs",
+        "per pair",
+        "games",
+        "ms/game",
+        "decisions/s",
+        "rated by",
+    ):
         g.add_column(col, justify="right" if col not in ("game", "rated by") else "left")
     g.add_column("notes", overflow="fold", min_width=12)
     for r in runs:
@@ -487,6 +508,7 @@ def _print_summary(
             str(r.games_per_pairing) if r.skipped is None else "-",
             str(r.episodes),
             f"{r.seconds_per_game * 1000:.1f}" if r.pilot_games else "-",
+            f"{r.decisions_per_second:,.0f}" if r.seconds > 0 else "-",
             rated,
             "; ".join(parts),
         )

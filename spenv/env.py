@@ -31,11 +31,11 @@ agent tests play millions of short games, so per-decision overhead matters (see
 ``benchmarks/perf/``). Games help by caching their immutable observations and setting
 ``_views``; a game may also inline its own common case (Kuhn poker does).
 
-Randomness and replay: each env owns a PCG64 generator, made on first use from the seed. A game
-that continues the stream (``reset()`` without a seed) records the generator state it starts
-from, read when it first draws (a game that never draws needs none: the seed replays it).
-``_uniform()`` draws ahead in blocks and tracks that state arithmetically instead of reading it
-every game.
+Randomness and replay: each env owns a PCG64 stream (``np.random.default_rng(seed)``'s), made
+on first use from the seed. A game that continues the stream (``reset()`` without a seed) records
+the position it starts from, read when it first draws (a game that never draws needs none: the
+seed replays it). ``_uniform()`` draws from the stream without a numpy generator until the game
+asks for ``np_random`` (see :mod:`spenv.streams`).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from pettingzoo.utils.env import AECIterable
 from spenv.episode import Episode, Turn
 from spenv.observation import Observation
 from spenv.spaces import ACTION_SPACE_LENGTH, OBSERVATION_SPACE_LENGTH, UnicodeText
+from spenv.streams import Stream, pcg64_state
 
 # Templates for each env's own spaces: an env copies them (shallowly: the charset tables are
 # shared, the sampling generator is not), so seeding one env's space never touches another's.
@@ -90,38 +91,6 @@ def int_option(name: str, value: Any, lo: int, hi: int | None = None) -> int:
         bounds = f">= {lo}" if hi is None else f"from {lo} to {hi}"
         raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
     return value
-
-
-# PCG64 (numpy's default bit generator) is a 128-bit LCG: each 64-bit draw steps the state to
-# state * _PCG64_MULT + inc (mod 2**128), and Generator.random() takes one draw per value.
-# TextEnv._uniform uses this to record where a game starts in a prefetched block of draws
-# without reading the generator state (which costs more than a whole Kuhn poker hand); it is
-# checked once against numpy, and not used if numpy disagrees.
-_PCG64_MULT = 0x2360ED051FC65DA44385DF649FCCF645
-_MASK128 = (1 << 128) - 1
-_BLOCK_MAX = 32
-_pcg64_ok: bool | None = None
-
-
-def _pcg64_math_ok() -> bool:
-    """Whether numpy's PCG64 Generator draws as assumed above (checked once per process)."""
-    global _pcg64_ok
-    if _pcg64_ok is None:
-        try:
-            a = np.random.Generator(np.random.PCG64(20_240_601))
-            b = np.random.Generator(np.random.PCG64(20_240_601))
-            st = a.bit_generator.state
-            state, inc = st["state"]["state"], st["state"]["inc"]
-            ok = st["bit_generator"] == "PCG64"
-            ok = ok and a.random(5).tolist() == [b.random() for _ in range(5)]
-            for _ in range(5):
-                state = (state * _PCG64_MULT + inc) & _MASK128
-            ok = ok and a.bit_generator.state == b.bit_generator.state
-            ok = ok and a.bit_generator.state["state"]["state"] == state
-        except Exception:
-            ok = False
-        _pcg64_ok = bool(ok)
-    return _pcg64_ok
 
 
 class _AgentIterable(AECIterable):
@@ -177,6 +146,9 @@ class TextEnv(AECEnv):
     #: For games with finite moves: each exact legal-action string and the move it stands for.
     #: An action equal to one of the current ``legal_actions`` skips the parser.
     _moves: ClassVar[Mapping[str, str]] = {}
+    #: Whether the game reuses its (immutable) observation objects across games (cached
+    #: views); the episode record then builds each observation's stored form once.
+    _shared_views: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -210,27 +182,22 @@ class TextEnv(AECEnv):
         self.agent_selection: str = ""
         self._obs_spaces: dict[str, UnicodeText] = {}
         self._act_spaces: dict[str, UnicodeText] = {}
-        # The generator is made on first use (seeding a PCG64 costs ~12 us; many games never
-        # draw). ``_seed`` is the seed of the current stream, ``_rng_state`` the generator state
-        # the current game started from when it continued that stream (``None``: fresh from
-        # ``_seed``), ``_capture_rng`` whether that state is still to be recorded, at the game's
-        # first draw (``np_random`` or ``_uniform``).
-        self._rng: np.random.Generator | None = None
+        # The random stream is made on first use (many games never draw); see spenv.streams.
+        # ``_seed`` is the seed of the current stream, ``_rng_state`` where the current game
+        # started in it when it continued that stream (``None``: fresh from ``_seed``; a
+        # (state, inc) tuple stands for numpy's state dict, built when the record is made),
+        # ``_capture_rng`` whether that is still to be recorded, at the game's first draw.
+        self._stream: Stream | None = None
         self._seed: int | None = None
-        # (A tuple (state, const) stands for the PCG64 state dict, built when it is recorded.)
-        self._rng_state: dict[str, Any] | tuple[int, tuple[int, int, int]] | None = None
+        self._rng_state: dict[str, Any] | tuple[int, int] | None = None
         self._capture_rng = False
-        # _uniform's prefetched draws: _block[_block_pos:] are not used yet (the generator itself
-        # is that far ahead); _block_state is the PCG64 state before _block[_block_pos] when
-        # known, with _block_const = (inc, has_uint32, uinteger); _block_next the size of the
-        # next block (1 after seeding, doubling up to _BLOCK_MAX).
-        self._block: list[float] = []
-        self._block_pos = 0
-        self._block_state: int | None = None
-        self._block_const: tuple[int, int, int] = (0, 0, 0)
-        self._block_next = 1
+        self._spare_rng: np.random.Generator | None = None  # a generator to reuse on reseed
         self._reset_options: dict[str, Any] = {}
+        # One (agent, observation, raw action, move, valid, error) per decision; the runner's
+        # annotations by turn index: elapsed seconds, and agent-side facts (``annotate_turn``).
         self._turns: list[tuple] = []
+        self._elapsed: dict[int, float] = {}
+        self._extras: dict[int, dict[str, Any]] = {}
         self._turn = 0
         self._strikes: dict[str, int] = {}
         self._feedback: str | None = None
@@ -263,90 +230,38 @@ class TextEnv(AECEnv):
         A game's first use of it records the generator state the game starts from (when the
         game continues an earlier stream), which is what makes the episode replayable.
         """
-        rng = self._rng
-        if rng is not None and not self._capture_rng and self._block_pos >= len(self._block):
-            return rng
-        if rng is None:
-            rng = self._make_rng()
-        if self._block_pos < len(self._block):
-            self._realign()
+        stream = self._stream
+        if stream is None:
+            stream = self._make_stream()
         if self._capture_rng:
             self._capture_rng = False
-            self._rng_state = rng.bit_generator.state
-        return rng
+            self._rng_state = stream.position()
+        gen = stream.gen
+        if gen is None:
+            gen = stream.generator(self._spare_rng)
+            self._spare_rng = None
+        return gen
 
-    def _make_rng(self) -> np.random.Generator:
+    def _make_stream(self) -> Stream:
         if self._seed is None:
             self._seed = secrets.randbits(63)
-        # The same generator as np.random.default_rng(seed), made a little faster.
-        rng = self._rng = np.random.Generator(np.random.PCG64(self._seed))
-        return rng
+        stream = self._stream = Stream.from_seed(self._seed)
+        return stream
 
     def _uniform(self) -> float:
         """A float in [0, 1): the next value of ``self.np_random.random()``, drawn cheaply.
 
-        Games whose randomness is only such draws (Kuhn poker's deals) should use this: the env
-        then draws from its generator in blocks and records where each game starts in the
-        stream without reading the generator state every game. It is the same stream: mixing
-        it with ``np_random`` is fine (``np_random`` first puts the generator back where this
-        stream has got to).
+        Games whose randomness is only such draws (Kuhn poker's deals) should use this: until a
+        game asks for ``np_random`` itself, the stream is computed without making a numpy
+        generator (see :mod:`spenv.streams`). It is the same stream: mixing the two is fine.
         """
-        pos = self._block_pos
-        block = self._block
-        if pos < len(block):
-            # Values left in a block imply a block of several, whose start state was read.
-            state: int = self._block_state  # type: ignore[assignment]
-            const = self._block_const
-            if self._capture_rng:
-                self._capture_rng = False
-                self._rng_state = (state, const)
-            self._block_state = (state * _PCG64_MULT + const[0]) & _MASK128
-            self._block_pos = pos + 1
-            return block[pos]
-        return self._refill()
-
-    def _refill(self) -> float:
-        """Draw the next block for ``_uniform`` and return its first value."""
-        rng = self._rng
-        if rng is None:
-            rng = self._make_rng()
-        n = self._block_next
-        if n == 1 or type(rng.bit_generator) is not np.random.PCG64 or not _pcg64_math_ok():
-            # One value, straight from the generator (recording the game's start if due).
-            self._block_next = 2
-            return self.np_random.random()
-        self._block_next = min(2 * n, _BLOCK_MAX)
-        st = rng.bit_generator.state
+        stream = self._stream
+        if stream is None:
+            stream = self._make_stream()
         if self._capture_rng:
             self._capture_rng = False
-            self._rng_state = st
-        state = st["state"]["state"]
-        const = self._block_const = (st["state"]["inc"], st["has_uint32"], st["uinteger"])
-        self._block_state = (state * _PCG64_MULT + const[0]) & _MASK128
-        self._block = rng.random(n).tolist()
-        self._block_pos = 1
-        return self._block[0]
-
-    def _pcg64_state(self, state: int, const: tuple[int, int, int] | None = None) -> dict[str, Any]:
-        inc, has_uint32, uinteger = self._block_const if const is None else const
-        return {
-            "bit_generator": "PCG64",
-            "state": {"state": state, "inc": inc},
-            "has_uint32": has_uint32,
-            "uinteger": uinteger,
-        }
-
-    def _realign(self) -> None:
-        """Put the generator back where ``_uniform``'s stream has got to (drop the block)."""
-        state = self._block_state
-        assert self._rng is not None and state is not None
-        self._rng.bit_generator.state = self._pcg64_state(state)
-        self._drop_block()
-
-    def _drop_block(self) -> None:
-        self._block = []
-        self._block_pos = 0
-        self._block_state = None
+            self._rng_state = stream.position()
+        return stream.random()
 
     @property
     def turn(self) -> int:
@@ -392,16 +307,29 @@ class TextEnv(AECEnv):
         else:
             opts = game_options = {}
             rng_state = None
-        self._start_rng(seed, rng_state)
+        if seed is None and rng_state is None and self._stream is not None:
+            self._rng_state = None  # continuing the stream (the common case, inlined)
+            self._capture_rng = True
+        else:
+            self._start_rng(seed, rng_state)
         self._clear_game(opts, game_options)
         agents = self.possible_agents
         self.agent_selection = self._new_game(game_options)
-        infos = self.infos = {}
         views = self._views
         if views is not None:
+            if len(views) == 2:  # two seats (most games): no loop
+                a, b = agents
+                va, vb = views
+                self.infos = {
+                    a: {"observation": va, "legal_actions": va.legal_actions},
+                    b: {"observation": vb, "legal_actions": vb.legal_actions},
+                }
+                return
+            infos = self.infos = {}
             for a, obs in zip(agents, views, strict=True):
                 infos[a] = {"observation": obs, "legal_actions": obs.legal_actions}
         else:
+            infos = self.infos = {}
             observe = self._observe
             for a in agents:
                 obs = observe(a)
@@ -415,24 +343,29 @@ class TextEnv(AECEnv):
             self._restore_rng(seed, rng_state)
         elif seed is not None:
             self._seed = int(seed)
-            self._rng = None  # made from the seed on first use
+            self._drop_stream()  # made from the seed on first use
             self._rng_state = None
             self._capture_rng = False
-            if self._block:
-                self._drop_block()
-            self._block_next = 1
-        elif self._rng is None:
-            # The stream has not started: this game gets a fresh generator from the seed
-            # (drawn from the OS if there is none yet), so the seed alone reproduces it.
+        elif self._stream is None:
+            # The stream has not started: this game gets a fresh stream from the seed (drawn
+            # from the OS if there is none yet), so the seed alone reproduces it.
             if self._seed is None:
                 self._seed = secrets.randbits(63)
             self._rng_state = None
             self._capture_rng = False
         else:
-            # Continuing the stream: the state is recorded at the game's first draw (reading it
-            # costs more than many games' whole reset, and some games never draw).
+            # Continuing the stream: the position is recorded at the game's first draw (reading
+            # a numpy generator's state costs more than many games' whole reset, and some games
+            # never draw).
             self._rng_state = None
             self._capture_rng = True
+
+    def _drop_stream(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            if stream.gen is not None:
+                self._spare_rng = stream.gen
+            self._stream = None
 
     def _clear_game(self, options: dict[str, Any], game_options: dict[str, Any]) -> None:
         """Reset the per-game bookkeeping (``reset``, before ``_new_game``)."""
@@ -449,6 +382,10 @@ class TextEnv(AECEnv):
         if self._strikes:
             self._strikes = {}
         self._turns = []
+        if self._elapsed:
+            self._elapsed = {}
+        if self._extras:
+            self._extras = {}
         self._turn = 0
         self._feedback = None
         self._outcomes = {}
@@ -465,17 +402,15 @@ class TextEnv(AECEnv):
             new_seed = self._seed
         else:
             new_seed = secrets.randbits(63)
-        rng = np.random.Generator(np.random.PCG64(new_seed))
         try:
-            rng.bit_generator.state = state
-        except (TypeError, ValueError, KeyError) as exc:
+            stream = Stream.from_state(state)
+        except ValueError as exc:
             raise ValueError(f"reset option rng_state is not a valid state: {exc}") from exc
         self._seed = new_seed
-        self._rng = rng
+        self._drop_stream()
+        self._stream = stream
         self._rng_state = state
         self._capture_rng = False
-        self._drop_block()
-        self._block_next = 1
 
     def observe(self, agent: str) -> str:
         info = self.infos.get(agent)
@@ -666,7 +601,18 @@ class TextEnv(AECEnv):
                 self._refresh(a)
             return
         infos = self.infos
-        for a, obs in zip(self.agents, views, strict=True):
+        agents = self.agents
+        if len(agents) == 2 and len(views) == 2:  # two seats (most games): no loop
+            info = infos[agents[0]]
+            obs = views[0]
+            info["observation"] = obs
+            info["legal_actions"] = obs.legal_actions
+            info = infos[agents[1]]
+            obs = views[1]
+            info["observation"] = obs
+            info["legal_actions"] = obs.legal_actions
+            return
+        for a, obs in zip(agents, views, strict=True):
             info = infos[a]
             info["observation"] = obs
             info["legal_actions"] = obs.legal_actions
@@ -719,16 +665,25 @@ class TextEnv(AECEnv):
         """The record of the current game (complete once the game has ended)."""
         system = self.system_prompts()
         per_decision = self.decision_rewards()
+        elapsed, extras = self._elapsed, self._extras
+        record = _shared_record if self._shared_views else _fresh_record
         turns = []
-        for i, rec in enumerate(self._turns):
-            agent, obs, raw, move, valid, error = rec[:6]
-            meta = dict(rec[6]) if len(rec) > 6 else {}
-            elapsed = meta.pop("elapsed", None)
-            od = obs.to_dict()
-            od.pop("env_id")
+        for i, (agent, obs, raw, move, valid, error) in enumerate(self._turns):
+            od = record(obs)
             if od.get("system") == system.get(agent):
-                od.pop("system")
-            turn = Turn(i, agent, obs.turn, od, raw, move, valid, error, elapsed, meta)
+                del od["system"]
+            turn = Turn(
+                i,
+                agent,
+                obs.turn,
+                od,
+                raw,
+                move,
+                valid,
+                error,
+                elapsed.get(i) if elapsed else None,
+                dict(extras[i]) if i in extras else {},
+            )
             if i in per_decision:
                 turn.reward = float(per_decision[i])
             turns.append(turn)
@@ -755,7 +710,7 @@ class TextEnv(AECEnv):
         """The generator state the current game started from (None: fresh from the seed)."""
         recorded = self._rng_state
         if type(recorded) is tuple:
-            recorded = self._rng_state = self._pcg64_state(*recorded)
+            recorded = self._rng_state = pcg64_state(*recorded)
         return recorded  # type: ignore[return-value]
 
     def total_rewards(self) -> dict[str, float]:
@@ -764,11 +719,36 @@ class TextEnv(AECEnv):
 
     def annotate_turn(self, *, elapsed: float | None = None, **extra: Any) -> None:
         """Attach agent-side facts (timing, token ids, log-probs) to the latest turn."""
-        if not self._turns:
+        n = len(self._turns) - 1
+        if n < 0:
             raise ValueError("no turn to annotate")
-        rec = self._turns[-1]
-        meta = rec[6] if len(rec) > 6 else {}
         if elapsed is not None:
-            meta["elapsed"] = elapsed
-        meta.update(extra)
-        self._turns[-1] = (*rec[:6], meta)
+            self._elapsed[n] = elapsed
+        if extra:
+            got = self._extras.get(n)
+            if got is None:
+                self._extras[n] = dict(extra)
+            else:
+                got.update(extra)
+
+
+# Episode records of observations that games share across games (``_shared_views``): each
+# observation's stored dict is built once; a turn gets a shallow copy (its nested ``state`` is
+# shared with the other turns of that observation: records are read, not edited in place).
+_RECORDS: dict[int, tuple[Observation, dict[str, Any]]] = {}
+_RECORDS_LIMIT = 8192
+
+
+def _fresh_record(obs: Observation) -> dict[str, Any]:
+    od = obs.to_dict()
+    del od["env_id"]
+    return od
+
+
+def _shared_record(obs: Observation) -> dict[str, Any]:
+    hit = _RECORDS.get(id(obs))
+    if hit is None or hit[0] is not obs:
+        if len(_RECORDS) >= _RECORDS_LIMIT:
+            _RECORDS.clear()
+        hit = _RECORDS[id(obs)] = (obs, _fresh_record(obs))
+    return dict(hit[1])

@@ -11,7 +11,7 @@ comparison between agents is paired, which removes most of the luck of the cards
 
 Determinism: a game's env seed, its seating and the random streams of its agents depend only on
 the run seed and the game index. Agents named by spec that draw from their own generator
-(scripted agents: a :class:`~spenv.agents.BaseAgent` without its own ``act_batch``) draw, in
+(scripted agents: a :class:`~spenv.agent.BaseAgent` without its own ``act_batch``) draw, in
 each game, from a stream of that game, seeded from (run seed, game index, seat of the spec);
 otherwise one generator would serve all games in the order the batches happen to interleave
 them. So the batch size, and which games run together (``start`` plays a slice of the game
@@ -41,12 +41,10 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spenv.agents.base import Agent, BaseAgent
-from spenv.agents.specs import make_agent
+from spenv.agent import Agent, AgentResolver, BaseAgent, check_agent, default_resolver
 from spenv.env import AgentFailure, TextEnv
 from spenv.episode import Episode, EpisodeWriter
 from spenv.registry import make
@@ -64,7 +62,7 @@ AgentsArg = Sequence["Agent | str"] | Mapping[str, "Agent | str"]
 
 
 def _resolve_agents(
-    env: TextEnv, agents: AgentsArg, seed: int | None
+    env: TextEnv, agents: AgentsArg, seed: int | None, resolve: AgentResolver | None = None
 ) -> tuple[list[Agent], list[str], list[bool]]:
     seats = env.possible_agents
     if isinstance(agents, Mapping):
@@ -87,12 +85,14 @@ def _resolve_agents(
             # The same spec twice is one agent object (self-play shares one batch).
             if a not in cache:
                 agent_seed = None if seed is None else seed * 1_000_003 + i
-                cache[a] = make_agent(a, env.env_id, seed=agent_seed)
+                if resolve is None:
+                    resolve = default_resolver()
+                cache[a] = resolve(a, env.env_id, seed=agent_seed)
             built.append(cache[a])
             labels.append(a)
             from_spec.append(True)
         else:
-            built.append(make_agent(a))
+            built.append(check_agent(a))
             labels.append(getattr(a, "name", type(a).__name__))
             from_spec.append(False)
     return built, labels, from_spec
@@ -114,68 +114,21 @@ def agent_game_state(seed: int, game: int, slot: int) -> dict[str, Any]:
     }
 
 
-class _PerGameStreams:
+class _Streamed:
     """A scripted agent whose random draws come from one stream per game.
 
-    The runner hands it the decisions of a tick in one ``act_batch`` call with their keys
-    (``run:game:seat``, see ``wants_keys``); before each decision it points the agent's ``rng``
-    at the stream of that game, created from :func:`agent_game_state` on the game's first
-    decision and recycled when the runner reports the game over (``forget``). Batching is kept:
-    one call per tick, as for the agent itself.
+    Before each decision of game ``g`` the runner points the agent's ``rng`` at that game's
+    generator, set from :func:`agent_game_state` (run seed, ``g``, ``slot``: the seat that built
+    the spec) on the game's first decision and recycled when the game ends. One object per agent,
+    so self-play still answers a tick's decisions in one pass.
     """
 
-    wants_keys = True
+    __slots__ = ("agent", "name", "seed", "slot")
 
     def __init__(self, agent: Agent, seed: int, slot: int) -> None:
         self.agent = agent
         self.name = getattr(agent, "name", type(agent).__name__)
         self.seed, self.slot = seed, slot
-        self._live: dict[int, Any] = {}  # game index -> its generator
-        self._by_key: dict[str, Any] = {}  # decision key -> the generator of its game
-        self._free: list[Any] = []
-
-    @staticmethod
-    def _game(key: str) -> int:
-        return int(key.split(":")[-2])
-
-    def _rng(self, key: str) -> Any:
-        rng = self._by_key.get(key)
-        if rng is not None:
-            return rng
-        game = self._game(key)
-        rng = self._live.get(game)
-        if rng is None:
-            if self._free:
-                rng = self._free.pop()
-            else:
-                import numpy as np
-
-                rng = np.random.Generator(np.random.PCG64())
-            rng.bit_generator.state = agent_game_state(self.seed, game, self.slot)
-            self._live[game] = rng
-        self._by_key[key] = rng
-        return rng
-
-    def act_batch(self, observations: Sequence[Any], keys: Sequence[str]) -> list[Any]:
-        agent = self.agent
-        out: list[Any] = []
-        for obs, key in zip(observations, keys, strict=True):
-            agent.rng = self._rng(key)  # type: ignore[attr-defined]
-            try:
-                out.append(agent.act(obs))
-            except Exception as exc:
-                out.append(AgentFailure(f"agent failed: {type(exc).__name__}: {exc}"))
-        return out
-
-    def act(self, obs: Any) -> Any:
-        raise RuntimeError("a per-game stream agent answers through act_batch with keys")
-
-    def forget(self, key: str) -> None:
-        if self._by_key.pop(key, None) is None:
-            return
-        rng = self._live.pop(self._game(key), None)
-        if rng is not None:
-            self._free.append(rng)
 
 
 def _reseeded_per_game(agent: Agent) -> bool:
@@ -344,12 +297,14 @@ def play(
     *,
     options: Mapping[str, Any] | None = None,
     env_options: Mapping[str, Any] | None = None,
+    resolve: AgentResolver | None = None,
 ) -> Episode:
     """Play one game and return its episode.
 
     ``env`` is an env id or an env instance; ``agents`` one agent (or agent spec) per seat, in
     seat order or as a ``{seat: agent}`` mapping; ``options`` the game's reset options;
-    ``env_options`` its constructor options.
+    ``env_options`` its constructor options; ``resolve`` builds agents named by spec (see
+    :class:`Runner`).
     """
     runner = Runner(
         env,
@@ -360,18 +315,47 @@ def play(
         reset_options=options,
         env_options=env_options,
         batch_size=1,
+        resolve=resolve,
     )
     (episode,) = list(runner)
     return episode
 
 
-@dataclass
 class _Slot:
-    env: TextEnv
-    index: int
-    seats: dict[str, Agent]
-    players: dict[str, str]
-    started: float = field(default_factory=time.perf_counter)
+    """One live game: its env, index, who sits where, and the runner's per-game state."""
+
+    __slots__ = ("buffered", "env", "index", "players", "rngs", "seats", "started", "waiting")
+
+    def __init__(
+        self, env: TextEnv, index: int, seats: dict[str, Any], players: dict[str, str]
+    ) -> None:
+        self.env = env
+        self.index = index
+        self.seats = seats  # seat -> what plays it (an agent, or a _Streamed agent)
+        self.players = players  # seat -> label
+        self.started = time.perf_counter()
+        self.rngs: dict[int, Any] = {}  # per-game generators of _Streamed agents, by slot
+        # seat -> answers drawn ahead for a repeated prompt: [text, answers (last first),
+        # the repeat count the next ask must show, elapsed share]
+        self.buffered: dict[str, list[Any]] = {}
+        self.waiting = False  # a decision of an async agent is in flight
+
+
+# How the runner asks a player: scripted with per-game streams, a plain (sync) agent, an async
+# agent with a coroutine per decision, an async agent with a coroutine per batch.
+_STREAMED, _SYNC, _ASYNC_EACH, _ASYNC_GROUP = range(4)
+
+
+def _kind(player: Any) -> int:
+    if type(player) is _Streamed:
+        return _STREAMED
+    if not is_async_agent(player):
+        return _SYNC
+    return _ASYNC_EACH if is_per_decision(player) else _ASYNC_GROUP
+
+
+def _failure(exc: Exception) -> AgentFailure:
+    return AgentFailure(f"agent failed: {type(exc).__name__}: {exc}")
 
 
 class Runner:
@@ -381,6 +365,17 @@ class Runner:
     ``metadata["game"]`` is its index). ``out`` streams them to a JSONL file as well. ``start``
     offsets the game indices: the runner plays games ``start .. start + games - 1``, exactly as a
     runner from 0 would play them (see the module docstring on determinism).
+
+    Agents are agent objects, or spec strings that ``resolve(spec, env_id, seed=...)`` turns
+    into agents (default: :func:`spenv.agent.default_resolver`, the specs of
+    :mod:`spenv.agents`).
+
+    Repeated prompts: when a decision's observation has ``repeat`` = k > 1 (the same prompt will
+    be asked k times in a row, each answer independent), the runner draws all k answers in the
+    same batched call and answers the following asks of that seat in that game from those
+    draws, as long as they show the identical text with ``repeat`` counting down; leftovers are
+    dropped when the text changes. Agents with a coroutine ``aact`` are asked one decision at a
+    time, repeated or not.
     """
 
     def __init__(
@@ -398,6 +393,7 @@ class Runner:
         out: str | Path | None = None,
         progress: bool = False,
         on_episode: Callable[[Episode], None] | None = None,
+        resolve: AgentResolver | None = None,
     ) -> None:
         if not isinstance(games, int) or games < 0:
             raise ValueError(f"games must be a non-negative integer, got {games!r}")
@@ -418,17 +414,31 @@ class Runner:
         self._first_env: TextEnv | None = first
         self.env_id = first.env_id
         self.seats = list(first.possible_agents)
-        self.agents, labels, from_spec = _resolve_agents(first, agents, seed)
+        self.agents, labels, from_spec = _resolve_agents(first, agents, seed, resolve)
         self.labels = unique_labels(labels)
         # What plays: scripted spec agents draw from per-game streams (see the module docstring).
-        self._players: list[Agent] = list(self.agents)
+        self._players: list[Any] = list(self.agents)
         if seed is not None:
             wrapped: dict[int, Any] = {}
             for k, (agent, spec) in enumerate(zip(self.agents, from_spec, strict=True)):
                 if spec and _reseeded_per_game(agent):
                     if id(agent) not in wrapped:  # the seat that built the spec seeds it
-                        wrapped[id(agent)] = _PerGameStreams(agent, seed, k)
+                        wrapped[id(agent)] = _Streamed(agent, seed, k)
                     self._players[k] = wrapped[id(agent)]
+        self._kinds = {id(p): _kind(p) for p in self._players}
+        self._keyed = {
+            id(p) for p in self._players if getattr(p, "wants_keys", False) and hasattr(p, "forget")
+        }
+        # Who sits where in each rotation (shared by the games of that rotation; read-only).
+        n = len(self.seats)
+        self._seatings = [
+            (
+                {s: self._players[(k + r) % n] for k, s in enumerate(self.seats)},
+                {s: self.labels[(k + r) % n] for k, s in enumerate(self.seats)},
+            )
+            for r in range(n)
+        ]
+        self._free_rngs: list[Any] = []
         self.games = games
         self.start = start
         self.seed = seed
@@ -453,12 +463,9 @@ class Runner:
     def _start(self, env: TextEnv, position: int) -> _Slot:
         index = self.start + position
         rotation, seed = self.seating(index)
-        n = len(self.seats)
-        agents = self._players
-        seats = {s: agents[(k + rotation) % n] for k, s in enumerate(self.seats)}
-        players = {s: self.labels[(k + rotation) % n] for k, s in enumerate(self.seats)}
+        seats, players = self._seatings[rotation]
         env.reset(seed=seed, options=self.reset_options or None)
-        return _Slot(env=env, index=index, seats=seats, players=players)
+        return _Slot(env, index, seats, players)
 
     def _episode(self, slot: _Slot, error: str | None = None) -> Episode:
         env = slot.env
@@ -508,27 +515,102 @@ class Runner:
         finished: list[tuple[_Slot, str | None]],
     ) -> None:
         """Play one answer in its game; an env that raises ends that game only."""
+        env = slot.env
         try:
-            slot.env.step(action)
-            meta = getattr(action, "meta", None)
+            env.step(action)
+            meta = None if type(action) is str else getattr(action, "meta", None)
             if meta:
-                slot.env.annotate_turn(elapsed=elapsed, **meta)
-            else:
-                slot.env.annotate_turn(elapsed=elapsed)
+                env.annotate_turn(elapsed=elapsed, **meta)
+            elif env._turns:  # annotate_turn(elapsed=...), inlined: one per decision
+                env._elapsed[len(env._turns) - 1] = elapsed
         except Exception:
             finished.append((slot, traceback.format_exc(limit=8)))
             return
-        if slot.env.done:  # free the slot now, so the next tick's batch is full
+        if env.done:  # free the slot now, so the next tick's batch is full
             finished.append((slot, None))
 
+    def _deliver(
+        self,
+        slots: list[_Slot],
+        counts: list[int],
+        actions: list[Any],
+        share: float,
+        finished: list[tuple[_Slot, str | None]],
+    ) -> None:
+        """Step each game with its first answer; keep the rest of a repeated prompt's draws."""
+        if len(counts) == len(actions):  # no repeated prompt: one answer each
+            for slot, action in zip(slots, actions, strict=True):
+                self._step(slot, action, share, finished)
+            return
+        i = 0
+        for slot, n in zip(slots, counts, strict=True):
+            if n > 1:
+                env = slot.env
+                seat = env.agent_selection
+                obs = env.infos[seat]["observation"]
+                rest = actions[i + 1 : i + n]
+                rest.reverse()
+                slot.buffered[seat] = [obs.text, rest, obs.repeat - 1, share]
+            self._step(slot, actions[i], share, finished)
+            i += n
+
+    def _from_buffer(
+        self, slot: _Slot, seat: str, finished: list[tuple[_Slot, str | None]]
+    ) -> bool:
+        """Answer a repeated prompt from the draws made with its first ask (True if it did)."""
+        buf = slot.buffered.pop(seat)
+        obs = slot.env.infos[seat]["observation"]
+        text, rest, expected, share = buf
+        if not rest or obs.repeat != expected or obs.text != text:
+            return False  # the prompt changed: the leftovers are dropped
+        action = rest.pop()
+        if rest:
+            buf[2] = expected - 1
+            slot.buffered[seat] = buf
+        self._step(slot, action, share, finished)
+        return True
+
+    def _agent_rng(self, seed: int, index: int, k: int) -> Any:
+        rngs = self._free_rngs
+        if rngs:
+            rng = rngs.pop()
+        else:
+            import numpy as np
+
+            rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = agent_game_state(seed, index, k)
+        return rng
+
+    def _ask_streamed(
+        self, player: _Streamed, slots: list[_Slot], counts: list[int], obs: list[Any]
+    ) -> list[Any]:
+        """A scripted agent's decisions, each drawn from its game's own stream."""
+        agent, k = player.agent, player.slot
+        act = agent.act
+        out: list[Any] = []
+        for slot, n, o in zip(slots, counts, obs, strict=True):
+            rng = slot.rngs.get(k)
+            if rng is None:
+                rng = slot.rngs[k] = self._agent_rng(player.seed, slot.index, k)
+            agent.rng = rng  # type: ignore[attr-defined]
+            for _ in range(n):
+                try:
+                    out.append(act(o))
+                except Exception as exc:
+                    out.append(_failure(exc))
+        return out
+
     def _forget(self, slot: _Slot) -> None:
-        """Tell agents that keep per-game state that the game is over."""
+        """Tell agents that keep per-game state that the game is over; recycle its streams."""
+        if slot.rngs:
+            self._free_rngs.extend(slot.rngs.values())
+        keyed = self._keyed
+        if not keyed:
+            return
         for seat, agent in slot.seats.items():
-            if getattr(agent, "wants_keys", False):
-                forget = getattr(agent, "forget", None)
-                if forget is not None:
-                    with contextlib.suppress(Exception):
-                        forget(self._key(slot, seat))
+            if id(agent) in keyed:
+                with contextlib.suppress(Exception):
+                    agent.forget(self._key(slot, seat))
 
     def _run(
         self, writer: EpisodeWriter | None, bar: ProgressBar | None, driver: _AsyncDriver
@@ -538,81 +620,97 @@ class Runner:
             pool.append(self._first_env)
             self._first_env = None
         live: list[_Slot] = []
-        # Decisions of async agents in flight: (future, the slots it answers, start time).
-        inflight: list[tuple[Future[Any], list[_Slot], float, bool]] = []
-        waiting: set[int] = set()  # ids of slots with a decision in flight
+        # Decisions of async agents in flight: (future, the slots it answers, start time,
+        # whether it answers a group, draws per slot).
+        inflight: list[tuple[Future[Any], list[_Slot], float, bool, list[int]]] = []
+        kinds = self._kinds
         next_game = 0
-        while live or next_game < self.games:
-            while next_game < self.games and len(live) < self.batch_size:
+        games, batch_size = self.games, self.batch_size
+        while live or next_game < games:
+            while next_game < games and len(live) < batch_size:
                 env = pool.pop() if pool else self._make_env()
-                try:
-                    live.append(self._start(env, next_game))
-                except Exception:  # bad reset options fail loudly: every game would fail
-                    raise
+                live.append(self._start(env, next_game))  # bad reset options fail loudly
                 next_game += 1
             # Gather pending decisions, one group per agent object.
-            groups: dict[int, tuple[Agent, list[_Slot]]] = {}
+            groups: dict[int, tuple[Any, list[_Slot]]] = {}
             finished: list[tuple[_Slot, str | None]] = []
             for slot in live:
-                if id(slot) in waiting:
+                if slot.waiting:
                     continue
                 env = slot.env
                 if env.done:  # a game can end at reset
                     finished.append((slot, None))
                     continue
-                agent = slot.seats[env.agent_selection]
-                group = groups.get(id(agent))
+                seat = env.agent_selection
+                if (
+                    slot.buffered
+                    and seat in slot.buffered
+                    and self._from_buffer(slot, seat, finished)
+                ):
+                    continue
+                player = slot.seats[seat]
+                group = groups.get(id(player))
                 if group is None:
-                    groups[id(agent)] = (agent, [slot])
+                    groups[id(player)] = (player, [slot])
                 else:
                     group[1].append(slot)
-            sync_groups = []
-            for agent, slots in groups.values():
-                if not is_async_agent(agent):
-                    sync_groups.append((agent, slots))
+            sync_asked = False
+            for player, slots in groups.values():
+                kind = kinds[id(player)]
+                obs = [s.env.infos[s.env.agent_selection]["observation"] for s in slots]
+                counts = [1 if o.repeat <= 1 or kind == _ASYNC_EACH else o.repeat for o in obs]
+                if kind >= _ASYNC_EACH:
+                    # Async agents: their requests run while the other agents compute.
+                    asked = [o for o, n in zip(obs, counts, strict=True) for _ in range(n)]
+                    futures = driver.submit(player, asked)
+                    t0 = time.perf_counter()
+                    self.calls += 1
+                    if kind == _ASYNC_EACH:
+                        inflight.extend(
+                            (f, [s], t0, False, [1]) for f, s in zip(futures, slots, strict=True)
+                        )
+                    else:
+                        inflight.append((futures[0], slots, t0, True, counts))
+                    for s in slots:
+                        s.waiting = True
                     continue
-                # Async agents first: their requests run while the other agents compute.
-                observations = [s.env.infos[s.env.agent_selection]["observation"] for s in slots]
-                futures = driver.submit(agent, observations)
+                sync_asked = True
                 t0 = time.perf_counter()
-                self.calls += 1
-                if is_per_decision(agent):
-                    inflight.extend(
-                        (f, [s], t0, False) for f, s in zip(futures, slots, strict=True)
-                    )
+                if kind == _STREAMED:
+                    actions = self._ask_streamed(player, slots, counts, obs)
                 else:
-                    inflight.append((futures[0], slots, t0, True))
-                waiting.update(id(s) for s in slots)
-            for agent, slots in sync_groups:
-                observations = [s.env.infos[s.env.agent_selection]["observation"] for s in slots]
-                keys = None
-                if getattr(agent, "wants_keys", False):
-                    keys = [self._key(s, s.env.agent_selection) for s in slots]
-                t0 = time.perf_counter()
-                actions = _call_batch(agent, observations, keys)
-                share = (time.perf_counter() - t0) / len(slots)
+                    asked = obs
+                    keys = None
+                    if getattr(player, "wants_keys", False):
+                        keys = [self._key(s, s.env.agent_selection) for s in slots]
+                    if len(counts) != sum(counts):
+                        asked = [o for o, n in zip(obs, counts, strict=True) for _ in range(n)]
+                        if keys is not None:
+                            keys = [k for k, n in zip(keys, counts, strict=True) for _ in range(n)]
+                    actions = _call_batch(player, asked, keys)
+                share = (time.perf_counter() - t0) / len(actions)
                 self.calls += 1
-                for slot, action in zip(slots, actions, strict=True):
-                    self._step(slot, action, share, finished)
+                self._deliver(slots, counts, actions, share, finished)
             if inflight:
                 # Block only when nothing else can move: no sync work and no game to finish.
-                if not sync_groups and not finished:
+                if not sync_asked and not finished:
                     from concurrent.futures import FIRST_COMPLETED, wait
 
                     wait([entry[0] for entry in inflight], return_when=FIRST_COMPLETED)
                 still = []
                 now = time.perf_counter()
                 for entry in inflight:
-                    future, slots, t0, is_group = entry
+                    future, slots, t0, is_group, counts = entry
                     if not future.done():
                         still.append(entry)
                         continue
-                    result = _future_result(future, len(slots), is_group)
-                    share = (now - t0) / len(slots)
-                    for slot, action in zip(slots, result, strict=True):
-                        waiting.discard(id(slot))
-                        self._step(slot, action, share, finished)
+                    result = _future_result(future, sum(counts), is_group)
+                    for s in slots:
+                        s.waiting = False
+                    self._deliver(slots, counts, result, (now - t0) / len(result), finished)
                 inflight = still
+            if not finished:
+                continue
             done_ids = set()
             for slot, error in finished:
                 if id(slot) in done_ids:

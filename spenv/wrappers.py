@@ -15,8 +15,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from spenv.agents.base import Agent
-from spenv.agents.specs import make_agent
+from spenv.agent import Agent, AgentResolver, check_agent, default_resolver
 from spenv.env import AgentFailure, TextEnv
 from spenv.registry import make
 from spenv.spaces import ACTION_SPACE_LENGTH, OBSERVATION_SPACE_LENGTH, UnicodeText
@@ -30,6 +29,8 @@ class SingleAgentEnv(gym.Env):
     - ``opponents``: an agent or agent spec for each other seat, as ``{seat: agent}`` or in seat
       order (one entry per other seat). Opponents that have ``seed()`` are re-seeded from the
       reset seed, so ``reset(seed=s)`` makes the whole episode reproducible.
+    - ``resolve``: builds the opponents given as spec strings, ``resolve(spec, env_id, seed=...)``
+      (default: :func:`spenv.agent.default_resolver`, the specs of :mod:`spenv.agents`).
 
     Observations are the prompt text; ``info`` carries ``observation`` (the full
     :class:`~spenv.observation.Observation`), ``legal_actions`` and, at the end, ``outcome``;
@@ -48,6 +49,7 @@ class SingleAgentEnv(gym.Env):
         *,
         env_options: Mapping[str, Any] | None = None,
         render_mode: str | None = None,
+        resolve: AgentResolver | None = None,
     ) -> None:
         self.env: TextEnv = (
             make(env_id, **dict(env_options or {})) if isinstance(env_id, str) else env_id
@@ -67,8 +69,11 @@ class SingleAgentEnv(gym.Env):
                 raise ValueError(f"{len(others)} other seats ({others}); got {len(opponents)}")
             table = dict(zip(others, opponents, strict=True))
         self.agent = agent
+        if resolve is None and any(isinstance(a, str) for a in table.values()):
+            resolve = default_resolver()
         self.opponents: dict[str, Agent] = {
-            s: make_agent(a, self.env.env_id) for s, a in table.items()
+            s: resolve(a, self.env.env_id, seed=None) if isinstance(a, str) else check_agent(a)
+            for s, a in table.items()
         }
         self.observation_space = UnicodeText(max_length=OBSERVATION_SPACE_LENGTH)
         self.action_space = UnicodeText(max_length=ACTION_SPACE_LENGTH)

@@ -110,6 +110,9 @@ def test_summary_shows_each_games_standings(run: dict[str, Any]) -> None:
         for row in v["agents"]:
             assert row["agent"] in text
     assert re.search(r"\d+ games in [\d.]+s", text)
+    m = re.search(r"([\d,]+) decisions, ([\d,]+) decisions/s", text)
+    assert m and int(m.group(1).replace(",", "")) > 0 and int(m.group(2).replace(",", "")) > 0
+    assert "decisions/s" in text.split("Round robins")[1]  # the per-game column
 
 
 def _spearman(x: list[float], y: list[float]) -> float:

@@ -1,15 +1,16 @@
 """Prints the perf suite's summary at the end of the session: decisions/second of every loop
-that ran and the spenv/peer ratios (bookkeeping in ``perfkit.py``; numbers in README.md)."""
+that ran and the paired spenv/peer ratios (bookkeeping in ``perfkit.py``; numbers in
+``docs/performance.md``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from perfkit import NOTES, RATIOS, RESULTS
+from perfkit import NOTES, PAIRED, RESULTS
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not RESULTS and not NOTES:
+    if not RESULTS and not NOTES and not PAIRED:
         return
     tr = terminalreporter
     tr.section("spenv perf summary")
@@ -21,11 +22,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             tr.write_line(
                 f"{name:32s} {r['decisions']:15,.0f} {r['best']:12,.0f}/s {r['mean']:12,.0f}/s"
             )
+        tr.write_line("(per-loop runs, one after the other: for ratios see the paired lines)")
+    if PAIRED:
         tr.write_line("")
-        for num, den in RATIOS:
-            if num in RESULTS and den in RESULTS:
-                best = RESULTS[num]["best"] / RESULTS[den]["best"]
-                mean = RESULTS[num]["mean"] / RESULTS[den]["mean"]
-                tr.write_line(f"{num} / {den}: {best:.2f}x (best rounds), {mean:.2f}x (means)")
+        tr.write_line("paired ratios (per interleaved round: median [min-max], rounds, goal):")
+        for label, med, lo, hi, goal, n in PAIRED:
+            verdict = (
+                ""
+                if goal is None
+                else f"  goal >= {goal:g}x: {'met' if med >= goal else 'NOT met'}"
+            )
+            tr.write_line(f"  {label}: {med:.2f}x [{lo:.2f}-{hi:.2f}], {n} rounds{verdict}")
     for line in NOTES:
         tr.write_line(line)

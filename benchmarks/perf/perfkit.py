@@ -19,17 +19,6 @@ RESULTS: dict[str, dict[str, float]] = {}
 #: Lines other benchmarks (memory) want printed in the summary.
 NOTES: list[str] = []
 
-#: (numerator, denominator) pairs printed as ratios when both were measured.
-RATIOS = [
-    ("spenv", "TextArena (default wrappers)"),
-    ("spenv", "TextArena (raw)"),
-    ("spenv", "OpenSpiel"),
-    ("spenv", "bare PettingZoo AEC"),
-    ("spenv (reseeded)", "TextArena (default wrappers)"),
-    ("spenv (reseeded)", "OpenSpiel"),
-    ("spenv (3-hand match)", "TextArena (default wrappers)"),
-]
-
 
 def run_throughput(
     benchmark: Any, name: str, play: Callable[[], int], *, games: int, rounds: int = ROUNDS
@@ -57,3 +46,61 @@ def run_throughput(
         "decisions": per_round,
         "games": games,
     }
+
+
+# ----------------------------------------------------------------------------- paired rounds
+#: (label, median ratio, min ratio, max ratio, goal or None, rounds) of every paired comparison.
+PAIRED: list[tuple[str, float, float, float, float | None, int]] = []
+
+
+def paired_rounds(
+    contenders: dict[str, Callable[[int], float]],
+    rounds: int = ROUNDS,
+    warmup: int = 1,
+    cpu: dict[str, list[float]] | None = None,
+) -> dict[str, list[float]]:
+    """Interleaved rounds: each round runs every contender once (the order rotates from round
+    to round); ``play(round_index)`` does one round's work and returns its units (decisions,
+    queries, ...). Returns each contender's rate (units per wall-clock second) per timed round,
+    so ratios can be paired round by round: load that hits one round hits both sides of its
+    ratio. With ``cpu``, the rates per second of this process's CPU time are put there too: on
+    a machine shared with other work they leave out the time spent waiting for a core (every
+    contender here runs in this one thread)."""
+    import time
+
+    names = list(contenders)
+    rates: dict[str, list[float]] = {n: [] for n in names}
+    if cpu is not None:
+        cpu.update({n: [] for n in names})
+    for r in range(warmup + rounds):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            units = contenders[name](r)
+            dt = time.perf_counter() - t0
+            dc = time.process_time() - c0
+            if r >= warmup:
+                rates[name].append(units / dt)
+                if cpu is not None:
+                    cpu[name].append(units / max(dc, 1e-9))
+    return rates
+
+
+def ratio_stats(num: list[float], den: list[float]) -> tuple[float, float, float]:
+    """Median, min and max of the per-round ratios num[i] / den[i]."""
+    import statistics
+
+    ratios = [a / b for a, b in zip(num, den, strict=True)]
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def record_ratio(
+    benchmark: Any, label: str, num: list[float], den: list[float], goal: float | None = None
+) -> float:
+    """Record a paired ratio for the summary (and ``extra_info``); returns the median."""
+    med, lo, hi = ratio_stats(num, den)
+    PAIRED.append((label, med, lo, hi, goal, len(num)))
+    if benchmark is not None:
+        benchmark.extra_info[f"ratio[{label}]"] = {"median": med, "min": lo, "max": hi}
+    return med

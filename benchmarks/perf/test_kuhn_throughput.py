@@ -11,7 +11,7 @@ ratios. What each loop does is in ``kuhn_loops.py``; README.md has the numbers.
 from __future__ import annotations
 
 import random
-import time
+import statistics
 from typing import Any
 
 import pytest
@@ -26,7 +26,7 @@ from kuhn_loops import (
     play_spenv,
     play_textarena,
 )
-from perfkit import NOTES, ROUNDS, run_throughput
+from perfkit import NOTES, ROUNDS, paired_rounds, record_ratio, run_throughput
 
 
 def test_spenv(benchmark: Any) -> None:
@@ -107,8 +107,9 @@ def test_bare_pettingzoo(benchmark: Any) -> None:
 
 
 def test_interleaved_ratios(benchmark: Any) -> None:
-    """The same loops, one round of each in turn, so machine noise (this is a shared 2-core
-    VM) hits them alike; the ratios in the summary's ``interleaved`` line come from here."""
+    """The same loops, one round of each in turn (the order rotating), so machine noise (this
+    is a shared 2-core VM) hits them alike; each ratio is paired per round (spenv's rate in a
+    round over the peer's in the same round) and reported as median and min-max."""
     pytest.importorskip("pyspiel")
     pytest.importorskip("textarena")
     spenv_env = make_spenv()
@@ -117,30 +118,25 @@ def test_interleaved_ratios(benchmark: Any) -> None:
     ta_raw = make_textarena(raw=True)
     bare = BareTwoStep()
     loops = {
-        "spenv": lambda: play_spenv(spenv_env, random.Random(0), GAMES),
-        "OpenSpiel": lambda: play_openspiel(game, random.Random(0), GAMES),
-        "TextArena (default wrappers)": lambda: play_textarena(
-            None, random.Random(0), GAMES // 3, fresh=True
+        "spenv": lambda r: play_spenv(spenv_env, random.Random(r), GAMES),
+        "OpenSpiel": lambda r: play_openspiel(game, random.Random(r), GAMES),
+        "TextArena (default wrappers)": lambda r: play_textarena(
+            None, random.Random(r), GAMES // 3, fresh=True
         ),
-        "TextArena (raw)": lambda: play_textarena(ta_raw, random.Random(0), GAMES // 3),
-        "bare PettingZoo AEC": lambda: play_bare(bare, random.Random(0), GAMES),
+        "TextArena (raw)": lambda r: play_textarena(ta_raw, random.Random(r), GAMES // 3),
+        "bare PettingZoo AEC": lambda r: play_bare(bare, random.Random(r), GAMES),
     }
-    best: dict[str, float] = dict.fromkeys(loops, 0.0)
+    rates: dict[str, list[float]] = {}
 
-    def one_cycle() -> None:
-        for name, play in loops.items():
-            t0 = time.perf_counter()
-            decisions = play()
-            best[name] = max(best[name], decisions / (time.perf_counter() - t0))
+    def run() -> None:
+        rates.update(paired_rounds(loops, max(3, ROUNDS // 2)))
 
-    benchmark.pedantic(one_cycle, rounds=max(3, ROUNDS // 2), warmup_rounds=1, iterations=1)
-    benchmark.extra_info.update({f"decisions_per_s_best[{k}]": v for k, v in best.items()})
-    ratios = {peer: best["spenv"] / best[peer] for peer in loops if peer != "spenv"}
-    benchmark.extra_info.update({f"spenv_over[{k}]": v for k, v in ratios.items()})
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.extra_info.update({f"decisions_per_s[{k}]": v for k, v in rates.items()})
     NOTES.append(
-        "interleaved (best round of each, decisions/s): "
-        + ", ".join(f"{k} {v:,.0f}" for k, v in best.items())
+        "interleaved (median round, decisions/s): "
+        + ", ".join(f"{k} {statistics.median(v):,.0f}" for k, v in rates.items())
     )
-    NOTES.append(
-        "interleaved ratios: " + ", ".join(f"spenv / {k} {v:.2f}x" for k, v in ratios.items())
-    )
+    for peer in loops:
+        if peer != "spenv":
+            record_ratio(benchmark, f"Kuhn spenv / {peer}", rates["spenv"], rates[peer])

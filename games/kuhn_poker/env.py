@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from spenv.env import TextEnv
@@ -133,64 +132,16 @@ class KuhnPokerEnv(TextEnv):
         self._system = dict(_system_prompts(hands, self.retries))
 
     # ------------------------------------------------------------------ the hot path
-    # Self-play and evaluation play this game millions of times, so the calls every hand makes,
-    # ``reset()`` without options, ``step()`` with an exact legal move and the dead steps, have
-    # inlined versions here: they do what TextEnv.reset/step and the hooks below do, in fewer
-    # Python calls (which is most of the cost; see benchmarks/perf/). Everything else (options,
-    # parsed or invalid moves, truncation) goes through TextEnv. With ``_fast_path = False``
-    # (e.g. on a subclass) only the generic path runs; both must give the same trajectories,
-    # which is how the inlined code is tested. A change to TextEnv's bookkeeping must be
-    # mirrored here.
+    # Self-play and evaluation play this game millions of times. ``reset()`` is TextEnv's (its
+    # ``_new_game`` deals the usual first hand in a few lines); ``step()`` with an exact legal
+    # move and the dead steps have an inlined version here, an opt-in speed path: it does what
+    # TextEnv.step and the hooks below do, in fewer Python calls (see benchmarks/perf/).
+    # Everything else (parsed or invalid moves, truncation) goes through TextEnv. With
+    # ``_fast_path = False`` only the generic path runs; both must give the same trajectories
+    # (tests/games/test_kuhn_env.py checks it), which is what guards this copy of TextEnv's
+    # step bookkeeping.
     _fast_path: ClassVar[bool] = True
-
-    def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None) -> None:
-        """:meth:`TextEnv.reset`; without options it runs the inlined path below."""
-        if options or not self._fast_path:
-            TextEnv.reset(self, seed, options)  # the generic path
-            return
-        # TextEnv.reset (its _start_rng, _clear_game) and _new_game for a dealt first hand,
-        # inlined.
-        if seed is None and self._rng is not None:  # continuing the stream
-            self._rng_state = None
-            self._capture_rng = True
-        else:
-            self._start_rng(seed)
-        self._reset_options = self._game_options = {}
-        self.agents = self.possible_agents[:]
-        zeros = self._zeros
-        self.rewards = zeros.copy()
-        self._cumulative_rewards = zeros.copy()
-        self._totals = zeros.copy()
-        falses = self._falses
-        self.terminations = falses.copy()
-        self.truncations = falses.copy()
-        if self._strikes:
-            self._strikes = {}
-        self._turns = []
-        self._turn = 0
-        self._feedback = None
-        self._outcomes = {}
-        self._rewards_dirty = False
-        self._started = time.time()
-        self._finished = None
-        self._hand = 0
-        self._histories = []
-        self._chips = [0, 0]
-        self._fixed = ()
-        d = int(self._uniform() * 6)
-        cards = self._cards = _DEALS[d]
-        self._deals = [cards]
-        key = (self.env_id, self.hands, self.retries, d)
-        self._table = self._tables.get(key) or self._new_table(key)
-        self._history = ""
-        self._first = 0
-        self.agent_selection = _SEATS[0]
-        views = self._views = self._table.views.get("") or self._build_views()
-        v0, v1 = views
-        self.infos = {
-            "player_0": {"observation": v0, "legal_actions": v0.legal_actions},
-            "player_1": {"observation": v1, "legal_actions": v1.legal_actions},
-        }
+    _shared_views: ClassVar[bool] = True
 
     def step(self, action: Any) -> None:
         """:meth:`TextEnv.step`; a dead step or an exact legal move runs the inlined path."""

@@ -1,0 +1,120 @@
+"""The engine's speed goals, each a paired ratio over interleaved rounds (``perfkit``).
+
+Each test runs its contenders one round each in turn (the order rotating), ``ROUNDS`` times,
+and reports the median and min-max of the per-round ratios; a round of every contender does the
+same work (the same number of games of the same game with uniformly random legal moves, counted
+in decisions). Seeds are fresh every round (per-game seeds of a round never repeat in another),
+so no cache carries over from one round to the next. All contenders run in this process: none
+forks, so no state is carried into a peer.
+
+Each ratio is reported twice: by wall-clock time and by this process's CPU time (on a machine
+shared with other work, the second leaves out time spent waiting for a core).
+
+Goals (the summary says met / NOT met; nothing here fails on speed, see DESIGN: no timed
+assertions):
+
+- Kuhn ``run_games`` (scripted ``random`` agents, per-game seeds) >= 5x TextArena's
+  ``KuhnPoker-v0`` loop and >= 0.5x spenv's own raw AEC loop;
+- Kuhn raw loop >= 5x TextArena and >= 0.5x OpenSpiel;
+- TicTacToe raw loop >= 0.5x OpenSpiel; TicTacToe ``run_games`` >= 3x TextArena.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import kuhn_loops as kuhn
+import pytest
+import ttt_loops as ttt
+from perfkit import NOTES, ROUNDS, paired_rounds, record_ratio
+
+from spenv.rollout import run_games
+
+#: Hands per round (Kuhn: 2000 one-hand games, or 666 three-hand TextArena games).
+KUHN_GAMES = kuhn.GAMES
+TTT_GAMES = 1000
+
+
+def _decisions(episodes: list[Any]) -> int:
+    assert all(e.status == "completed" for e in episodes)
+    return sum(len(e.turns) for e in episodes)
+
+
+def _kuhn_contenders() -> dict[str, Any]:
+    env = kuhn.make_spenv()
+    env.reset(seed=0)
+    seeded = kuhn.make_spenv()
+    game = kuhn.make_openspiel()
+    g = KUHN_GAMES
+    return {
+        "run_games": lambda r: _decisions(
+            run_games("KuhnPoker-v1", ["random", "random"], games=g, seed=10_000_000 + r * g)
+        ),
+        "raw, per-game seeds": lambda r: kuhn.play_spenv(
+            seeded, random.Random(r), g, reseed_from=20_000_000 + r * g
+        ),
+        "raw": lambda r: kuhn.play_spenv(env, random.Random(r), g),
+        "OpenSpiel": lambda r: kuhn.play_openspiel(game, random.Random(r), g),
+        "TextArena": lambda r: kuhn.play_textarena(None, random.Random(r), g // 3, fresh=True),
+    }
+
+
+def test_kuhn_engine_goals(benchmark: Any) -> None:
+    pytest.importorskip("pyspiel")
+    pytest.importorskip("textarena")
+    pairs = [
+        ("run_games", "TextArena", 5),
+        ("run_games", "raw, per-game seeds", 0.5),
+        ("run_games", "raw", 0.5),
+        ("raw", "TextArena", 5),
+        ("raw", "OpenSpiel", 0.5),
+        ("raw, per-game seeds", "raw", None),
+    ]
+    _run_and_report(benchmark, "Kuhn", _kuhn_contenders(), pairs)
+
+
+def test_tictactoe_engine_goals(benchmark: Any) -> None:
+    pytest.importorskip("pyspiel")
+    pytest.importorskip("textarena")
+    env = ttt.make_spenv()
+    env.reset(seed=0)
+    game = ttt.make_openspiel()
+    g = TTT_GAMES
+    contenders = {
+        "run_games": lambda r: _decisions(
+            run_games("TicTacToe-v1", ["random", "random"], games=g, seed=30_000_000 + r * g)
+        ),
+        "raw": lambda r: ttt.play_spenv(env, random.Random(r), g),
+        "OpenSpiel": lambda r: ttt.play_openspiel(game, random.Random(r), g),
+        "TextArena": lambda r: ttt.play_textarena(random.Random(r), g),
+    }
+    pairs = [("raw", "OpenSpiel", 0.5), ("run_games", "TextArena", 3), ("run_games", "raw", None)]
+    _run_and_report(benchmark, "TicTacToe", contenders, pairs)
+
+
+def _run_and_report(
+    benchmark: Any, game: str, contenders: dict[str, Any], pairs: list[tuple[str, str, Any]]
+) -> None:
+    """Paired rounds of the contenders; each (numerator, denominator, goal) ratio recorded by
+    wall clock and by CPU time."""
+    wall: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+
+    def run() -> None:
+        wall.update(paired_rounds(contenders, ROUNDS, cpu=cpu))
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    for clock, rates in (("", wall), (" (CPU time)", cpu)):
+        for num, den, goal in pairs:
+            record_ratio(benchmark, f"{game} {num} / {den}{clock}", rates[num], rates[den], goal)
+        _note(game + clock, rates)
+
+
+def _note(game: str, rates: dict[str, list[float]]) -> None:
+    import statistics
+
+    NOTES.append(
+        f"{game} decisions/s (median round): "
+        + ", ".join(f"{name} {statistics.median(v):,.0f}" for name, v in rates.items())
+    )

@@ -1,0 +1,172 @@
+"""Random streams for envs: numpy's default generator, drawn without numpy where that is cheaper.
+
+A :class:`Stream` is the stream of ``np.random.default_rng(seed)`` (a PCG64 generator). Making
+that generator costs more than a whole Kuhn poker hand (numpy hashes the seed through a
+``SeedSequence``, ~7 us), and many games draw only a few floats from it. So a stream starts as
+plain integers, the PCG64 state and increment, and :meth:`Stream.random` computes
+``Generator.random()``'s next value arithmetically (one 128-bit LCG step and PCG's XSL-RR
+output). The numpy generator is made only when a game asks for it (:meth:`Stream.generator`),
+positioned exactly where the arithmetic draws have got to; from then on the stream draws through
+it. The arithmetic is checked against numpy once per process (:func:`pcg64_math_ok`); if numpy
+ever draws differently, every stream is a numpy generator from the start.
+
+:func:`seed_state` keeps the (state, increment) of recent seeds, so a seed used again (every
+seating of a paired run plays the same seed) costs a dictionary look-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# PCG64 is a 128-bit LCG: each 64-bit draw steps the state to state * _MULT + inc (mod 2**128)
+# and outputs rotr64(high ^ low, high >> 58) of the new state; Generator.random() takes one draw
+# per float, (draw >> 11) * 2**-53.
+_MULT = 0x2360ED051FC65DA44385DF649FCCF645
+_MASK128 = (1 << 128) - 1
+_MASK64 = (1 << 64) - 1
+_TO_FLOAT = 1.0 / 9007199254740992.0
+# SeedSequence's output hash (numpy's INIT_B and MULT_B).
+_INIT_B = 0x8B51F9DD
+_MULT_B = 0x58F38DED
+_MASK32 = 0xFFFFFFFF
+
+_ok: bool | None = None
+_SEED_STATES: dict[int, tuple[int, int]] = {}
+_SEED_STATES_LIMIT = 4096
+
+
+def pcg64_math_ok() -> bool:
+    """Whether numpy's default generator seeds and draws as this module computes (checked once)."""
+    global _ok
+    if _ok is None:
+        try:
+            seed = 20_240_601
+            ref = np.random.default_rng(seed)
+            st = ref.bit_generator.state
+            ok = st["bit_generator"] == "PCG64" and st["has_uint32"] == 0
+            state, inc = _seed_state_arith(seed)
+            ok = ok and (state, inc) == (st["state"]["state"], st["state"]["inc"])
+            s = Stream(state, inc)
+            ok = ok and [s.random() for _ in range(7)] == ref.random(7).tolist()
+            ok = ok and s.state_dict() == ref.bit_generator.state
+        except Exception:
+            ok = False
+        _ok = bool(ok)
+    return _ok
+
+
+def _seed_state_arith(seed: int) -> tuple[int, int]:
+    # PCG64(seed) takes four 64-bit words from SeedSequence(seed).generate_state(4): its pool
+    # (four 32-bit words, mixed from the seed when the SeedSequence is made) hashed once more
+    # into eight 32-bit words, computed here (numpy's generate_state costs more than the hash).
+    # The words are the initial state (0, 1) and the stream selector (2, 3); then PCG's
+    # srandom: state 0, one step, add the initial state, one more step.
+    pool = np.random.SeedSequence(seed).pool.tolist()
+    h = _INIT_B
+    w = []
+    for v in pool + pool:
+        v ^= h
+        h = (h * _MULT_B) & _MASK32
+        v = (v * h) & _MASK32
+        w.append(v ^ (v >> 16))
+    inc = (((w[5] << 96) | (w[4] << 64) | (w[7] << 32) | w[6]) << 1 | 1) & _MASK128
+    state = (inc + ((w[1] << 96) | (w[0] << 64) | (w[3] << 32) | w[2])) & _MASK128
+    return (state * _MULT + inc) & _MASK128, inc
+
+
+def seed_state(seed: int) -> tuple[int, int]:
+    """The PCG64 (state, increment) of ``np.random.default_rng(seed)``, for a non-negative int."""
+    got = _SEED_STATES.get(seed)
+    if got is None:
+        if len(_SEED_STATES) >= _SEED_STATES_LIMIT:
+            _SEED_STATES.clear()
+        got = _SEED_STATES[seed] = _seed_state_arith(seed)
+    return got
+
+
+def pcg64_state(state: int, inc: int) -> dict[str, Any]:
+    """numpy's state dict of a PCG64 generator at (state, inc) with no buffered 32-bit half."""
+    return {
+        "bit_generator": "PCG64",
+        "state": {"state": state, "inc": inc},
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+
+
+class Stream:
+    """One PCG64 stream: integers while only :meth:`random` draws, a numpy generator after.
+
+    Make one with :meth:`from_seed` (``default_rng(seed)``'s stream) or :meth:`from_state`
+    (a recorded numpy state dict).
+    """
+
+    __slots__ = ("gen", "inc", "state")
+
+    def __init__(self, state: int, inc: int, gen: np.random.Generator | None = None) -> None:
+        self.state = state
+        self.inc = inc
+        #: The numpy generator once made; it then holds the stream's position.
+        self.gen = gen
+
+    @classmethod
+    def from_seed(cls, seed: int, spare: np.random.Generator | None = None) -> Stream:
+        """``np.random.default_rng(seed)``'s stream (``spare``: a generator to reuse)."""
+        if pcg64_math_ok():
+            state, inc = seed_state(seed)
+            return cls(state, inc)
+        if spare is not None and type(spare.bit_generator) is np.random.PCG64:
+            spare.bit_generator.state = np.random.PCG64(seed).state
+            return cls(0, 0, spare)
+        return cls(0, 0, np.random.default_rng(seed))
+
+    @classmethod
+    def from_state(cls, state: Any) -> Stream:
+        """The stream at a recorded numpy bit-generator state (``ValueError`` if it is not one)."""
+        gen = np.random.Generator(np.random.PCG64())
+        try:
+            gen.bit_generator.state = state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"not a valid generator state: {exc}") from exc
+        st = gen.bit_generator.state
+        if pcg64_math_ok() and st["has_uint32"] == 0:
+            return cls(st["state"]["state"], st["state"]["inc"])
+        return cls(0, 0, gen)
+
+    def random(self) -> float:
+        """The next float in [0, 1): exactly ``Generator.random()``'s next value."""
+        gen = self.gen
+        if gen is not None:
+            return gen.random()
+        s = self.state = (self.state * _MULT + self.inc) & _MASK128
+        hi = s >> 64
+        x = hi ^ (s & _MASK64)
+        rot = hi >> 58
+        return ((((x >> rot) | (x << ((64 - rot) & 63))) & _MASK64) >> 11) * _TO_FLOAT
+
+    def generator(self, spare: np.random.Generator | None = None) -> np.random.Generator:
+        """The numpy generator at the stream's position (made now if needed; ``spare``: a
+        generator to reuse); all later draws go through it."""
+        gen = self.gen
+        if gen is None:
+            if spare is not None and type(spare.bit_generator) is np.random.PCG64:
+                gen = spare
+            else:
+                gen = np.random.Generator(np.random.PCG64())
+            gen.bit_generator.state = pcg64_state(self.state, self.inc)
+            self.gen = gen
+        return gen
+
+    def position(self) -> dict[str, Any] | tuple[int, int]:
+        """Where the stream is now: (state, inc) while integer (cheap), else numpy's dict."""
+        gen = self.gen
+        if gen is None:
+            return (self.state, self.inc)
+        return gen.bit_generator.state
+
+    def state_dict(self) -> dict[str, Any]:
+        """numpy's state dict of the stream's position."""
+        pos = self.position()
+        return pcg64_state(*pos) if type(pos) is tuple else pos

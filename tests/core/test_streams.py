@@ -1,0 +1,68 @@
+"""``spenv.streams``: the arithmetic PCG64 stream is numpy's default generator, draw for draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import spenv
+from spenv.streams import Stream, pcg64_math_ok, pcg64_state, seed_state
+
+
+def test_the_arithmetic_matches_numpy_here() -> None:
+    assert pcg64_math_ok()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 2**32 - 1, 2**32, 2**63 - 1, 2**64 + 5, 12345678901234])
+def test_a_seeded_stream_draws_what_default_rng_draws(seed: int) -> None:
+    st = np.random.default_rng(seed).bit_generator.state["state"]
+    assert seed_state(seed) == (st["state"], st["inc"])
+    ref = np.random.default_rng(seed)
+    stream = Stream.from_seed(seed)
+    assert [stream.random() for _ in range(50)] == ref.random(50).tolist()
+    assert stream.state_dict() == ref.bit_generator.state
+    # From here on the numpy generator carries on exactly where the integers left off.
+    gen = stream.generator()
+    assert gen.integers(0, 1000, 20).tolist() == ref.integers(0, 1000, 20).tolist()
+    assert stream.random() == ref.random()
+    assert stream.position() == ref.bit_generator.state
+
+
+def test_a_stream_from_a_recorded_state() -> None:
+    ref = np.random.default_rng(3)
+    ref.random(5)
+    ref.integers(0, 2**31, 1, dtype=np.uint32)  # leaves half a 64-bit draw buffered
+    state = ref.bit_generator.state
+    assert state["has_uint32"] == 1
+    stream = Stream.from_state(state)  # not integer-only: numpy keeps it
+    assert stream.gen is not None and stream.random() == ref.random()
+    plain = pcg64_state(*seed_state(9))
+    s2 = Stream.from_state(plain)
+    assert s2.gen is None and s2.random() == np.random.default_rng(9).random()
+
+
+@pytest.mark.parametrize(
+    "bad", [{"bit_generator": "MT19937"}, {"state": 1}, "x", {"bit_generator": "PCG64"}]
+)
+def test_a_bad_state_is_refused(bad: object) -> None:
+    with pytest.raises(ValueError, match="not a valid generator state"):
+        Stream.from_state(bad)
+
+
+def test_env_draws_mixing_uniform_and_np_random_replay_exactly() -> None:
+    """A game's randomness mixing the cheap draws and numpy's generator is the one stream."""
+    env = spenv.make("KuhnPoker-v1")
+    env.reset(seed=11)
+    ref = np.random.default_rng(11)
+    ref.random()  # the deal
+    assert env._uniform() == ref.random()
+    assert env.np_random.integers(0, 100, 3).tolist() == ref.integers(0, 100, 3).tolist()
+    assert env._uniform() == ref.random()
+    start = ref.bit_generator.state
+    env.reset()  # continuing the stream: the game's start is recorded
+    deal = ref.random()
+    assert env.episode().rng_state == start
+    assert Stream.from_state(start).random() == deal
+    assert env.episode().info["deals"][0] == list(
+        [("J", "Q"), ("J", "K"), ("Q", "J"), ("Q", "K"), ("K", "J"), ("K", "Q")][int(deal * 6)]
+    )

@@ -205,28 +205,33 @@ def train(cfg: TRLRunConfig, *, quiet: bool = False) -> dict[str, Any]:
         spenv_trainer_class,
     )
 
-    state = PartialState()
-    rank = state.process_index
+    state = PartialState(cpu=bool(cfg.grpo.get("use_cpu", False)))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    # Every process warms up the same way (same seed); each keeps its own folder.
-    folder = out / ("warmup" if rank == 0 else f"warmup-rank{rank}")
-    model, tokenizer, warm_log = _warm_up(cfg, folder, quiet or rank != 0)
-    start = folder / "model"
-    model.save_pretrained(start)
-    tokenizer.save_pretrained(start)
+    # The main process warms up and saves the starting model (transformers writes weights from
+    # the main process only); the others wait for it and load it, like TRL's reference model.
+    start = out / "warmup" / "model"
     kuhn = cfg.eval.kuhn_exploitability and any(
         e.id in ("KuhnPoker-v1", "KuhnPoker") and not e.options for e in cfg.envs
     )
-    result: dict[str, Any] = {"warmup": warm_log[-1] if warm_log else None}
-    if kuhn and state.is_main_process:
-        result["exploitability_after_warmup"] = kuhn_exploitability(
-            model, tokenizer, cfg, cfg.seed + 11
-        )
-    del model
+    result: dict[str, Any] = {}
+    if state.is_main_process:
+        model, tokenizer, warm_log = _warm_up(cfg, out / "warmup", quiet)
+        model.save_pretrained(start)
+        tokenizer.save_pretrained(start)
+        result["warmup"] = warm_log[-1] if warm_log else None
+        if kuhn:
+            result["exploitability_after_warmup"] = kuhn_exploitability(
+                model, tokenizer, cfg, cfg.seed + 11
+            )
+        del model
+    state.wait_for_everyone()
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(start))
     t1 = time.perf_counter()
 
     g = dict(cfg.grpo)
@@ -319,8 +324,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="self-play training through TRL's GRPOTrainer (works under accelerate launch)",
         description=(
             "Run a TRL self-play config (a file, or a shipped recipe name: kuhn_trl_cpu, "
-            "search_trl_cpu). Under several processes: "
-            "accelerate launch --num_processes 2 -m spenv train-trl CONFIG"
+            "search_trl_cpu). Under several processes: accelerate launch --multi_gpu "
+            "--num_processes 2 -m spenv train-trl CONFIG (grpo.use_cpu: true makes them gloo "
+            "processes on the CPU)"
         ),
     )
     p.add_argument("config", help="YAML config file or shipped recipe name")

@@ -250,7 +250,7 @@ def _accelerate(args: list[str], cwd: Path, timeout: int) -> subprocess.Complete
         "no",
         "--dynamo_backend",
         "no",
-        "--cpu",
+        "--multi_gpu",  # the torch.distributed launcher; grpo.use_cpu makes it gloo on the CPU
         "-m",
         "spenv",
         *args,
@@ -271,7 +271,7 @@ def test_kuhn_self_play_under_accelerate_two_processes_lowers_exploitability(tmp
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads((out / "result.json").read_text())
     assert result["processes"] == 2 and result["steps"] == 30
-    assert (out / "warmup-rank1" / "model" / "config.json").exists()
+    assert (out / "warmup" / "model" / "config.json").exists()
     before, after = result["exploitability_after_warmup"], result["exploitability_final"]
     assert after < before - 0.08, (before, after)
 

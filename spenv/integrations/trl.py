@@ -410,13 +410,15 @@ class SelfPlayRollout:
         cfg = self.envs[env_id]
         decisions: list[Decision] = []
         games = 0
-        per_game = 1.0
+        per_game = float(self.seats[env_id])  # a first guess: one decision per seat and game
         for rnd in range(MAX_ROUNDS):
             have = len(prompt_groups(decisions, size)) if size > 1 else len(decisions)
             if have >= groups:
                 break
             missing = (groups - have) * size
-            n = max(2, math.ceil(missing / per_game * (1.5 if size > 1 else 1.1)))
+            # Groups need spare decisions (prompts are not equally common); a short round is
+            # followed by another, so the guess only has to be close.
+            n = max(2, math.ceil(missing / per_game * (1.25 if size > 1 else 1.05)))
             n += n % 2  # both seatings of each deal
             seed = _seed(self.seed, acc.process_index, call, k, rnd)
             vs_opp = 0

@@ -223,10 +223,6 @@ def train(cfg: TRLRunConfig, *, quiet: bool = False) -> dict[str, Any]:
         model.save_pretrained(start)
         tokenizer.save_pretrained(start)
         result["warmup"] = warm_log[-1] if warm_log else None
-        if kuhn:
-            result["exploitability_after_warmup"] = kuhn_exploitability(
-                model, tokenizer, cfg, cfg.seed + 11
-            )
         del model
     state.wait_for_everyone()
     from transformers import AutoTokenizer
@@ -278,10 +274,15 @@ def train(cfg: TRLRunConfig, *, quiet: bool = False) -> dict[str, Any]:
         rollout_func=rollout,
         peft_config=peft_config,
     )
+    policy = trainer.accelerator.unwrap_model(trainer.model)
+    if kuhn and state.is_main_process:
+        # Measured on the trainer's own model before and after, the same way both times.
+        result["exploitability_after_warmup"] = kuhn_exploitability(
+            policy, tokenizer, cfg, cfg.seed + 11
+        )
     trainer.train()
     t2 = time.perf_counter()
     if state.is_main_process:
-        policy = trainer.accelerator.unwrap_model(trainer.model)
         if kuhn:
             result["exploitability_final"] = kuhn_exploitability(
                 policy, tokenizer, cfg, cfg.seed + 13

@@ -19,6 +19,7 @@ pytest.importorskip("trl")
 
 from spenv.agents.train.config import ConfigError  # noqa: E402
 from spenv.agents.train.policy import completion_logprobs, pack  # noqa: E402
+from spenv.integrations import RECIPES  # noqa: E402
 from spenv.integrations.trl import (  # noqa: E402
     SelfPlayRollout,
     decision_return,
@@ -259,21 +260,27 @@ def _accelerate(args: list[str], cwd: Path, timeout: int) -> subprocess.Complete
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_kuhn_self_play_under_accelerate_two_processes_lowers_exploitability(tmp_path):
-    """Two gloo processes on the CPU: the shipped recipe, shortened. Exploitability is
-    estimated from 200 samples per information set (standard error about 0.01)."""
+    """Two gloo processes on the CPU run the shipped Kuhn recipe, shortened: 12 GRPO steps of
+    2 x 32 decisions. Exploitability is measured on the trainer's model before and after, from
+    200 samples at each information set; the drop seen here is about 0.1 or more."""
+    import yaml
+
+    cfg = yaml.safe_load((RECIPES / "kuhn_trl_cpu.yaml").read_text(encoding="utf-8"))
+    cfg["grpo"].update(max_steps=12, per_device_train_batch_size=32)
+    path = tmp_path / "kuhn.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     out = tmp_path / "run"
-    proc = _accelerate(
-        ["train-trl", "kuhn_trl_cpu", "--out", str(out), "--max-steps", "30", "-q"],
-        tmp_path,
-        timeout=900,
-    )
+    proc = _accelerate(["train-trl", str(path), "--out", str(out), "-q"], tmp_path, timeout=1700)
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads((out / "result.json").read_text())
-    assert result["processes"] == 2 and result["steps"] == 30
+    assert result["processes"] == 2 and result["steps"] == 12
     assert (out / "warmup" / "model" / "config.json").exists()
     before, after = result["exploitability_after_warmup"], result["exploitability_final"]
-    assert after < before - 0.08, (before, after)
+    assert after < before - 0.05, (before, after)
+    rows = [r for r in result["log"] if "loss" in r]
+    assert len(rows) == 12 and all("spenv/invalid_rate" in r for r in rows)
 
 
 # ---------------------------------------------------------------- the GPU check, dry run

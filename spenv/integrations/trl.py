@@ -143,9 +143,12 @@ class TRLVLLMAgent(ChatPrompting):
     """Plays with the vLLM engine of a ``GRPOTrainer`` run with ``use_vllm`` (colocate or
     server mode), so the rollouts sample the weights TRL has just synced.
 
-    In server mode every process's generate call is a collective; with more than one process
-    the agent and :meth:`drain` keep the processes in step (a process whose games are over
-    sends empty batches until every process is done).
+    In server mode (and colocate mode with tensor parallelism) TRL's ``generate`` is a
+    collective that expects the same number of prompts from every process; each process plays
+    its own games, for its own number of ticks. So every call first gathers the processes'
+    batch sizes, pads its batch to the largest with copies of a prompt (their answers are
+    dropped), and a process whose games are over keeps answering the others' calls
+    (:meth:`drain`) until every process is done.
     """
 
     def __init__(self, trainer: Any, *, name: str = LEARNER, prompt_style: str = "plain") -> None:
@@ -153,7 +156,12 @@ class TRLVLLMAgent(ChatPrompting):
         self.name = name
         self.generation = trainer.vllm_generation
         self.accelerator = trainer.accelerator
-        self.lockstep = trainer.accelerator.num_processes > 1
+        collective = self.generation.mode == "server" or (
+            int(getattr(self.generation, "tensor_parallel_size", 1) or 1) > 1
+        )
+        self.lockstep = collective and trainer.accelerator.num_processes > 1
+        pad = self.tokenizer.pad_token_id
+        self._filler = [int(pad if pad is not None else self.tokenizer.eos_token_id or 0)]
         args = trainer.args
         self._init_prompting(
             prompt_style=prompt_style,
@@ -163,18 +171,24 @@ class TRLVLLMAgent(ChatPrompting):
             stop=[],
         )
 
-    def _step(self, done: bool) -> bool:
+    def _generate(self, prompts: list[list[int]]) -> tuple | None:
+        """TRL's generate for this process's prompts (``None``: every process is done)."""
+        if not self.lockstep:
+            return self.generation.generate(prompts, None, 1)
         from accelerate.utils import gather_object
 
-        return all(gather_object([done]))
+        top = max(gather_object([len(prompts)]))
+        if top == 0:
+            return None
+        padded = list(prompts) + [prompts[0] if prompts else self._filler] * (top - len(prompts))
+        out = self.generation.generate(padded, None, 1)
+        return tuple(None if x is None else list(x)[: len(prompts)] for x in out)
 
     def act_batch(self, observations: Sequence[Any], keys: Sequence[Any] | None = None) -> list:
         observations = list(observations)
         keys = self.resolve_keys(observations, keys)
         prompts = [p for p, _ in self.prompt_ids_batch(observations, keys)]
-        if self.lockstep:
-            self._step(False)
-        p_ids, c_ids, lps, _ = self.generation.generate(prompts, None, 1)
+        p_ids, c_ids, lps, _ = self._generate(prompts)
         replies = []
         for obs, p, c, lp in zip(observations, p_ids, c_ids, lps, strict=True):
             text = self.tokenizer.decode(c, skip_special_tokens=True)
@@ -195,11 +209,10 @@ class TRLVLLMAgent(ChatPrompting):
         return self.act_batch([obs])[0]
 
     def drain(self) -> None:
-        """Answer the other processes' generate calls with empty batches until all are done."""
-        if not self.lockstep:
-            return
-        while not self._step(True):
-            self.generation.generate([], None, 1)
+        """Take part in the other processes' generate calls until every process is done."""
+        if self.lockstep:
+            while self._generate([]) is not None:
+                pass
 
 
 @contextlib.contextmanager

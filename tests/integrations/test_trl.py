@@ -222,6 +222,22 @@ def test_cli_reports_config_errors(tmp_path):
 
 # ---------------------------------------------------------------- training runs
 @pytest.mark.slow
+def test_kuhn_recipe_trains_in_one_process(tmp_path):
+    cfg = load_trl_config("kuhn_trl_cpu", out=str(tmp_path / "run"))
+    cfg.grpo.update(max_steps=2, per_device_train_batch_size=16)
+    cfg.warmup.steps = 4
+    cfg.eval.policy_samples = 10
+    result = train(cfg, quiet=True)
+    assert result["processes"] == 1 and result["steps"] == 2
+    assert 0 <= result["exploitability_final"] <= 1.5
+    assert 0 <= result["exploitability_after_warmup"] <= 1.5
+    rows = [r for r in result["log"] if "loss" in r]
+    assert len(rows) == 2 and all(math.isfinite(r["loss"]) for r in rows)
+    assert all("spenv/invalid_rate" in r for r in rows)
+    assert (tmp_path / "run" / "result.json").exists()
+
+
+@pytest.mark.slow
 def test_proposer_solver_game_trains_through_grpo_trainer_with_rae(tmp_path):
     cfg = load_trl_config("search_trl_cpu", out=str(tmp_path / "run"))
     cfg.grpo["max_steps"] = 2

@@ -92,7 +92,7 @@ def _sync(device: str) -> None:
 def write_model(folder: Path, shape: dict[str, Any], tokenizer_dir: Path, dtype: str) -> str:
     """A random-init Qwen3 model of ``shape`` saved with spenv's tiny tokenizer."""
     import torch
-    from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config
 
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     cfg = Qwen3Config(
@@ -102,9 +102,12 @@ def write_model(folder: Path, shape: dict[str, Any], tokenizer_dir: Path, dtype:
         bos_token_id=None,
         dtype=dtype,
     )
-    with torch.device("cpu"):
-        torch.manual_seed(0)
-        model = Qwen3ForCausalLM(cfg).to(getattr(torch, dtype))
+    # Built in its dtype, on the GPU when there is one: random init of 4B parameters on the
+    # CPU in float32 would take minutes.
+    where = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(0)
+    with torch.device(where):
+        model = AutoModelForCausalLM.from_config(cfg, dtype=getattr(torch, dtype))
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
     model.save_pretrained(folder)
@@ -426,7 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         tok_dir = Path(tiny_model(root / "tok", layers=1, hidden_size=32, heads=2, kv_heads=1))
         small = write_model(
-            root / "qwen3_06b", TINY if args.tiny else QWEN3_06B, tok_dir, "float32"
+            root / "qwen3_06b",
+            TINY if args.tiny else QWEN3_06B,
+            tok_dir,
+            "float32" if args.tiny else "bfloat16",
         )
         if "rollout" in parts:
             games, max_new = (16, 4) if args.tiny else (256, 32)

@@ -2,7 +2,7 @@
 
 - :mod:`spenv.integrations.trl`: self-play games as the ``rollout_func`` of TRL's
   ``GRPOTrainer`` (accelerate, DeepSpeed ZeRO, FSDP, vLLM colocate or server mode), spenv's
-  advantages as reward fields, and :func:`~spenv.integrations.trl.train` behind
+  advantages as reward fields, and :func:`spenv.integrations.trl_train.train` behind
   ``spenv train-trl CONFIG``.
 
 Importing this package is light; TRL, torch and transformers load when a run starts.

@@ -35,9 +35,10 @@ Advantages (``estimator``):
 Every sample also carries the fields ``spenv_return``, ``spenv_advantage``, ``spenv_env``,
 ``spenv_role`` and ``spenv_valid``, which TRL forwards to every reward function.
 
-:func:`train` runs a whole config (``spenv train-trl CONFIG``, also under ``accelerate launch``):
-the format warm-up of :mod:`spenv.agents.train` (a random-init model never writes a legal move),
-then ``GRPOTrainer.train()``, then Kuhn poker's exploitability before and after.
+:func:`spenv.integrations.trl_train.train` runs a whole config (``spenv train-trl CONFIG``,
+also under ``accelerate launch``): the format warm-up of :mod:`spenv.agents.train` (a
+random-init model never writes a legal move), then ``GRPOTrainer.train()``, then Kuhn poker's
+exploitability before and after.
 """
 
 from __future__ import annotations

@@ -254,6 +254,10 @@ def test_proposer_solver_game_trains_through_grpo_trainer_with_rae(tmp_path):
 
 
 def _accelerate(args: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess:
+    return _accelerate_script(["-m", "spenv", *args], cwd, timeout)
+
+
+def _accelerate_script(args: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TRL_EXPERIMENTAL_SILENCE": "1"}
     cmd = [
         sys.executable,
@@ -268,8 +272,6 @@ def _accelerate(args: list[str], cwd: Path, timeout: int) -> subprocess.Complete
         "--dynamo_backend",
         "no",
         "--multi_gpu",  # the torch.distributed launcher; grpo.use_cpu makes it gloo on the CPU
-        "-m",
-        "spenv",
         *args,
     ]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -297,6 +299,23 @@ def test_kuhn_self_play_under_accelerate_two_processes_lowers_exploitability(tmp
     assert after < before - 0.05, (before, after)
     rows = [r for r in result["log"] if "loss" in r]
     assert len(rows) == 12 and all("spenv/invalid_rate" in r for r in rows)
+
+
+@pytest.mark.slow
+def test_vllm_server_mode_padding_keeps_unequal_processes_in_step(tiny, tmp_path):
+    """vLLM cannot run here: a stand-in engine with TRL's server-mode contract (gather all
+    prompts, slice by equal counts) serves two processes that play 3 and 8 games."""
+    out = tmp_path / "lockstep"
+    proc = _accelerate_script(
+        [str(Path(__file__).with_name("lockstep_worker.py")), tiny, str(out)], tmp_path, 600
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    rows = [json.loads(Path(f"{out}.{r}.json").read_text()) for r in (0, 1)]
+    assert [r["games"] for r in rows] == [3, 8]
+    assert all(r["errors"] == 0 and r["decisions"] > 0 for r in rows)
+    assert rows[0]["calls"] == rows[1]["calls"]  # the finished process kept taking part
+    assert all(r["mismatches"] == 0 for r in rows)  # every process got its own answers back
+    assert all(r["logprobs"] == [-0.5] for r in rows)
 
 
 # ---------------------------------------------------------------- the GPU check, dry run

@@ -6,6 +6,8 @@
   ``--backend ray [--address ADDR]`` spreads the games over a Ray cluster (same episodes).
 - ``spenv replay FILE``: re-run every recorded episode and check it is reproduced exactly.
 - ``spenv demo --out DIR``: the reference-agent tournament (see :mod:`spenv.demo`).
+- ``spenv train-trl CONFIG``: self-play through TRL's GRPOTrainer
+  (:mod:`spenv.integrations.trl_train`).
 """
 
 from __future__ import annotations
@@ -373,6 +375,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "spenv.leaderboard.cli",
     "spenv.benchmarks.cli",
     "spenv.agents.train.cli",
+    "spenv.integrations.trl_train",
     "spenv.agents.serve",
 )
 

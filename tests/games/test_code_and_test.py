@@ -102,7 +102,7 @@ def test_split_tests_groups_setup_with_the_next_assert() -> None:
 
 
 def test_humaneval_problems_load_with_split_hidden_tests() -> None:
-    problems = load_problems()
+    problems = load_problems("humaneval")
     assert len(problems) == 164
     assert len({p.task_id for p in problems}) == 164
     p0 = next(p for p in problems if p.task_id == "HumanEval/0")
@@ -117,14 +117,58 @@ def test_reference_solutions_pass_their_split_hidden_tests() -> None:
         pytest.skip("bubblewrap (bwrap) is not available here")
     from spenv.games.code_and_test import _sandbox
 
-    problems = load_problems()[::16]  # a spread of 11 problems, loops in check() included
-    problems += tuple(p for p in load_problems() if p.task_id == "HumanEval/32")
+    problems = load_problems("humaneval")[::16]  # a spread of 11, loops in check() included
+    problems += tuple(p for p in load_problems("humaneval") if p.task_id == "HumanEval/32")
     jobs = [
-        {"solution": p.solution, "tests": list(p.tests), "entry_point": p.entry_point}
+        {
+            "solution": p.solution,
+            "tests": list(p.tests),
+            "entry_point": p.entry_point,
+            "setup": p.prompt,
+        }
         for p in problems
     ]
     verdicts = _sandbox("bwrap").run_tests_many(jobs)
     assert [v.status for v in verdicts] == ["ok"] * len(problems), [v.detail for v in verdicts]
+
+
+def test_mbpp_problems_by_task_id_split() -> None:
+    sizes = {s: len(load_problems(f"mbpp:{s}")) for s in ("train", "validation", "test", "prompt")}
+    # 374/90/500/10 rows, less the tasks left out (601, 642, 927 / 596 / 123, 341, 367 / -)
+    assert sizes == {"train": 371, "validation": 89, "test": 497, "prompt": 10}
+    ids = {int(p.task_id.split("/")[1]) for p in load_problems("mbpp:train")}
+    assert min(ids) == 602 and max(ids) == 974
+    p = next(p for p in load_problems("mbpp:train") if p.task_id == "mbpp/602")
+    assert p.prompt.startswith(f"def {p.entry_point}(") and len(p.tests) == 3
+    # The expected values never appear in what the players see.
+    for test in p.tests:
+        assert test not in p.prompt and test.split("==")[-1].strip() not in p.prompt
+    with pytest.raises(ValueError, match="mbpp:SPLIT"):
+        load_problems("mbpp:nope")
+
+
+@BWRAP
+@pytest.mark.slow
+def test_every_mbpp_reference_passes_its_hidden_tests() -> None:
+    """All 967 kept MBPP problems (the 7 left out are listed in MBPP_EXCLUDED)."""
+    if not bwrap_available():
+        pytest.skip("bubblewrap (bwrap) is not available here")
+    from spenv.games.code_and_test import _sandbox
+
+    problems = load_problems("mbpp")
+    jobs = [
+        {
+            "solution": p.solution,
+            "tests": list(p.tests),
+            "entry_point": p.entry_point,
+            "setup": p.prompt,
+            "timeout": 10.0,
+        }
+        for p in problems
+    ]
+    verdicts = _sandbox("bwrap").run_tests_many(jobs)
+    bad = [(p.task_id, v.detail) for p, v in zip(problems, verdicts, strict=True) if not v.ok]
+    assert bad == []
 
 
 def test_jsonl_formats(tmp_path: Path) -> None:
@@ -414,10 +458,10 @@ def test_retries_show_the_error_and_parse_notes_are_kept(source: str) -> None:
 
 def test_reset_option_problem_and_constructor_checks(source: str) -> None:
     env = spenv.make(ENV_ID)
-    env.reset(seed=1, options={"problem": "HumanEval/3"})
-    assert env.problem.task_id == "HumanEval/3"
+    env.reset(seed=1, options={"problem": "mbpp/700"})
+    assert env.problem.task_id == "mbpp/700"
     env.reset(seed=1, options={"problem": 5})
-    assert env.problem.task_id == "HumanEval/5"
+    assert env.problem.task_id == "mbpp/607"
     view = env.infos["tester"]["observation"]
     assert "canonical" not in json.dumps(dict(view.state)) and env.problem.solution not in view.text
     env.step("<code>\nSECRET_MARK = 1\n</code>")
@@ -428,9 +472,20 @@ def test_reset_option_problem_and_constructor_checks(source: str) -> None:
     for bad in ({"split": "x"}, {"n_mutants": -1}, {"time_limit": 0}, {"backend": "vm"}):
         with pytest.raises(ValueError):
             CodeAndTestEnv(**bad)
-    train = {p for p in (CodeAndTestEnv(split="train")._problems)}
-    test = {p for p in (CodeAndTestEnv(split="test")._problems)}
+    with pytest.raises(ValueError, match="split"):
+        CodeAndTestEnv(source="mbpp:train")
+    # Training on the evaluation's problems needs an explicit opt-in.
+    for opts in ({"source": "humaneval"}, {"split": "test"}, {"split": "all"}):
+        with pytest.raises(ValueError, match="allow_eval_overlap=True"):
+            CodeAndTestEnv(**opts)
+    he = {"source": "humaneval", "allow_eval_overlap": True}
+    train = {p for p in (CodeAndTestEnv(split="train", **he)._problems)}
+    test = {p for p in (CodeAndTestEnv(split="test", **he)._problems)}
     assert not train & test and len(train) + len(test) == 164
+    # The problem source is always recorded, so an evaluation can notice overlap.
+    assert CodeAndTestEnv().env_options() == {"source": "mbpp", "split": "train"}
+    opts = CodeAndTestEnv(**he).env_options()
+    assert opts == {"source": "humaneval", "split": "all", "allow_eval_overlap": True}
 
 
 # ------------------------------------------------------------------------------ agents
@@ -438,7 +493,7 @@ def test_doctest_examples_become_asserts() -> None:
     assert _doc_examples(CLIP_PROMPT, "clip") == [("clip(5, 0, 3)", "3"), ("clip(-1, 0, 3)", "0")]
     arrow = "def f(x):\n    '''f(1) ➞ 2\n    f(2) -> 4\n    '''\n"
     assert _doc_examples(arrow, "f") == [("f(1)", "2"), ("f(2)", "4")]
-    problems = load_problems()
+    problems = load_problems("humaneval")
     assert sum(bool(_doc_examples(p.prompt, p.entry_point)) for p in problems) > 120
 
 
@@ -448,7 +503,9 @@ def test_reference_agents_through_the_registry() -> None:
     assert ep.rewards["coder"] == 1.0 and ep.outcomes["coder"] == "win"
     assert ep.info["tests_valid"] is True
     spenv.replay(ep)
-    ep = spenv.play(ENV_ID, ["oracle:mutant=0", "oracle"], seed=0)
+    # (HumanEval's hidden tests catch its first mutant; MBPP's three asserts often do not.)
+    he = {"source": "humaneval", "allow_eval_overlap": True}
+    ep = spenv.play(ENV_ID, ["oracle:mutant=0", "oracle"], seed=0, env_options=he)
     assert ep.rewards["coder"] < 1.0
     assert ep.rewards["tester"] == 1.0  # the hidden tests catch every wrong program
     ep = spenv.play(ENV_ID, ["doctest", "random"], seed=3)

@@ -37,6 +37,7 @@ from spenv.verifiers.sandbox import (
     SandboxUnavailable,
     bwrap_available,
     docker_available,
+    run_limited,
 )
 from spenv.verifiers.sandbox import backends as sandbox_mod
 from spenv.verifiers.sandbox import cgroups as sandbox_cg
@@ -1149,3 +1150,39 @@ def test_process_backend_runs_cannot_signal_each_other(proc_sb: Sandbox) -> None
     sleeper.join()
     assert r.status != "sandbox_error", r
     assert out["r"].status == "ok" and out["r"].stdout == "alive\n", out["r"]
+
+
+# ------------------------------------------------------------------------- the process runner
+def test_run_limited_applies_limits_before_the_program_starts() -> None:
+    py = "/usr/bin/python3"
+    lim = SMALL.replace(memory_bytes=256 << 20, cpu_seconds=1, wall_seconds=5)
+    # The limits are already in place when the program's first instruction runs.
+    r = run_limited(
+        [py, "-c", "import resource as r; print(r.getrlimit(r.RLIMIT_AS)[0])"], limits=lim
+    )
+    assert r.ok and r.stdout.strip() == str(256 << 20), r
+    # (a loaded machine gives it its cpu second slowly: the wall clock must not end it first)
+    r = run_limited([py, "-c", "while True: pass"], limits=lim.replace(wall_seconds=60))
+    assert (r.status, r.limit) == ("timeout", "cpu"), r
+    r = run_limited([py, "-c", "import time; time.sleep(30)"], limits=lim.replace(wall_seconds=1))
+    assert (r.status, r.limit) == ("timeout", "wall"), r
+    r = run_limited([py, "-c", "x = bytearray(1 << 30)"], limits=lim)
+    assert r.status == "error" and "MemoryError" in r.stderr, r
+    r = run_limited([py, "-c", "import sys; sys.stdout.write('y' * (1 << 22))"], limits=lim)
+    assert (r.status, r.limit) == ("killed", "output") and len(r.stdout) == lim.max_output_bytes
+    r = run_limited(["/bin/cat"], stdin=b"in", limits=lim)
+    assert (r.status, r.stdout) == ("ok", "in")
+    assert run_limited(["/no/such/binary"]).status == "sandbox_error"
+    with pytest.raises(TypeError):
+        run_limited("echo hi")  # type: ignore[arg-type]
+
+
+def test_run_limited_kills_the_whole_group(marker: str) -> None:
+    prog = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', '{marker}'])\n"
+        "time.sleep(30)\n"
+    )
+    r = run_limited(["/usr/bin/python3", "-c", prog, marker], limits=SMALL.replace(wall_seconds=1))
+    assert r.limit == "wall"
+    # (the autouse fixture checks that nothing carrying the marker is left running)

@@ -67,6 +67,7 @@ from spenv.verifiers.sandbox.limits import (
     RunResult,
     SandboxUnavailable,
 )
+from spenv.verifiers.sandbox.runner import run_limited
 
 __all__ = [
     "BACKENDS",
@@ -79,4 +80,5 @@ __all__ = [
     "bwrap_available",
     "check_humaneval",
     "docker_available",
+    "run_limited",
 ]

@@ -1,18 +1,25 @@
-"""Reading a run's streams under caps and deadlines, and cleaning up after it."""
+"""The process runner: :func:`run_limited` (a trusted program under rlimits set before it
+starts, its own process group, capped output, a wall-clock limit), and the pieces the sandbox
+shares with it: reading a run's streams under caps and deadlines, killing the tree, cleaning up
+its directory."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import resource
 import selectors
 import signal
 import stat
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from spenv.verifiers.sandbox.limits import _DRAIN_SECONDS
+from spenv.verifiers.sandbox.limits import _DRAIN_SECONDS, Limits, RunResult
 
 
 # -------------------------------------------------------------------------------- the runner
@@ -246,3 +253,116 @@ def _rmtree(path: str) -> None:
             os.rmdir(name, dir_fd=cur)
         except OSError:
             stuck.add((here.st_dev, here.st_ino))
+
+
+# ------------------------------------------------------------------------ the process runner
+def run_limited(
+    argv: Sequence[str],
+    *,
+    limits: Limits | None = None,
+    stdin: bytes = b"",
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run a trusted program (a checker binary such as ``coqc``) under ``limits``, without
+    isolation: the rlimits (``RLIMIT_CPU``, ``RLIMIT_AS``, ``RLIMIT_FSIZE``, ``RLIMIT_CORE=0``)
+    are set in the child before it execs the program, so no instant of it runs unlimited; it
+    gets its own session and process group, which is killed whole at the end, on the wall-clock
+    limit and when an output stream passes ``max_output_bytes``. Untrusted code belongs in
+    :class:`~spenv.verifiers.sandbox.Sandbox`, which applies the same limits inside bubblewrap.
+
+    Never raises for what the program does; a program that cannot start is a ``sandbox_error``
+    result.
+    """
+    if isinstance(argv, str) or not argv or not all(isinstance(a, str) for a in argv):
+        raise TypeError("argv must be a non-empty sequence of str")
+    lim = limits or Limits()
+    cpu = max(1, math.ceil(lim.cpu_seconds))
+    rlimits = [
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (lim.memory_bytes, lim.memory_bytes)),
+        (resource.RLIMIT_FSIZE, (lim.max_file_bytes, lim.max_file_bytes)),
+        (resource.RLIMIT_CORE, (0, 0)),
+    ]
+
+    def limit_child() -> None:  # runs in the child between fork and exec
+        for res, value in rlimits:
+            resource.setrlimit(res, value)
+
+    raw = _Raw()
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=limit_child,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return RunResult("sandbox_error", None, detail=f"could not start {argv[0]!r}: {exc}")
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    feeder = threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)
+    feeder.start()
+
+    def kill_tree() -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    try:
+        _pump(
+            proc,
+            {"stdout": proc.stdout.fileno(), "stderr": proc.stderr.fileno()},
+            {"stdout": lim.max_output_bytes, "stderr": lim.max_output_bytes},
+            t0 + lim.wall_seconds,
+            kill_tree,
+            raw,
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        kill_tree()
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+        feeder.join(1.0)
+        proc.stdout.close()
+        proc.stderr.close()
+    code = _exit_code(status)
+    cpu_used = usage.ru_utime + usage.ru_stime
+    status_, limit, detail = "error", None, f"exit code {code}"
+    if raw.killed_for == "wall":
+        status_, limit, detail = "timeout", "wall", f"wall-clock limit of {lim.wall_seconds:g}s"
+    elif raw.killed_for == "output":
+        status_, limit, detail = "killed", "output", "output passed its cap"
+    elif code == 0:
+        status_, detail = "ok", "exit code 0"
+    elif code == 128 + signal.SIGXCPU or (code == 128 + signal.SIGKILL and cpu_used >= cpu):
+        status_, limit, detail = "timeout", "cpu", f"cpu time limit of {cpu}s"
+    elif code == 128 + signal.SIGXFSZ:
+        status_, limit, detail = "killed", "file_size", "file size limit"
+    return RunResult(
+        status_,
+        code,
+        stdout=raw.stdout.decode("utf-8", "replace"),
+        stderr=raw.stderr.decode("utf-8", "replace"),
+        stdout_truncated=raw.stdout_truncated,
+        stderr_truncated=raw.stderr_truncated,
+        wall_time=time.monotonic() - t0,
+        cpu_time=cpu_used,
+        limit=limit,
+        detail=detail,
+        backend="process",
+    )
+
+
+def _feed(pipe: Any, data: bytes) -> None:
+    """Write the program's stdin (it may exit without reading it)."""
+    with contextlib.suppress(OSError):
+        pipe.write(data)
+    with contextlib.suppress(OSError):
+        pipe.close()

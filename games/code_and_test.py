@@ -104,6 +104,11 @@ __all__ = [
 ]
 
 SEATS = ("coder", "tester")
+#: ``classic``: one solution, scored on the hidden tests; ``cure``: n independent solutions and
+#: the tests scored on their execution matrix (see the module docstring).
+SCORINGS = ("classic", "cure")
+#: Where the tests of the ``cure`` matrix come from.
+TEST_SOURCES = ("tester", "reference", "both")
 REFERENCE_AGENTS = ("oracle", "doctest", "random")
 MAX_SOURCE_CHARS = 20_000
 _TEST_RECORDS = 50  # per-test results kept in a verdict record
@@ -611,8 +616,16 @@ class CodeAndTestEnv(TextEnv):
         per_test_timeout: float = 1.0,
         backend: str = "auto",
         allow_eval_overlap: bool = False,
+        scoring: str = "classic",
+        n_solutions: int = 4,
+        test_source: str = "both",
         **kwargs: Any,
     ) -> None:
+        if scoring not in SCORINGS:
+            raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
+        if test_source not in TEST_SOURCES:
+            raise ValueError(f"test_source must be one of {TEST_SOURCES}, got {test_source!r}")
+        int_option("n_solutions", n_solutions, 1)
         if not isinstance(source, str) or source.startswith("mbpp:"):
             raise ValueError(
                 f"source must be 'mbpp', 'humaneval', 'hf:NAME' or a JSONL path (choose MBPP's "
@@ -644,6 +657,9 @@ class CodeAndTestEnv(TextEnv):
         self.source = source
         self.split = split
         self.allow_eval_overlap = allow_eval_overlap
+        self.scoring = scoring
+        self.n_solutions = n_solutions if scoring == "cure" else 1
+        self.test_source = test_source
         self.n_mutants = n_mutants
         self.max_tests = max_tests
         self.time_limit = float(time_limit)
@@ -661,6 +677,10 @@ class CodeAndTestEnv(TextEnv):
         self._by_id = {p.task_id: i for i, p in enumerate(self._problems)}
         self._problem: Problem = self._problems[0]
         self._code: str | None = None
+        self._codes = []
+        self._code_turns = []
+        self._tester_turn = None
+        self._decision = {}
         self._tests: list[str] | None = None
         self._raw_tests: str | None = None
         self._parse_notes: dict[str, list[str]] = {}
@@ -677,6 +697,9 @@ class CodeAndTestEnv(TextEnv):
         opts["split"] = self.split
         defaults = {
             "allow_eval_overlap": False,
+            "scoring": "classic",
+            "n_solutions": 1 if self.scoring == "classic" else 4,
+            "test_source": "both",
             "n_mutants": 3,
             "max_tests": 30,
             "time_limit": 4.0,
@@ -728,6 +751,10 @@ class CodeAndTestEnv(TextEnv):
         idx = int(self.np_random.integers(n)) if key is None else self._by_id[key]
         self._problem = self._problems[idx]
         self._code = None
+        self._codes: list[str] = []
+        self._code_turns: list[int] = []
+        self._tester_turn: int | None = None
+        self._decision: dict[int, float] = {}
         self._tests = None
         self._raw_tests = None
         self._parse_notes = {}
@@ -775,6 +802,8 @@ class CodeAndTestEnv(TextEnv):
             turn=self._turn,
             legal_actions=None if acting else (),
             state=state,
+            # cure: the coder's prompt is asked n times in a row, each answer independent
+            repeat=self.n_solutions - len(self._codes) if acting and agent == "coder" else 1,
         )
 
     def _summary(self, agent: str) -> str:
@@ -783,6 +812,13 @@ class CodeAndTestEnv(TextEnv):
             return (
                 f"The game is over: the {r.get('forfeit')} forfeited (invalid move). "
                 f"Your outcome: {self._outcomes.get(agent)}, score {self._totals[agent]:+g}."
+            )
+        if r.get("scoring") == "cure":
+            return (
+                f"The game is over. Coder: {r.get('coder_correct')}/{r.get('n_solutions')} "
+                f"solutions correct. Tester: {len(r.get('test_rewards') or [])} tests, "
+                f"{r.get('wrong_programs')} wrong programs to catch. Your outcome: "
+                f"{self._outcomes.get(agent)}, score {self._totals[agent]:+g}."
             )
         lines = [
             "The game is over.",
@@ -799,6 +835,11 @@ class CodeAndTestEnv(TextEnv):
         tag = "code" if agent == "coder" else "tests"
         parsed = parse_calls(action, {tag}, max_calls=8, fenced=tag, max_chars=MAX_SOURCE_CHARS)
         calls = parsed.of(tag)
+        if not calls and self.scoring == "cure" and agent == "coder":
+            # One of n samples: an answer without code is a solution that fails every test,
+            # not a forfeit of the whole game.
+            self._pending = ("", [f"no <{tag}> tag (or ```python block) found", *parsed.errors])
+            return tag, None
         if not calls:
             why = f"; {'; '.join(parsed.errors)}" if parsed.errors else ""
             return None, f"no <{tag}> tag (or ```python block) found{why}"
@@ -811,15 +852,22 @@ class CodeAndTestEnv(TextEnv):
             self._parse_notes[agent] = notes
         if agent == "coder":
             self._code = text
-            self._next("tester")
+            self._codes.append(text)
+            self._code_turns.append(len(self._turns) - 1)
+            # cure: the same prompt again until n independent solutions are in
+            self._next("coder" if len(self._codes) < self.n_solutions else "tester")
             return
         self._raw_tests = text
-        self._verify()
+        self._tester_turn = len(self._turns) - 1
+        if self.scoring == "cure":
+            self._verify_cure()
+        else:
+            self._verify()
 
-    def _solution(self) -> str:
+    def _solution(self, code: str | None = None) -> str:
         """The coder's program as it runs: its code, or the prompt plus its code when the code
         does not define the entry point (a completion)."""
-        code = self._code or ""
+        code = (self._code if code is None else code) or ""
         p = self._problem
         if _defines(code, p.entry_point):
             return code
@@ -1000,6 +1048,104 @@ class CodeAndTestEnv(TextEnv):
                 ),
             }
         )
+
+    def _verify_cure(self) -> None:
+        """CURE/Sol-Ver scoring: every solution (the coder's n, the reference, the mutants that
+        fail the hidden tests) against every test (the tester's, the hidden ones, or both); see
+        the module docstring for the rewards."""
+        p = self._problem
+        tester_tests: list[str] = []
+        tests_error = None
+        try:
+            tester_tests = split_tests(self._raw_tests or "")[: self.max_tests]
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            tests_error = f"the tests do not compile: {getattr(exc, 'msg', exc)}"
+        self._tests = tester_tests
+        hidden = list(p.tests)
+        columns = [("tester", t) for t in tester_tests] + [("hidden", t) for t in hidden]
+        run_tests = [t for _, t in columns]
+        solutions = [(f"coder {i}", self._solution(c)) for i, c in enumerate(self._codes)]
+        solutions.append(("reference", p.solution))
+        cands = mutants(p.solution)
+        if cands and self.n_mutants:
+            k = min(self.n_mutants, len(cands))
+            picks = self.np_random.choice(len(cands), size=k, replace=False)
+            self._mutant_ids = sorted(int(i) for i in picks)
+        solutions += [(f"mutant {i}", cands[i].source) for i in self._mutant_ids]
+        runnable = [(label, src) for label, src in solutions if _compiles(src) is None]
+        verdicts = dict(
+            zip(
+                [label for label, _ in runnable],
+                self._run([{"solution": src, "tests": run_tests} for _, src in runnable]),
+                strict=True,
+            )
+        )
+        matrix: list[list[bool]] = []
+        truth: list[bool] = []
+        for label, src in solutions:
+            v = verdicts.get(label) or Verdict(
+                "format_error", 0.0, f"the solution does not compile: {_compiles(src)}"
+            )
+            got = [bool(t.get("passed")) for t in v.data.get("tests") or []]
+            row = got if len(got) == len(columns) else [False] * len(columns)
+            matrix.append(row)
+            truth.append(all(row[len(tester_tests) :]))
+            self._record("solution_on_tests", label, v)
+        ref = len(self._codes)
+        # The tests that score the solutions (the tester's are rewarded in any case).
+        scoring_kind = {"tester": ("tester",), "reference": ("hidden",)}
+        kinds = scoring_kind.get(self.test_source, ("tester", "hidden"))
+        used = [j for j, (kind, _) in enumerate(columns) if kind in kinds]
+        correct_tests = [j for j in used if matrix[ref][j]]
+        wrong_solutions = [
+            i for i, (label, _) in enumerate(solutions) if label != "reference" and not truth[i]
+        ]
+        coder_rewards = [
+            sum(matrix[i][j] for j in correct_tests) / len(correct_tests) if correct_tests else 0.0
+            for i in range(len(self._codes))
+        ]
+        test_rewards = []
+        for j in range(len(tester_tests)):
+            if not matrix[ref][j] or not wrong_solutions:
+                test_rewards.append(0.0)
+            else:
+                caught = sum(not matrix[i][j] for i in wrong_solutions)
+                test_rewards.append(caught / len(wrong_solutions))
+        tester_score = sum(test_rewards) / len(test_rewards) if test_rewards else 0.0
+        coder_score = sum(coder_rewards) / len(coder_rewards)
+        self._decision = dict(zip(self._code_turns, coder_rewards, strict=True))
+        if self._tester_turn is not None:
+            self._decision[self._tester_turn] = tester_score
+        self._result = {
+            "ended_by": "verdict",
+            "scoring": "cure",
+            "test_source": self.test_source,
+            "tests_detail": tests_error or f"{len(tester_tests)} tester tests",
+            "matrix": {
+                "solutions": [label for label, _ in solutions],
+                "tests": [f"{kind}: {t[:200]}" for kind, t in columns],
+                "passed": [[int(x) for x in row] for row in matrix],
+                "solution_correct": truth,
+                "test_correct": [bool(x) for x in matrix[ref]],
+                "scored_tests": used,
+            },
+            "solution_rewards": coder_rewards,
+            "test_rewards": test_rewards,
+            "coder_correct": sum(truth[: len(self._codes)]),
+            "n_solutions": len(self._codes),
+            "wrong_programs": len(wrong_solutions),
+        }
+        self._give({"coder": coder_score, "tester": tester_score})
+
+        def outcome(score: float) -> str:
+            return "win" if score >= 1.0 else ("draw" if score > 0 else "loss")
+
+        self._finish({"coder": outcome(coder_score), "tester": outcome(tester_score)})
+
+    def decision_rewards(self) -> dict[int, float]:
+        """cure scoring: each coder answer's reward (its pass rate on the correct tests) and the
+        tester's (the mean of its tests' rewards); classic scoring: none."""
+        return dict(self._decision)
 
     def _forfeit(self, agent: str, reason: str) -> None:
         self._result = {"ended_by": "forfeit", "forfeit": agent, "reason": reason}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import socket
+import statistics
 import threading
 import warnings
 from pathlib import Path
@@ -303,8 +304,10 @@ def test_completion_style_and_fenced_code(source: str) -> None:
         "<code>\n    return min(max(x, lo), hi)\n</code>",
         "<tests>assert clip(1, 0, 3) == 1</tests>",
     )
-    assert ep.rewards == {"coder": 1.0, "tester": 1.0}  # no mutants and a right coder: 1.0
-    assert ep.info["wrong_programs"] == 0
+    # No mutants and a right coder: valid tests, but nothing to catch, so nothing earned.
+    assert ep.rewards == {"coder": 1.0, "tester": 0.0}
+    assert ep.info["wrong_programs"] == 0 and ep.info["tests_valid"]
+    assert ep.outcomes == {"coder": "win", "tester": "draw"}
     ep = play(env, f"Sure:\n```python\n{GOOD}\n```\n", "```python\nassert clip(1, 0, 3) == 1\n```")
     assert ep.rewards["coder"] == 1.0 and ep.info["tests_valid"]
 
@@ -550,3 +553,76 @@ def test_hugging_face_dataset_source(tmp_path: Path) -> None:
     (problem,) = load_problems(f"hf:{tmp_path}:test")
     assert problem.task_id == "t/1" and problem.solution == "def add(a, b):\n    return a + b\n"
     assert problem.tests == ("candidate = add\nassert candidate(1, 2) == 3",)
+
+
+# ------------------------------------------------------------------------- cure scoring
+@BWRAP
+def test_cure_scoring_matrix_and_per_decision_rewards(source: str) -> None:
+    env = make(source, scoring="cure", n_solutions=3, n_mutants=100)
+    env.reset(seed=0)
+    texts = []
+    for code in (GOOD, "def clip(x, lo, hi):\n    return x", "no code at all"):
+        obs = env.infos["coder"]["observation"]
+        assert env.agent_selection == "coder" and obs.is_decision
+        texts.append((obs.text, obs.repeat))
+        env.step(f"<code>\n{code}\n</code>" if "def" in code else code)
+    # The same prompt three times, counting down; no answer sees another.
+    assert [t for t, _ in texts] == [texts[0][0]] * 3 and [r for _, r in texts] == [3, 2, 1]
+    assert "return x" not in env.infos["coder"]["observation"].text
+    env.step("<tests>\nassert clip(5, 0, 3) == 3\nassert clip(1, 0, 3) == 1\n</tests>")
+    ep = env.episode()
+    m = ep.info["matrix"]
+    assert m["solutions"][:4] == ["coder 0", "coder 1", "coder 2", "reference"]
+    assert len(m["tests"]) == 2 + len(CLIP_TESTS) and all(m["test_correct"])
+    assert m["solution_correct"][:4] == [True, False, False, True]
+    assert m["passed"][0] == [1] * 7 and m["passed"][2] == [0] * 7
+    # coder 1 (identity) passes clip(1,0,3), and the hidden clip(2..), clip(0..), clip(3..)
+    assert ep.info["solution_rewards"] == [1.0, pytest.approx(4 / 7), 0.0]
+    rewards = {t.index: t.reward for t in ep.turns}
+    assert [rewards[i] for i in range(3)] == ep.info["solution_rewards"]
+    assert (
+        rewards[3]
+        == ep.rewards["tester"]
+        == pytest.approx(statistics.fmean(ep.info["test_rewards"]))
+    )
+    assert ep.rewards["coder"] == pytest.approx(statistics.fmean(ep.info["solution_rewards"]))
+    # Each test: the fraction of the wrong programs (coder answers and mutants that fail the
+    # hidden tests) it fails; the identity (coder 1) passes clip(1, 0, 3) but not clip(5, 0, 3).
+    wrong = [i for i, ok in enumerate(m["solution_correct"]) if not ok]
+    for j in (0, 1):
+        caught = sum(1 - m["passed"][i][j] for i in wrong) / len(wrong)
+        assert ep.info["test_rewards"][j] == pytest.approx(caught)
+    assert m["passed"][1][:2] == [0, 1]
+    assert ep.info["test_rewards"][0] > ep.info["test_rewards"][1] > 0
+    assert {v["check"] for v in ep.verdicts} == {"solution_on_tests"}
+    assert all(v["backend"] == "bwrap" for v in ep.verdicts)
+    spenv.replay(ep)
+
+
+@BWRAP
+def test_cure_test_sources(source: str) -> None:
+    tests = "<tests>\nassert clip(5, 0, 3) == 3\nassert clip(9, 0, 3) == 9\n</tests>"
+    rewards = {}
+    for ts in ("tester", "reference", "both"):
+        env = make(source, scoring="cure", n_solutions=1, n_mutants=0, test_source=ts)
+        env.reset(seed=0)
+        env.step(f"<code>\n{GOOD}\n</code>")
+        env.step(tests)
+        ep = env.episode()
+        rewards[ts] = ep.info["solution_rewards"][0]
+        assert ep.info["matrix"]["test_correct"][:2] == [True, False]
+        # A wrong test earns nothing; with no wrong program, a right one earns nothing either.
+        assert ep.info["test_rewards"] == [0.0, 0.0]
+    # Scored on the correct tests only: the tester's one right test, the hidden ones, or both.
+    assert rewards == {"tester": 1.0, "reference": 1.0, "both": 1.0}
+
+
+def test_cure_options_are_checked_and_recorded() -> None:
+    for bad in ({"scoring": "x"}, {"n_solutions": 0}, {"test_source": "oracle"}):
+        with pytest.raises(ValueError):
+            CodeAndTestEnv(**bad)
+    opts = CodeAndTestEnv(scoring="cure", n_solutions=2, test_source="tester").env_options()
+    assert (
+        opts["scoring"] == "cure" and opts["n_solutions"] == 2 and opts["test_source"] == "tester"
+    )
+    assert "n_solutions" not in CodeAndTestEnv(scoring="cure").env_options()

@@ -105,6 +105,44 @@ _ENV_BACKEND = "SPENV_SANDBOX"
 #: ``kill(-1, ...)`` reaches nothing but that run): a uid drawn from this range.
 _RUN_UIDS = (1_900_000_000, 100_000_000)
 
+# Runs the compiled bootstrap (read with pread: one memfd, shared by concurrent runs, no offset).
+_BOOT_STUB = (
+    "import marshal, posix, sys\n"
+    "fd, n = int(sys.argv[1]), int(sys.argv[2])\n"
+    "del sys.argv[1:3]\n"
+    "code = marshal.loads(posix.pread(fd, n, 0))\n"
+    "posix.close(fd)\n"
+    "exec(code, {'__name__': '__main__', '__builtins__': __builtins__})\n"
+)
+_COMPILED: dict[str, bytes | None] = {}
+_COMPILED_LOCK = threading.Lock()
+
+
+def _compiled_boot(python: str) -> bytes | None:
+    """The bootstrap as a marshalled code object of ``python``'s own version (None if that
+    interpreter cannot compile it: the source is sent then)."""
+    with _COMPILED_LOCK:
+        if python not in _COMPILED:
+            prog = (
+                "import marshal, sys\n"
+                "src = sys.stdin.buffer.read().decode('utf-8')\n"
+                "sys.stdout.buffer.write(marshal.dumps(compile(src, '<spenv-boot>', 'exec')))\n"
+            )
+            try:
+                r = subprocess.run(
+                    [python, "-I", "-S", "-c", prog],
+                    input=_BOOT.encode("utf-8"),
+                    capture_output=True,
+                    timeout=60,
+                    env={"PATH": "/usr/bin:/bin"},
+                    check=True,
+                )
+                _COMPILED[python] = r.stdout or None
+            except (OSError, subprocess.SubprocessError):
+                _COMPILED[python] = None
+        return _COMPILED[python]
+
+
 _CHECK_RE = re.compile(r"^def\s+check\s*\(", re.M)
 
 
@@ -171,6 +209,13 @@ class Sandbox:
                 raise SandboxUnavailable("cgroups=True but no writable cgroup hierarchy was found")
         self._bwrap_args: dict[int, list[str]] = {}  # tmp size -> bwrap argv prefix
         self._site_dirs = "" if self.backend == "docker" else _site_dirs(self.python)
+        # The bootstrap compiled once by the sandbox's interpreter, in a memfd every run reads
+        # at offset 0 (compiling its source costs each run more than starting the interpreter).
+        self._boot_code: tuple[int, int] | None = None
+        if self.backend != "docker":
+            code = _compiled_boot(self.python)
+            if code is not None:
+                self._boot_code = (_memfd("spenv-boot", code), len(code))
         if self.backend == "process":
             warnings.warn(
                 "spenv Sandbox backend 'process' applies resource limits but does NOT isolate: "
@@ -471,6 +516,8 @@ class Sandbox:
             res_r, res_w = os.pipe()
             fds += [payload_fd, stdin_fd, res_r, res_w]
             pass_fds = [payload_fd, res_w]
+            if self._boot_code is not None:
+                pass_fds.append(self._boot_code[0])
             if bwrap:
                 nproc = lim.max_processes + 1  # per user namespace: this run, plus its init
             elif cg is None:
@@ -499,14 +546,14 @@ class Sandbox:
                     pass_fds.append(fd)
                     etc += ["--ro-bind-data", str(fd), dest]
                 argv = [*self._bwrap_prefix(lim.tmp_bytes), *etc, "--remount-ro", "/"]
-                argv += ["--chdir", _SANDBOX_DIR, self.python, "-I", "-S", "-c", _BOOT, *cfg]
+                argv += ["--chdir", _SANDBOX_DIR, self.python, "-I", "-S", *self._boot_args(), *cfg]
                 env = {"PATH": "/usr/bin:/bin"}
                 cwd = None
             else:
                 tmpdir = tempfile.mkdtemp(prefix=f"spenv-sandbox-{os.getpid()}-")
                 if user is not None:
                     os.chown(tmpdir, *user)
-                argv = [self.python, "-I", "-S", "-c", _BOOT, *cfg]
+                argv = [self.python, "-I", "-S", *self._boot_args(), *cfg]
                 env = {
                     "PATH": "/usr/local/bin:/usr/bin:/bin",
                     "HOME": tmpdir,
@@ -619,6 +666,14 @@ class Sandbox:
                 _rmtree(tmpdir)
             if not raw.wall:
                 raw.wall = time.monotonic() - t0
+
+    def _boot_args(self) -> list[str]:
+        """``-c`` and what runs the bootstrap: a stub that loads its compiled code from the
+        shared memfd (fd and size follow), or its source where it could not be compiled."""
+        if self._boot_code is None:
+            return ["-c", _BOOT]
+        fd, size = self._boot_code
+        return ["-c", _BOOT_STUB, str(fd), str(size)]
 
     def _bwrap_prefix(self, tmp_bytes: int) -> list[str]:
         args = self._bwrap_args.get(tmp_bytes)

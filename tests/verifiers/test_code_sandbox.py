@@ -177,6 +177,7 @@ def test_run_ok_with_stdin_files_and_args(sb: Sandbox) -> None:
     assert r.backend == sb.backend and r.wall_time > 0
     v = r.verdict()
     assert isinstance(v, Verdict) and v.status == "ok" and v.score == 1.0
+    assert v.data["backend"] == sb.backend  # every verdict names the backend it ran on
 
 
 def test_local_modules_and_exit_builtin(sb: Sandbox) -> None:

@@ -125,5 +125,5 @@ class RunResult:
             score=1.0 if status == "ok" else 0.0,
             detail=self.detail,
             elapsed=self.wall_time,
-            data={"run": self.to_dict()},
+            data={"run": self.to_dict(), "backend": self.backend},
         )

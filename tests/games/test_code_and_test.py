@@ -626,3 +626,16 @@ def test_cure_options_are_checked_and_recorded() -> None:
         opts["scoring"] == "cure" and opts["n_solutions"] == 2 and opts["test_source"] == "tester"
     )
     assert "n_solutions" not in CodeAndTestEnv(scoring="cure").env_options()
+
+
+@BWRAP
+def test_tests_that_depend_on_chance_catch_nothing(source: str) -> None:
+    env = make(source, n_mutants=100, test_repeats=6)
+    clock = "import time\nassert time.perf_counter_ns() // 1000 % 2 == 0"
+    ep = play(env, f"<code>\n{GOOD}\n</code>", f"<tests>\n{clock}\n</tests>")
+    # Unstable on the reference: not valid, so nothing earned.
+    assert not ep.info["tests_valid"] and ep.rewards["tester"] == 0.0
+    rec = next(v for v in ep.verdicts if v["check"] == "tests_on_reference")
+    assert rec["status"] == "wrong"
+    with pytest.raises(ValueError, match="test_repeats"):
+        CodeAndTestEnv(test_repeats=0)

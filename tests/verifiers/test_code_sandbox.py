@@ -1187,3 +1187,36 @@ def test_run_limited_kills_the_whole_group(marker: str) -> None:
     r = run_limited(["/usr/bin/python3", "-c", prog, marker], limits=SMALL.replace(wall_seconds=1))
     assert r.limit == "wall"
     # (the autouse fixture checks that nothing carrying the marker is left running)
+
+
+def test_tests_are_deterministic_in_the_judge(bw: Sandbox) -> None:
+    """Each test starts from the same random state, and str hashes are fixed: a test's result
+    depends on the program under test, never on chance."""
+    tests = [
+        "import random\nassert random.random() < 0.5",
+        "import random\nassert random.random() < 0.5",
+        "assert hash('spenv') % 2 == 0",
+        "assert len({'a', 'b', 'c'}) == 3 and ''.join({'a', 'b', 'c'}) == 'abc'",
+    ]
+    runs = [
+        [t["passed"] for t in bw.run_tests("def f():\n    return 1\n", tests).data["tests"]]
+        for _ in range(3)
+    ]
+    assert runs[0] == runs[1] == runs[2], runs
+    assert runs[0][0] == runs[0][1]  # reseeded before each test
+
+
+def test_repeated_tests_mark_chance_outcomes_unstable(bw: Sandbox) -> None:
+    tests = [
+        "assert f() == 1",
+        "assert f() == 2",
+        "import time\nassert time.perf_counter_ns() // 1000 % 2 == 0",
+        "import random\nassert random.random() < 2",
+    ]
+    v = bw.run_tests("def f():\n    return 1\n", tests, repeat=20)
+    got = [(t["passed"], bool(t.get("unstable"))) for t in v.data["tests"]]
+    # (the clock test can land on the same parity 20 times in a row: about 1 in 500,000)
+    assert got == [(True, False), (False, False), (False, True), (True, False)], v.data["tests"]
+    assert "unstable: passed" in v.data["tests"][2]["error"]
+    with pytest.raises(ValueError, match="repeat"):
+        bw.run_tests("def f():\n    return 1\n", tests, repeat=0)

@@ -653,16 +653,20 @@ def _spenv_judge(payload, emit, chan):
                     ns[name] = sys.modules[item[2]]
                 except BaseException:
                     pass
-    index = 0
-    for kind, _name, obj in units:
-        if kind == "invalid":
-            emit(f"T {index} 2 0 {obj}")
-            index += 1
-            continue
+    # Every test starts from the same random state (and the judge runs with a fixed hash
+    # seed): a test's result depends on the program under test, not on chance, so a coin-flip
+    # test cannot pass the reference by luck and then "catch" wrong programs by luck. With
+    # ``repeat`` > 1 each test runs that many times: it passes if every run passes, fails if
+    # every run fails, and is unstable otherwise (for clocks and other chance the seed misses).
+    import random
+
+    repeat = max(1, int(payload.get("repeat") or 1))
+
+    def run_once(kind, obj):
+        random.seed(0)
         err = None
         ok = False
         state["foul"] = None
-        t0 = _clock()
         try:
             if ptt:
                 _setitimer(signal.ITIMER_REAL, ptt)
@@ -687,11 +691,27 @@ def _spenv_judge(payload, emit, chan):
         if state["foul"] is not None:
             ok = False
             err = _spenv_esc(state["foul"])
+        return ok, err
+
+    index = 0
+    for kind, _name, obj in units:
+        if kind == "invalid":
+            emit(f"T {index} 2 0 {obj}")
+            index += 1
+            continue
+        t0 = _clock()
         if kind == "setup":
+            _ok, err = run_once(kind, obj)
             if err is not None:
                 emit("U " + err)
             continue
-        emit(f"T {index} {1 if ok else 0} {_clock() - t0:.6f} {err or ''}")
+        results = [run_once(kind, obj) for _ in range(repeat)]
+        passes = sum(ok for ok, _ in results)
+        err = next((e for ok, e in results if not ok), None)
+        flag = 1 if passes == repeat else (0 if passes == 0 else 3)
+        if flag == 3:
+            err = f"unstable: passed {passes} of {repeat} runs; {err or ''}"
+        emit(f"T {index} {flag} {_clock() - t0:.6f} {err or ''}")
         index += 1
     emit("D")
 

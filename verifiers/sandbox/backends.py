@@ -154,6 +154,7 @@ def _bwrap_base_args(python: str, disable_userns: bool, tmp_bytes: int) -> list[
     args += ["--cap-drop", "ALL", "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin"]
     args += ["--setenv", "HOME", _SANDBOX_DIR, "--setenv", "TMPDIR", "/tmp"]
     args += ["--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    args += ["--setenv", "PYTHONHASHSEED", "0"]  # read by the judge only (the rest run -I)
     args += ["--ro-bind", "/usr", "/usr"]
     if disable_userns:
         args.append("--disable-userns")

@@ -308,6 +308,7 @@ class Sandbox:
         per_test_timeout: float | None = None,
         limits: Limits | None = None,
         setup: str | None = None,
+        repeat: int = 1,
     ) -> Verdict:
         """Run ``solution`` (full source: for HumanEval, the prompt plus the completion) against
         ``tests`` and return a :class:`Verdict` with score = fraction of tests passed.
@@ -317,7 +318,10 @@ class Sandbox:
         arguments to the solution's process and get its result back as plain data. ``setup``
         is trusted code run beside the tests before them (HumanEval's prompt: the helpers its
         tests call); the names it defines are never taken from the solution, except
-        ``entry_point``.
+        ``entry_point``. ``repeat`` > 1 runs each test that many times (each from the same
+        random state): it passes only if every run passes, and a test that passes some runs
+        and fails others is marked ``"unstable": True`` in ``data["tests"]`` (a test's chance
+        outcome, from a clock say, is then never taken for a catch).
 
         ``tests`` is either a string defining ``check(candidate)`` (HumanEval style: run with
         ``check(<entry_point>)``, one test), a list of test snippets (typically assert statements,
@@ -363,6 +367,8 @@ class Sandbox:
             if not timeout > 0:
                 raise ValueError(f"timeout must be positive, got {timeout!r}")
             lim = lim.replace(wall_seconds=timeout, cpu_seconds=min(lim.cpu_seconds, timeout))
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 100:
+            raise ValueError(f"repeat must be an integer from 1 to 100, got {repeat!r}")
         if setup is not None and not isinstance(setup, str):
             raise TypeError(f"setup must be a str or None, got {type(setup).__name__}")
         judge = {
@@ -371,6 +377,7 @@ class Sandbox:
             "entry_point": entry_point,
             "per_test_timeout": per_test_timeout,
             "setup": setup or "",
+            "repeat": repeat,
             "files": [],
         }
         served = {"mode": "serve", "solution": solution, "per_test_timeout": per_test_timeout}
@@ -433,13 +440,14 @@ class Sandbox:
         lim: Limits,
         channel: tuple[int, int] | None = None,
         stop_fd: int | None = None,
+        judge: bool = False,
     ) -> tuple[_Raw, str]:
         nonce = secrets.token_hex(16)
         payload["nonce"] = nonce
         data = marshal.dumps(payload, 2)  # version 2: readable by any Python 3
         if self.backend == "docker":
             return self._execute_docker(data, stdin, lim, nonce), nonce
-        return self._execute_local(data, stdin, lim, channel, stop_fd), nonce
+        return self._execute_local(data, stdin, lim, channel, stop_fd, judge), nonce
 
     def _execute_tests(self, judge: dict[str, Any], solution: dict[str, Any], lim: Limits) -> Any:
         """Run the solution's server and the judge in two sandboxes joined by a call channel;
@@ -465,7 +473,7 @@ class Sandbox:
         worker = threading.Thread(target=serve, name="spenv-solution", daemon=True)
         try:
             worker.start()
-            judged = self._execute(judge, b"", lim, channel=(to_judge_r, to_sol_w))
+            judged = self._execute(judge, b"", lim, channel=(to_judge_r, to_sol_w), judge=True)
         finally:
             with contextlib.suppress(OSError):
                 os.write(stop_w, b"x")  # the judge is done: end the solution's run
@@ -483,12 +491,16 @@ class Sandbox:
         lim: Limits,
         channel: tuple[int, int] | None = None,
         stop_fd: int | None = None,
+        judge: bool = False,
     ) -> _Raw:
         """One run. ``channel``: two fds (the child reads the first, writes the second) passed
         into the sandbox and closed here once it started; ``stop_fd``: readable when the caller
         wants the run ended."""
         raw = _Raw()
         chan_fds = list(channel or ())
+        # The judge reads PYTHONHASHSEED=0 (set in every sandbox's environment): str hashes, and
+        # so set orders, are the same in every run of the same tests. Everything else runs -I.
+        flags = ["-s", "-S"] if judge else ["-I", "-S"]
         bwrap = self.backend == "bwrap"
         cg: _Cgroup | None = None
         tmpdir: str | None = None
@@ -546,20 +558,21 @@ class Sandbox:
                     pass_fds.append(fd)
                     etc += ["--ro-bind-data", str(fd), dest]
                 argv = [*self._bwrap_prefix(lim.tmp_bytes), *etc, "--remount-ro", "/"]
-                argv += ["--chdir", _SANDBOX_DIR, self.python, "-I", "-S", *self._boot_args(), *cfg]
+                argv += ["--chdir", _SANDBOX_DIR, self.python, *flags, *self._boot_args(), *cfg]
                 env = {"PATH": "/usr/bin:/bin"}
                 cwd = None
             else:
                 tmpdir = tempfile.mkdtemp(prefix=f"spenv-sandbox-{os.getpid()}-")
                 if user is not None:
                     os.chown(tmpdir, *user)
-                argv = [self.python, "-I", "-S", *self._boot_args(), *cfg]
+                argv = [self.python, *flags, *self._boot_args(), *cfg]
                 env = {
                     "PATH": "/usr/local/bin:/usr/bin:/bin",
                     "HOME": tmpdir,
                     "TMPDIR": tmpdir,
                     "LANG": "C.UTF-8",
                     "PYTHONDONTWRITEBYTECODE": "1",
+                    "PYTHONHASHSEED": "0",
                     _ENV_MARK: mark.split("=", 1)[1],
                 }
                 cwd = tmpdir

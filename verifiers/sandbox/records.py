@@ -16,7 +16,8 @@ class _Records:
     started: bool = False
     limit: str | None = None
     plan: list[str] | None = None
-    tests: dict[int, tuple[bool, float, str, bool]] = field(default_factory=dict)
+    # index -> (passed, seconds, error, invalid, unstable)
+    tests: dict[int, tuple[bool, float, str, bool, bool]] = field(default_factory=dict)
     solution_syntax: str | None = None
     solution_error: str | None = None
     tests_syntax: str | None = None
@@ -68,7 +69,7 @@ def _parse_records(blob: bytes, nonce: str) -> _Records:
                 if idx not in rec.tests:
                     flag = parts[1]
                     err = _unesc(parts[3]) if len(parts) > 3 else ""
-                    rec.tests[idx] = (flag == "1", float(parts[2]), err, flag == "2")
+                    rec.tests[idx] = (flag == "1", float(parts[2]), err, flag == "2", flag == "3")
         elif kind == "X" and rec.solution_syntax is None:
             rec.solution_syntax = _unesc(rest)
         elif kind == "E" and rec.solution_error is None:
@@ -154,11 +155,14 @@ def _tests_verdict(
     invalid = 0
     for i, name in enumerate(names):
         if i in rec.tests:
-            passed, secs, err, bad = rec.tests[i]
+            passed, secs, err, bad, unstable = rec.tests[i]
             invalid += bad
             if bad:
                 err = f"invalid test: {err}"
-            tests.append({"name": name, "passed": passed, "error": err or None, "time": secs})
+            t = {"name": name, "passed": passed, "error": err or None, "time": secs}
+            if unstable:
+                t["unstable"] = True
+            tests.append(t)
         else:
             err = (
                 f"solution raised: {rec.solution_error}"

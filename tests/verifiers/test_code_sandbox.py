@@ -1109,6 +1109,28 @@ def raises(): raise ValueError("bad value")
     assert "argument is not plain data" in v.data["tests"][8]["error"]
 
 
+def test_solution_cannot_shadow_the_builtins_the_tests_use(sb: Sandbox) -> None:
+    forged = (
+        "def abs(x):\n    return 0\n"
+        "def len(x):\n    return 3\n"
+        "def sorted(x):\n    return [1, 2]\n"
+        "def isinstance(a, b):\n    return True\n"
+        "def f(x):\n    return None\n"
+    )
+    tests = [
+        "assert abs(f(1) - 2.5) < 1e-6",
+        "assert len(f(1)) == 3",
+        "assert sorted(f(1)) == [1, 2]",
+        "assert isinstance(f(1), int)",
+    ]
+    v = sb.run_tests(forged, tests)
+    assert v.score == 0.0, v.data["tests"]
+    # A solution whose entry point has a builtin's name is still called through its proxy.
+    assert sb.run_tests(
+        "def max(xs):\n    return -1\n", ["assert max([1]) == -1"], entry_point="max"
+    ).ok
+
+
 def test_setup_helpers_come_from_the_judge_not_the_solution(sb: Sandbox) -> None:
     prompt = 'def helper(x):\n    return x * 2\n\ndef f(x):\n    """Return helper(x) + 1."""\n'
     tests = "def check(candidate):\n    assert helper(candidate(3)) == 14\n"

@@ -259,7 +259,7 @@ def _spenv_decode(x):
     if t is not list or not x or type(x[0]) is not str:
         raise ValueError("malformed value")
     tag, rest = x[0], x[1:]
-    if tag == "I" and len(rest) == 1 and type(rest[0]) is str and len(rest[0]) <= 1 << 16:
+    if tag == "I" and len(rest) == 1 and type(rest[0]) is str and len(rest[0]) <= 1 << 20:
         return int(rest[0], 16)
     if tag == "c" and len(rest) == 2 and all(type(r) in (int, float) for r in rest):
         return complex(rest[0], rest[1])

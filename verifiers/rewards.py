@@ -129,6 +129,8 @@ def make_code_reward(
                 "tests": test,
                 "entry_point": e,
                 "timeout": timeout,
+                # the prompt's code runs beside the tests too: the helpers they call are its own
+                "setup": p or None,
             }
             for t, test, e, p in zip(texts, tests, entry, prefix, strict=True)
         ]

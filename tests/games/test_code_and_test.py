@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import socket
+import statistics
 import threading
 import warnings
 from pathlib import Path
@@ -102,7 +103,7 @@ def test_split_tests_groups_setup_with_the_next_assert() -> None:
 
 
 def test_humaneval_problems_load_with_split_hidden_tests() -> None:
-    problems = load_problems()
+    problems = load_problems("humaneval")
     assert len(problems) == 164
     assert len({p.task_id for p in problems}) == 164
     p0 = next(p for p in problems if p.task_id == "HumanEval/0")
@@ -117,14 +118,58 @@ def test_reference_solutions_pass_their_split_hidden_tests() -> None:
         pytest.skip("bubblewrap (bwrap) is not available here")
     from spenv.games.code_and_test import _sandbox
 
-    problems = load_problems()[::16]  # a spread of 11 problems, loops in check() included
-    problems += tuple(p for p in load_problems() if p.task_id == "HumanEval/32")
+    problems = load_problems("humaneval")[::16]  # a spread of 11, loops in check() included
+    problems += tuple(p for p in load_problems("humaneval") if p.task_id == "HumanEval/32")
     jobs = [
-        {"solution": p.solution, "tests": list(p.tests), "entry_point": p.entry_point}
+        {
+            "solution": p.solution,
+            "tests": list(p.tests),
+            "entry_point": p.entry_point,
+            "setup": p.prompt,
+        }
         for p in problems
     ]
     verdicts = _sandbox("bwrap").run_tests_many(jobs)
     assert [v.status for v in verdicts] == ["ok"] * len(problems), [v.detail for v in verdicts]
+
+
+def test_mbpp_problems_by_task_id_split() -> None:
+    sizes = {s: len(load_problems(f"mbpp:{s}")) for s in ("train", "validation", "test", "prompt")}
+    # 374/90/500/10 rows, less the tasks left out (601, 642, 927 / 596 / 123, 341, 367 / -)
+    assert sizes == {"train": 371, "validation": 89, "test": 497, "prompt": 10}
+    ids = {int(p.task_id.split("/")[1]) for p in load_problems("mbpp:train")}
+    assert min(ids) == 602 and max(ids) == 974
+    p = next(p for p in load_problems("mbpp:train") if p.task_id == "mbpp/602")
+    assert p.prompt.startswith(f"def {p.entry_point}(") and len(p.tests) == 3
+    # The expected values never appear in what the players see.
+    for test in p.tests:
+        assert test not in p.prompt and test.split("==")[-1].strip() not in p.prompt
+    with pytest.raises(ValueError, match="mbpp:SPLIT"):
+        load_problems("mbpp:nope")
+
+
+@BWRAP
+@pytest.mark.slow
+def test_every_mbpp_reference_passes_its_hidden_tests() -> None:
+    """All 967 kept MBPP problems (the 7 left out are listed in MBPP_EXCLUDED)."""
+    if not bwrap_available():
+        pytest.skip("bubblewrap (bwrap) is not available here")
+    from spenv.games.code_and_test import _sandbox
+
+    problems = load_problems("mbpp")
+    jobs = [
+        {
+            "solution": p.solution,
+            "tests": list(p.tests),
+            "entry_point": p.entry_point,
+            "setup": p.prompt,
+            "timeout": 10.0,
+        }
+        for p in problems
+    ]
+    verdicts = _sandbox("bwrap").run_tests_many(jobs)
+    bad = [(p.task_id, v.detail) for p, v in zip(problems, verdicts, strict=True) if not v.ok]
+    assert bad == []
 
 
 def test_jsonl_formats(tmp_path: Path) -> None:
@@ -259,8 +304,10 @@ def test_completion_style_and_fenced_code(source: str) -> None:
         "<code>\n    return min(max(x, lo), hi)\n</code>",
         "<tests>assert clip(1, 0, 3) == 1</tests>",
     )
-    assert ep.rewards == {"coder": 1.0, "tester": 1.0}  # no mutants and a right coder: 1.0
-    assert ep.info["wrong_programs"] == 0
+    # No mutants and a right coder: valid tests, but nothing to catch, so nothing earned.
+    assert ep.rewards == {"coder": 1.0, "tester": 0.0}
+    assert ep.info["wrong_programs"] == 0 and ep.info["tests_valid"]
+    assert ep.outcomes == {"coder": "win", "tester": "draw"}
     ep = play(env, f"Sure:\n```python\n{GOOD}\n```\n", "```python\nassert clip(1, 0, 3) == 1\n```")
     assert ep.rewards["coder"] == 1.0 and ep.info["tests_valid"]
 
@@ -414,10 +461,10 @@ def test_retries_show_the_error_and_parse_notes_are_kept(source: str) -> None:
 
 def test_reset_option_problem_and_constructor_checks(source: str) -> None:
     env = spenv.make(ENV_ID)
-    env.reset(seed=1, options={"problem": "HumanEval/3"})
-    assert env.problem.task_id == "HumanEval/3"
+    env.reset(seed=1, options={"problem": "mbpp/700"})
+    assert env.problem.task_id == "mbpp/700"
     env.reset(seed=1, options={"problem": 5})
-    assert env.problem.task_id == "HumanEval/5"
+    assert env.problem.task_id == "mbpp/607"
     view = env.infos["tester"]["observation"]
     assert "canonical" not in json.dumps(dict(view.state)) and env.problem.solution not in view.text
     env.step("<code>\nSECRET_MARK = 1\n</code>")
@@ -428,9 +475,20 @@ def test_reset_option_problem_and_constructor_checks(source: str) -> None:
     for bad in ({"split": "x"}, {"n_mutants": -1}, {"time_limit": 0}, {"backend": "vm"}):
         with pytest.raises(ValueError):
             CodeAndTestEnv(**bad)
-    train = {p for p in (CodeAndTestEnv(split="train")._problems)}
-    test = {p for p in (CodeAndTestEnv(split="test")._problems)}
+    with pytest.raises(ValueError, match="split"):
+        CodeAndTestEnv(source="mbpp:train")
+    # Training on the evaluation's problems needs an explicit opt-in.
+    for opts in ({"source": "humaneval"}, {"split": "test"}, {"split": "all"}):
+        with pytest.raises(ValueError, match="allow_eval_overlap=True"):
+            CodeAndTestEnv(**opts)
+    he = {"source": "humaneval", "allow_eval_overlap": True}
+    train = {p for p in (CodeAndTestEnv(split="train", **he)._problems)}
+    test = {p for p in (CodeAndTestEnv(split="test", **he)._problems)}
     assert not train & test and len(train) + len(test) == 164
+    # The problem source is always recorded, so an evaluation can notice overlap.
+    assert CodeAndTestEnv().env_options() == {"source": "mbpp", "split": "train"}
+    opts = CodeAndTestEnv(**he).env_options()
+    assert opts == {"source": "humaneval", "split": "all", "allow_eval_overlap": True}
 
 
 # ------------------------------------------------------------------------------ agents
@@ -438,7 +496,7 @@ def test_doctest_examples_become_asserts() -> None:
     assert _doc_examples(CLIP_PROMPT, "clip") == [("clip(5, 0, 3)", "3"), ("clip(-1, 0, 3)", "0")]
     arrow = "def f(x):\n    '''f(1) ➞ 2\n    f(2) -> 4\n    '''\n"
     assert _doc_examples(arrow, "f") == [("f(1)", "2"), ("f(2)", "4")]
-    problems = load_problems()
+    problems = load_problems("humaneval")
     assert sum(bool(_doc_examples(p.prompt, p.entry_point)) for p in problems) > 120
 
 
@@ -448,7 +506,9 @@ def test_reference_agents_through_the_registry() -> None:
     assert ep.rewards["coder"] == 1.0 and ep.outcomes["coder"] == "win"
     assert ep.info["tests_valid"] is True
     spenv.replay(ep)
-    ep = spenv.play(ENV_ID, ["oracle:mutant=0", "oracle"], seed=0)
+    # (HumanEval's hidden tests catch its first mutant; MBPP's three asserts often do not.)
+    he = {"source": "humaneval", "allow_eval_overlap": True}
+    ep = spenv.play(ENV_ID, ["oracle:mutant=0", "oracle"], seed=0, env_options=he)
     assert ep.rewards["coder"] < 1.0
     assert ep.rewards["tester"] == 1.0  # the hidden tests catch every wrong program
     ep = spenv.play(ENV_ID, ["doctest", "random"], seed=3)
@@ -493,3 +553,89 @@ def test_hugging_face_dataset_source(tmp_path: Path) -> None:
     (problem,) = load_problems(f"hf:{tmp_path}:test")
     assert problem.task_id == "t/1" and problem.solution == "def add(a, b):\n    return a + b\n"
     assert problem.tests == ("candidate = add\nassert candidate(1, 2) == 3",)
+
+
+# ------------------------------------------------------------------------- cure scoring
+@BWRAP
+def test_cure_scoring_matrix_and_per_decision_rewards(source: str) -> None:
+    env = make(source, scoring="cure", n_solutions=3, n_mutants=100)
+    env.reset(seed=0)
+    texts = []
+    for code in (GOOD, "def clip(x, lo, hi):\n    return x", "no code at all"):
+        obs = env.infos["coder"]["observation"]
+        assert env.agent_selection == "coder" and obs.is_decision
+        texts.append((obs.text, obs.repeat))
+        env.step(f"<code>\n{code}\n</code>" if "def" in code else code)
+    # The same prompt three times, counting down; no answer sees another.
+    assert [t for t, _ in texts] == [texts[0][0]] * 3 and [r for _, r in texts] == [3, 2, 1]
+    assert "return x" not in env.infos["coder"]["observation"].text
+    env.step("<tests>\nassert clip(5, 0, 3) == 3\nassert clip(1, 0, 3) == 1\n</tests>")
+    ep = env.episode()
+    m = ep.info["matrix"]
+    assert m["solutions"][:4] == ["coder 0", "coder 1", "coder 2", "reference"]
+    assert len(m["tests"]) == 2 + len(CLIP_TESTS) and all(m["test_correct"])
+    assert m["solution_correct"][:4] == [True, False, False, True]
+    assert m["passed"][0] == [1] * 7 and m["passed"][2] == [0] * 7
+    # coder 1 (identity) passes clip(1,0,3), and the hidden clip(2..), clip(0..), clip(3..)
+    assert ep.info["solution_rewards"] == [1.0, pytest.approx(4 / 7), 0.0]
+    rewards = {t.index: t.reward for t in ep.turns}
+    assert [rewards[i] for i in range(3)] == ep.info["solution_rewards"]
+    assert (
+        rewards[3]
+        == ep.rewards["tester"]
+        == pytest.approx(statistics.fmean(ep.info["test_rewards"]))
+    )
+    assert ep.rewards["coder"] == pytest.approx(statistics.fmean(ep.info["solution_rewards"]))
+    # Each test: the fraction of the wrong programs (coder answers and mutants that fail the
+    # hidden tests) it fails; the identity (coder 1) passes clip(1, 0, 3) but not clip(5, 0, 3).
+    wrong = [i for i, ok in enumerate(m["solution_correct"]) if not ok]
+    for j in (0, 1):
+        caught = sum(1 - m["passed"][i][j] for i in wrong) / len(wrong)
+        assert ep.info["test_rewards"][j] == pytest.approx(caught)
+    assert m["passed"][1][:2] == [0, 1]
+    assert ep.info["test_rewards"][0] > ep.info["test_rewards"][1] > 0
+    assert {v["check"] for v in ep.verdicts} == {"solution_on_tests"}
+    assert all(v["backend"] == "bwrap" for v in ep.verdicts)
+    spenv.replay(ep)
+
+
+@BWRAP
+def test_cure_test_sources(source: str) -> None:
+    tests = "<tests>\nassert clip(5, 0, 3) == 3\nassert clip(9, 0, 3) == 9\n</tests>"
+    rewards = {}
+    for ts in ("tester", "reference", "both"):
+        env = make(source, scoring="cure", n_solutions=1, n_mutants=0, test_source=ts)
+        env.reset(seed=0)
+        env.step(f"<code>\n{GOOD}\n</code>")
+        env.step(tests)
+        ep = env.episode()
+        rewards[ts] = ep.info["solution_rewards"][0]
+        assert ep.info["matrix"]["test_correct"][:2] == [True, False]
+        # A wrong test earns nothing; with no wrong program, a right one earns nothing either.
+        assert ep.info["test_rewards"] == [0.0, 0.0]
+    # Scored on the correct tests only: the tester's one right test, the hidden ones, or both.
+    assert rewards == {"tester": 1.0, "reference": 1.0, "both": 1.0}
+
+
+def test_cure_options_are_checked_and_recorded() -> None:
+    for bad in ({"scoring": "x"}, {"n_solutions": 0}, {"test_source": "oracle"}):
+        with pytest.raises(ValueError):
+            CodeAndTestEnv(**bad)
+    opts = CodeAndTestEnv(scoring="cure", n_solutions=2, test_source="tester").env_options()
+    assert (
+        opts["scoring"] == "cure" and opts["n_solutions"] == 2 and opts["test_source"] == "tester"
+    )
+    assert "n_solutions" not in CodeAndTestEnv(scoring="cure").env_options()
+
+
+@BWRAP
+def test_tests_that_depend_on_chance_catch_nothing(source: str) -> None:
+    env = make(source, n_mutants=100, test_repeats=6)
+    clock = "import time\nassert time.perf_counter_ns() // 1000 % 2 == 0"
+    ep = play(env, f"<code>\n{GOOD}\n</code>", f"<tests>\n{clock}\n</tests>")
+    # Unstable on the reference: not valid, so nothing earned.
+    assert not ep.info["tests_valid"] and ep.rewards["tester"] == 0.0
+    rec = next(v for v in ep.verdicts if v["check"] == "tests_on_reference")
+    assert rec["status"] == "wrong"
+    with pytest.raises(ValueError, match="test_repeats"):
+        CodeAndTestEnv(test_repeats=0)

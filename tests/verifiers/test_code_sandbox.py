@@ -30,15 +30,17 @@ from typing import Any
 import pytest
 
 from spenv.verifiers import Verdict
-from spenv.verifiers import code as sandbox_mod
-from spenv.verifiers.code import (
+from spenv.verifiers.sandbox import (
     Limits,
     RunResult,
     Sandbox,
     SandboxUnavailable,
     bwrap_available,
     docker_available,
+    run_limited,
 )
+from spenv.verifiers.sandbox import backends as sandbox_mod
+from spenv.verifiers.sandbox import cgroups as sandbox_cg
 
 BWRAP = pytest.mark.backend("bwrap")
 SMALL = Limits(
@@ -94,11 +96,32 @@ def _procs_with(marker: str) -> list[int]:
     return out
 
 
+def _descendants() -> set[int]:
+    """The processes descended from this one (the sandboxes it started and theirs)."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses
+        parent[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+    out: set[int] = set()
+    frontier = {os.getpid()}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier and p not in out}
+        out |= frontier
+    return out
+
+
 def _our_cgroups() -> list[str]:
     found = []
     prefix = f"spenv-{os.getpid()}-"
     for ctrl in ("pids", "memory", "cpuacct", ""):
-        own = sandbox_mod._own_cgroups().get(ctrl)
+        own = sandbox_cg._own_cgroups().get(ctrl)
         if own is None:
             continue
         parent = f"/sys/fs/cgroup/{ctrl}{own}".replace("//", "/").rstrip("/")
@@ -113,7 +136,7 @@ def _tmp_dirs() -> set[str]:
     import tempfile
 
     base = tempfile.gettempdir()
-    return {n for n in os.listdir(base) if n.startswith("spenv-sandbox-")}
+    return {n for n in os.listdir(base) if n.startswith(f"spenv-sandbox-{os.getpid()}-")}
 
 
 @pytest.fixture
@@ -154,6 +177,7 @@ def test_run_ok_with_stdin_files_and_args(sb: Sandbox) -> None:
     assert r.backend == sb.backend and r.wall_time > 0
     v = r.verdict()
     assert isinstance(v, Verdict) and v.status == "ok" and v.score == 1.0
+    assert v.data["backend"] == sb.backend  # every verdict names the backend it ran on
 
 
 def test_local_modules_and_exit_builtin(sb: Sandbox) -> None:
@@ -229,8 +253,17 @@ def test_explicit_backend_that_cannot_run_raises(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(sandbox_mod.shutil, "which", lambda *a, **k: None)
     with pytest.raises(SandboxUnavailable, match="not installed"):
         Sandbox("bwrap")
+    # auto never falls back to a backend that does not isolate: a clear error instead ...
+    monkeypatch.delenv("SPENV_SANDBOX", raising=False)
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
+        Sandbox("auto")
+    # ... unless the user opts in, by argument or environment variable.
+    monkeypatch.setenv("SPENV_SANDBOX", "process")
     with pytest.warns(RuntimeWarning, match="does NOT isolate"):
         assert Sandbox("auto").backend == "process"
+    monkeypatch.setenv("SPENV_SANDBOX", "chroot")
+    with pytest.raises(ValueError, match="SPENV_SANDBOX"):
+        Sandbox("auto")
 
 
 def test_unprivileged_user_without_setpriv(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -239,7 +272,13 @@ def test_unprivileged_user_without_setpriv(sb: Sandbox, monkeypatch: pytest.Monk
         pytest.skip("only root drops to nobody")
     monkeypatch.setitem(sandbox_mod._CG_STATE, "setpriv", None)
     r = sb.run("import os; print(os.getuid(), os.getgid(), os.getgroups())")
-    assert r.status == "ok" and r.stdout.split()[:2] == ["65534", "65534"]
+    assert r.status == "ok", r
+    uid, gid = map(int, r.stdout.split()[:2])
+    assert gid == 65534
+    if sb.backend == "bwrap":
+        assert uid == 65534
+    else:  # each process-backend run is its own host user: kill(-1) reaches only that run
+        assert 1_900_000_000 <= uid < 2_000_000_000
 
 
 def test_run_many_keeps_order(sb: Sandbox) -> None:
@@ -468,12 +507,29 @@ def test_fork_bomb_is_contained(sb: Sandbox) -> None:
     made, failed = map(int, r.stdout.split())
     assert made <= 9 and failed >= 21 and made + failed == 30
     # The real thing, only now that the cap is proven.
-    before = len([e for e in os.listdir("/proc") if e.isdigit()])
+    assert _descendants() == set()
     bomb = "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
-    r = sb.run(_GUARD + bomb, limits=lim)
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:  # the bomb's own processes while it runs (our descendants only)
+        while not stop.is_set():
+            seen.append(len(_descendants()))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        r = sb.run(_GUARD + bomb, limits=lim)
+    finally:
+        stop.set()
+        watcher.join()
     assert (r.status, r.limit) == ("timeout", "wall"), r
-    after = len([e for e in os.listdir("/proc") if e.isdigit()])
-    assert after < before + 10  # nothing left running (others share this machine: some slack)
+    # The cap held while it ran (the run's tasks plus the sandbox's own: setpriv/sh, bwrap, its
+    # init), and nothing of it is left: counted among this process's descendants, never the
+    # whole machine's processes (others run here too).
+    assert seen and max(seen) <= lim.max_processes + 4, max(seen)
+    assert _descendants() == set()
 
 
 @BWRAP
@@ -695,7 +751,7 @@ def test_solutions_cannot_fake_their_results(sb: Sandbox) -> None:
     assert v.status == "wrong" and v.score == 0.0
     # Leaving before the tests run is not passing them.
     v = sb.run_tests("import os\nos._exit(0)\n", ["assert True"])
-    assert v.status == "wrong" and v.data["tests"][0]["error"].startswith("not run")
+    assert v.status == "wrong" and "ended before the tests" in v.data["tests"][0]["error"]
     v = sb.run_tests("import sys\nsys.exit(0)\n", ["assert True"])
     assert v.status == "wrong"
     # Resource limits reached by the solution make it wrong, never an infrastructure error.
@@ -858,9 +914,9 @@ def test_docker_backend_against_a_fake_engine() -> None:
     assert kw["mem_limit"] == SMALL.memory_bytes + SMALL.tmp_bytes
     assert kw["pids_limit"] == SMALL.max_processes + 1
     assert "SPENV_TEST" not in str(kw["environment"]) and fake.created[-1].removed
-    v = sb.run_tests("def f():\n    return 1\n", ["assert f() == 1", "assert f() == 2"])
-    assert v.status == "wrong" and [t["passed"] for t in v.data["tests"]] == [True, False]
-    assert v.data["run"]["stderr"] == ""  # the tagged records are not shown as stderr
+    # Tests need two sandboxes joined by pipes: docker says so rather than judging in-process.
+    with pytest.raises(SandboxUnavailable, match="two sandboxes"):
+        sb.run_tests("def f():\n    return 1\n", ["assert f() == 1"])
     r = sb.run("import time\ntime.sleep(30)", limits=SMALL.replace(wall_seconds=1))
     assert (r.status, r.limit) == ("timeout", "wall") and fake.created[-1].killed
     r = sb.run("import sys\nwhile True:\n    sys.stdout.write('z' * 65536)\n")
@@ -881,3 +937,308 @@ def test_docker_backend_for_real() -> None:
     r = sb.run("while True:\n    pass\n", limits=SMALL.replace(cpu_seconds=1, wall_seconds=5))
     assert r.status == "timeout"
     assert sb.run_tests("def f():\n    return 1\n", ["assert f() == 1"]).ok
+
+
+# ------------------------------------------------------------ the judge and the solution apart
+# (the full always-equal object, every dunder forged, is in tests/exploits/)
+ALWAYS_EQUAL = (
+    "class Anything:\n"
+    "    def __eq__(self, other): return True\n"
+    "    def __ne__(self, other): return False\n"
+    "    def __hash__(self): return 0\n"
+    "def f(x):\n"
+    "    return Anything()\n"
+)
+FORGED_SUBCLASS = (
+    "class {base}X({base}):\n"
+    "    def __eq__(self, o): return True\n"
+    "    __hash__ = {base}.__hash__\n"
+    "def f(x):\n"
+    "    return {base}X()\n"
+)
+INT_LIKE = FORGED_SUBCLASS.format(base="int")
+STR_LIKE = FORGED_SUBCLASS.format(base="str")
+F_TESTS = ["assert f(1) == 2", "assert f(5) == 6", "assert not (f(0) != 1)"]
+
+
+@pytest.mark.parametrize("forged", [ALWAYS_EQUAL, INT_LIKE, STR_LIKE])
+def test_forged_comparisons_never_reach_the_tests(sb: Sandbox, forged: str) -> None:
+    v = sb.run_tests(forged, F_TESTS)
+    assert v.status == "wrong" and v.score == 0.0, v
+    assert all("not plain data" in t["error"] for t in v.data["tests"]), v.data["tests"]
+    # The same forgery inside HumanEval's check(candidate).
+    check = "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 3\n"
+    v = sb.run_tests(forged, check, entry_point="f")
+    assert v.status == "wrong" and v.score == 0.0
+
+
+EXITS = {
+    "sys.exit": "import sys\n{at}sys.exit(0)",
+    "exit()": "{at}exit(0)",
+    "os._exit": "import os\n{at}os._exit(0)",
+    "SIGKILL self": "import os, signal\n{at}os.kill(os.getpid(), signal.SIGKILL)",
+    "SIGKILL own group": "import os, signal\n{at}os.killpg(0, signal.SIGKILL)",
+    "close every fd": "import os\n{at}os.closerange(0, 1024)",
+    "raise SystemExit": "{at}raise SystemExit(0)",
+    "raise KeyboardInterrupt": "{at}raise KeyboardInterrupt",
+    "raise GeneratorExit": "{at}raise GeneratorExit",
+    "BaseException subclass": "class Out(BaseException): pass\n{at}raise Out()",
+    "os.abort": "import os\n{at}os.abort()",
+    "exec a shell": "import os\n{at}os.execv('/bin/true', ['true'])",
+}
+
+
+@pytest.mark.parametrize("how", list(EXITS))
+@pytest.mark.parametrize("when", ["import", "call"])
+def test_leaving_early_is_a_failure(bw: Sandbox, how: str, when: str) -> None:
+    if when == "import":
+        sol = "def f(x):\n    return x + 1\n" + EXITS[how].format(at="") + "\n"
+    else:
+        head, _, last = EXITS[how].format(at="    ").rpartition("\n")
+        sol = (head + "\n" if head else "") + "def f(x):\n" + last + "\n"
+    v = bw.run_tests(sol, F_TESTS, per_test_timeout=2, timeout=6)
+    assert v.score == 0.0 and not v.ok, (how, when, v)
+    check = "def check(candidate):\n    assert candidate(1) == 2\n"
+    v = bw.run_tests(sol, check, entry_point="f", per_test_timeout=2, timeout=6)
+    assert v.score == 0.0 and not v.ok, (how, when, v)
+
+
+def test_tests_swallowing_exceptions_still_fail_a_dead_solution(bw: Sandbox) -> None:
+    sol = "import os\ndef f(x):\n    os._exit(0)\n"
+    tests = ["try:\n    f(1)\nexcept BaseException:\n    pass\nassert True"]
+    v = bw.run_tests(sol, tests)
+    assert v.score == 0.0 and "ended" in v.data["tests"][0]["error"], v
+
+
+def test_hidden_tests_are_not_in_the_solutions_sandbox(bw: Sandbox) -> None:
+    secret = f"EXPECTED{secrets.token_hex(8)}"
+    snoop = """
+import gc, os, re, sys
+found = []
+pattern = re.compile("EXPE" + "CTED[0-9a-f]{16}")  # the tests' secret: never written here whole
+def look(text, where):
+    if pattern.search(text):
+        found.append(where)
+for root, dirs, files in os.walk("/"):
+    if root.startswith(("/usr", "/sys", "/lib", "/bin", "/sbin", "/etc/alt", "/proc", "/dev")):
+        dirs[:] = []
+        continue
+    for name in files:
+        path = os.path.join(root, name)
+        try:
+            with open(path, "rb") as fh:
+                look(fh.read(1 << 20).decode("latin-1"), path)
+        except OSError:
+            pass
+look(repr(dict(os.environ)), "environ")
+for pid in os.listdir("/proc"):
+    for part in ("cmdline", "environ"):
+        try:
+            with open(f"/proc/{pid}/{part}", "rb") as fh:
+                look(fh.read().decode("latin-1"), f"/proc/{pid}/{part}")
+        except OSError:
+            pass
+look(" ".join(sys.argv), "argv")
+for obj in gc.get_objects():
+    try:
+        look(repr(obj)[:100000], "gc")
+    except Exception:
+        pass
+frame = sys._getframe()
+while frame is not None:
+    look(repr(frame.f_globals) + repr(frame.f_locals), "frames")
+    frame = frame.f_back
+for fd in range(64):
+    try:
+        blocking = os.get_blocking(fd)
+        os.set_blocking(fd, False)
+        try:
+            os.lseek(fd, 0, 0)
+            look(os.read(fd, 1 << 20).decode("latin-1"), f"fd {fd}")
+        finally:
+            os.set_blocking(fd, blocking)
+    except OSError:
+        pass
+print("FOUND", sorted(set(found)))
+def f(x):
+    return x + 1
+"""
+    tests = [f"assert f(1) == 2 or {secret!r}", f"SECRET = {secret!r}\nassert f(2) == 3"]
+    v = bw.run_tests(snoop, tests, timeout=20)
+    assert v.ok, v
+    assert "FOUND []" in v.data["run"]["stdout"], v.data["run"]["stdout"]
+
+
+def test_results_cross_as_plain_data(sb: Sandbox) -> None:
+    sol = """
+import collections
+def big(): return 10 ** 5000 + 1
+def mixed(): return {"a": [1, (2.5, None)], 3: {4, 5}, (6,): b"x", "z": frozenset([1j])}
+def counter(): return collections.Counter("aab")
+def gen(): return (i for i in range(3))
+def fn(): return len
+def echo(*a, **k): return [a, k]
+def kind(t): return t is int
+def raises(): raise ValueError("bad value")
+"""
+    tests = [
+        "assert big() == 10 ** 5000 + 1",
+        "assert mixed() == {'a': [1, (2.5, None)], 3: {4, 5}, (6,): b'x', 'z': frozenset([1j])}",
+        "assert counter() == {'a': 2, 'b': 1} and type(counter()) is dict",
+        "assert list(gen()) == [0, 1, 2]",
+        "assert fn()('abc') == 3",
+        "assert echo(1, 'a', x=[2]) == [(1, 'a'), {'x': [2]}]",
+        "assert kind(int)",
+        "try:\n    raises()\nexcept ValueError as e:\n    assert 'bad value' in str(e)\n"
+        "else:\n    assert False",
+        "assert echo(lambda: 1) == 1",
+    ]
+    v = sb.run_tests(sol, tests)
+    assert [t["passed"] for t in v.data["tests"]] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+        True,
+        False,
+    ], v.data["tests"]
+    assert "not plain data" in v.data["tests"][3]["error"]
+    assert "argument is not plain data" in v.data["tests"][8]["error"]
+
+
+def test_solution_cannot_shadow_the_builtins_the_tests_use(sb: Sandbox) -> None:
+    forged = (
+        "def abs(x):\n    return 0\n"
+        "def len(x):\n    return 3\n"
+        "def sorted(x):\n    return [1, 2]\n"
+        "def isinstance(a, b):\n    return True\n"
+        "def f(x):\n    return None\n"
+    )
+    tests = [
+        "assert abs(f(1) - 2.5) < 1e-6",
+        "assert len(f(1)) == 3",
+        "assert sorted(f(1)) == [1, 2]",
+        "assert isinstance(f(1), int)",
+    ]
+    v = sb.run_tests(forged, tests)
+    assert v.score == 0.0, v.data["tests"]
+    # A solution whose entry point has a builtin's name is still called through its proxy.
+    assert sb.run_tests(
+        "def max(xs):\n    return -1\n", ["assert max([1]) == -1"], entry_point="max"
+    ).ok
+
+
+def test_setup_helpers_come_from_the_judge_not_the_solution(sb: Sandbox) -> None:
+    prompt = 'def helper(x):\n    return x * 2\n\ndef f(x):\n    """Return helper(x) + 1."""\n'
+    tests = "def check(candidate):\n    assert helper(candidate(3)) == 14\n"
+    honest = prompt + "    return helper(x) + 1\n"
+    assert sb.run_tests(honest, tests, entry_point="f", setup=prompt).ok
+    # Redefining the helper the tests trust changes nothing on the judge's side.
+    forged = "def helper(x):\n    return 14\n\ndef f(x):\n    return 0\n"
+    assert not sb.run_tests(forged, tests, entry_point="f", setup=prompt).ok
+    assert sb.run_tests(forged, tests, entry_point="f").ok  # without setup it would pass
+
+
+def test_a_slow_call_fails_its_test_and_later_tests_still_run(sb: Sandbox) -> None:
+    sol = "def f(x):\n    while x < 0:\n        pass\n    return x + 1\n"
+    v = sb.run_tests(sol, ["assert f(-1) == 0", "assert f(1) == 2"], per_test_timeout=0.5)
+    assert [t["passed"] for t in v.data["tests"]] == [False, True], v.data["tests"]
+    assert v.data["backend"] == sb.backend
+
+
+# ----------------------------------------------------------------------- the process backend
+def test_process_backend_cleans_up_a_3000_level_tree(proc_sb: Sandbox) -> None:
+    prog = (
+        "import os\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\n"
+        "open('f', 'w').write('x')\nos.chmod('.', 0)\nprint('deep')\n"
+    )
+    r = proc_sb.run(prog, limits=SMALL.replace(wall_seconds=20, cpu_seconds=10))
+    assert r.status == "ok" and r.stdout == "deep\n", r
+    # (the autouse fixture checks that no temp directory was left behind)
+
+
+def test_process_backend_runs_cannot_signal_each_other(proc_sb: Sandbox) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only a root caller can give each run its own host user")
+    out: dict[str, Any] = {}
+    sleeper = threading.Thread(
+        target=lambda: out.update(r=proc_sb.run("import time\ntime.sleep(3)\nprint('alive')\n"))
+    )
+    sleeper.start()
+    time.sleep(1.0)
+    r = proc_sb.run("import os, signal\nos.kill(-1, signal.SIGKILL)\n")
+    sleeper.join()
+    assert r.status != "sandbox_error", r
+    assert out["r"].status == "ok" and out["r"].stdout == "alive\n", out["r"]
+
+
+# ------------------------------------------------------------------------- the process runner
+def test_run_limited_applies_limits_before_the_program_starts() -> None:
+    py = "/usr/bin/python3"
+    lim = SMALL.replace(memory_bytes=256 << 20, cpu_seconds=1, wall_seconds=5)
+    # The limits are already in place when the program's first instruction runs.
+    r = run_limited(
+        [py, "-c", "import resource as r; print(r.getrlimit(r.RLIMIT_AS)[0])"], limits=lim
+    )
+    assert r.ok and r.stdout.strip() == str(256 << 20), r
+    # (a loaded machine gives it its cpu second slowly: the wall clock must not end it first)
+    r = run_limited([py, "-c", "while True: pass"], limits=lim.replace(wall_seconds=60))
+    assert (r.status, r.limit) == ("timeout", "cpu"), r
+    r = run_limited([py, "-c", "import time; time.sleep(30)"], limits=lim.replace(wall_seconds=1))
+    assert (r.status, r.limit) == ("timeout", "wall"), r
+    r = run_limited([py, "-c", "x = bytearray(1 << 30)"], limits=lim)
+    assert r.status == "error" and "MemoryError" in r.stderr, r
+    r = run_limited([py, "-c", "import sys; sys.stdout.write('y' * (1 << 22))"], limits=lim)
+    assert (r.status, r.limit) == ("killed", "output") and len(r.stdout) == lim.max_output_bytes
+    r = run_limited(["/bin/cat"], stdin=b"in", limits=lim)
+    assert (r.status, r.stdout) == ("ok", "in")
+    assert run_limited(["/no/such/binary"]).status == "sandbox_error"
+    with pytest.raises(TypeError):
+        run_limited("echo hi")  # type: ignore[arg-type]
+
+
+def test_run_limited_kills_the_whole_group(marker: str) -> None:
+    prog = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', '{marker}'])\n"
+        "time.sleep(30)\n"
+    )
+    r = run_limited(["/usr/bin/python3", "-c", prog, marker], limits=SMALL.replace(wall_seconds=1))
+    assert r.limit == "wall"
+    # (the autouse fixture checks that nothing carrying the marker is left running)
+
+
+def test_tests_are_deterministic_in_the_judge(bw: Sandbox) -> None:
+    """Each test starts from the same random state, and str hashes are fixed: a test's result
+    depends on the program under test, never on chance."""
+    tests = [
+        "import random\nassert random.random() < 0.5",
+        "import random\nassert random.random() < 0.5",
+        "assert hash('spenv') % 2 == 0",
+        "assert len({'a', 'b', 'c'}) == 3 and ''.join({'a', 'b', 'c'}) == 'abc'",
+    ]
+    runs = [
+        [t["passed"] for t in bw.run_tests("def f():\n    return 1\n", tests).data["tests"]]
+        for _ in range(3)
+    ]
+    assert runs[0] == runs[1] == runs[2], runs
+    assert runs[0][0] == runs[0][1]  # reseeded before each test
+
+
+def test_repeated_tests_mark_chance_outcomes_unstable(bw: Sandbox) -> None:
+    tests = [
+        "assert f() == 1",
+        "assert f() == 2",
+        "import time\nassert time.perf_counter_ns() // 1000 % 2 == 0",
+        "import random\nassert random.random() < 2",
+    ]
+    v = bw.run_tests("def f():\n    return 1\n", tests, repeat=20)
+    got = [(t["passed"], bool(t.get("unstable"))) for t in v.data["tests"]]
+    # (the clock test can land on the same parity 20 times in a row: about 1 in 500,000)
+    assert got == [(True, False), (False, False), (False, True), (True, False)], v.data["tests"]
+    assert "unstable: passed" in v.data["tests"][2]["error"]
+    with pytest.raises(ValueError, match="repeat"):
+        bw.run_tests("def f():\n    return 1\n", tests, repeat=0)

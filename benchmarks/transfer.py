@@ -260,6 +260,8 @@ def grade_samples(
                     "tests": item.raw["test"],
                     "entry_point": item.raw["entry_point"],
                     "timeout": code_timeout,
+                    # the prompt's helpers the tests call come from the prompt, not the solution
+                    "setup": item.raw["prompt"],
                 }
                 code_jobs.append((i, j, job, how))
             elif item.kind == "choice":

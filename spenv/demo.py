@@ -13,10 +13,13 @@ the batched rollout engine. It writes to ``out``:
 - ``index.html``: the leaderboard page (open it in a browser; it needs no network);
 - ``standings.md``: the same standings as Markdown; ``meta.json``: git SHA, versions, settings.
 
-Verifier backends are real where installed: before a game runs, the backends it needs
-(:data:`GAME_BACKENDS`: coqc for proofs, bubblewrap for the code sandbox) are probed with the
-verifiers' own availability checks; a game whose backend is missing is skipped, and the summary
-and the page say so. Time is budgeted by cost: a short pilot (one game per seating per pairing)
+Verifier backends are real: before a game runs, the programs its registry entry requires
+(``requires``: coqc for proofs, bubblewrap for the code sandbox) are probed with the
+verifiers' own availability checks; a game whose backend is missing is skipped, never run on a
+weaker fallback, and the summary and the page say so with the install command. A game's
+``agent_metrics`` (Kuhn poker's exploitability) become extra columns of its standings.
+
+Time is budgeted by cost: a short pilot (one game per seating per pairing)
 measures each game's seconds per game, then ``budget`` seconds are shared out for the rest, so
 that cheap games play the full ``games`` per pairing and slow ones as many as fit.
 """
@@ -44,31 +47,6 @@ from spenv.rollout import Runner
 DEFAULT_GAMES = 400
 #: Seconds of play after the pilot games, shared out among the games by their measured cost.
 DEFAULT_BUDGET = 90.0
-
-
-@dataclass(frozen=True)
-class BackendNeed:
-    """A verifier backend a game needs, and how the game runs without it."""
-
-    backend: str  #: a key of :data:`BACKEND_PROBES`
-    #: Constructor options that run the game without the backend; ``None``: skip the game.
-    fallback: dict[str, Any] | None = None
-    #: What the fallback gives up, for the summary and the page.
-    fallback_note: str = ""
-
-
-#: Backends each game needs, by game name (the env id without its version).
-GAME_BACKENDS: dict[str, tuple[BackendNeed, ...]] = {
-    "ConjectureProve": (BackendNeed("coqc"),),
-    "CodeAndTest": (
-        BackendNeed(
-            "bwrap",
-            {"backend": "process"},
-            "code runs in the process sandbox (resource limits, no file-system or network "
-            "isolation)",
-        ),
-    ),
-}
 
 
 def _probe_coqc() -> tuple[bool, str]:
@@ -107,30 +85,26 @@ def backend_status(names: Sequence[str]) -> dict[str, tuple[bool, str]]:
     return out
 
 
-def agent_exploitability(spec: str) -> float:
-    """Exact exploitability of a Kuhn poker reference agent's strategy."""
-    from spenv.agents import RandomAgent, make_agent
-    from spenv.games.kuhn_poker import exploitability, policy_of, uniform_policy
+def agent_metric_columns(spec: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The page's extra columns for a game and the function filling them: one column per
+    ``agent_metrics`` entry of the game's registry entry, measured on each agent (built from
+    its spec string with seed 0)."""
+    from spenv.agents import make_agent
 
-    agent = make_agent(spec, "KuhnPoker-v1", seed=0)
-    if isinstance(agent, RandomAgent):
-        return exploitability(uniform_policy())
-    table = getattr(agent, "policy", None)
-    return exploitability(table if table is not None else policy_of(agent, samples=200))
-
-
-#: Extra columns per game name: (column, {agent: value}) from the agent specs.
-EXTRA_COLUMNS: dict[str, tuple[dict[str, Any], Callable[[str], float]]] = {
-    "KuhnPoker": (
-        {
-            "key": "exploitability",
-            "label": "Exploitability",
-            "better": "lower",
-            "note": "chips a best response wins per hand against the agent (exact)",
-        },
-        agent_exploitability,
-    ),
-}
+    columns, measures = [], {}
+    for key in spec.agent_metrics:
+        measure = spec.load_metric(key)
+        probe = measure(make_agent(spec.equilibrium_agent or "random", spec.id, seed=0))
+        columns.append(
+            {
+                "key": key,
+                "label": probe.get("label", key),
+                "better": probe.get("better", "higher"),
+                "note": probe.get("note", ""),
+            }
+        )
+        measures[key] = measure
+    return columns, measures
 
 
 @dataclass
@@ -272,7 +246,7 @@ def run_demo(
         old.unlink()
     t_start = time.perf_counter()
 
-    needed = sorted({n.backend for s in specs for n in GAME_BACKENDS.get(s.name, ())})
+    needed = sorted({name for s in specs for name in s.requires})
     status = backend_status(needed)
 
     runs: list[GameRun] = []
@@ -293,15 +267,11 @@ def run_demo(
     for s in specs:
         run = GameRun(env_id=s.id, agents=lineup(s))
         runs.append(run)
-        for need in GAME_BACKENDS.get(s.name, ()):
-            ok, why = run.backends[need.backend] = status[need.backend]
-            if ok:
-                continue
-            if need.fallback is None:
-                run.skipped = f"backend {need.backend} missing ({why})"
+        for name in s.requires:
+            ok, why = run.backends[name] = status[name]
+            if not ok:
+                run.skipped = f"backend {name} missing ({why})"
                 break
-            run.env_options.update(need.fallback)
-            run.notes.append(f"{need.backend} missing ({why}): {need.fallback_note}")
         if run.skipped:
             continue
         if len(s.roles) != 2:
@@ -402,11 +372,15 @@ def run_demo(
             report = store.import_jsonl(ep_dir / f"{run.env_id}.jsonl")
             if report.bad_lines:  # never expected: the files were written just now
                 run.notes.append(f"{len(report.bad_lines)} unreadable episode lines skipped")
-            name = run.env_id.rpartition("-v")[0]
-            if name in EXTRA_COLUMNS:
-                column, fn = EXTRA_COLUMNS[name]
-                extra_columns[run.env_id] = [column]
-                extra_values[run.env_id] = {column["key"]: {a: fn(a) for a in run.agents}}
+            columns, measures = agent_metric_columns(spenv.registry.spec(run.env_id))
+            if columns:
+                from spenv.agents import make_agent
+
+                extra_columns[run.env_id] = columns
+                extra_values[run.env_id] = {
+                    key: {a: fn(make_agent(a, run.env_id, seed=0))["value"] for a in run.agents}
+                    for key, fn in measures.items()
+                }
             used = [b for b, (ok, _) in run.backends.items() if ok]
             if run.notes or run.capped or used:
                 parts = list(run.notes)

@@ -142,7 +142,7 @@ def cmd_games(args: argparse.Namespace) -> int:
             address=args.address,
             gpus_per_task=args.gpus_per_task,
             max_retries=args.max_retries,
-            kuhn_samples=args.kuhn_samples,
+            metric_samples=args.metric_samples,
             restart=args.restart,
             progress=not args.quiet and sys.stderr.isatty(),
         )
@@ -176,10 +176,9 @@ def cmd_games(args: argparse.Namespace) -> int:
             )
     con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     con.print(t)
-    if "kuhn_exploitability" in results:
-        con.print(
-            f"Kuhn poker exploitability: {results['kuhn_exploitability']['exploitability']:.4f}"
-        )
+    for env_id, reports in results.get("agent_metrics", {}).items():
+        for key, rep in reports.items():
+            con.print(f"{env_id} {rep.get('label', key).lower()}: {rep['value']:.4f}")
     for env_id, per_opp in results["envs"].items():
         for opp, e in per_opp.items():
             if "judge" in e:
@@ -268,7 +267,10 @@ def add_parser(sub: Any) -> None:
         "-o", "--option", action="append", metavar="ENV:KEY=VALUE", help="env constructor option"
     )
     pg.add_argument(
-        "--kuhn-samples", type=int, default=100, help="answers per Kuhn information set"
+        "--metric-samples",
+        type=int,
+        default=100,
+        help="answers per question for the games' agent measurements (Kuhn: per information set)",
     )
     pg.add_argument("--out", required=True, help="results folder")
     pg.add_argument("--restart", action="store_true", help="discard earlier results in --out")

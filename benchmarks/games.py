@@ -15,10 +15,11 @@ Per game and opponent, the agent's win, draw, loss, invalid, truncated and error
 95% Wilson intervals and its mean reward with a 95% interval, overall and per seat, and the
 fraction of its turns that were invalid. Every game counts: an invalid move, an agent that
 raised (recorded by the rollout engine as an invalid move) or an env error is tallied as what it
-is. With Kuhn poker, the agent's exploitability (its strategy table read at the 12 information
-sets through :func:`~spenv.games.kuhn_poker.policy_of`); with Debate, the judge's accuracy over
-the debates (``judge_correct`` of each episode), overall and by whether the agent argued for the
-correct answer.
+is. Each game's declared measurements come on top (its registry entry's ``agent_metrics``,
+in ``results["agent_metrics"][env_id]``: Kuhn poker's exploitability, the agent's strategy
+table read at the 12 information sets; and its ``episode_metrics``, beside each opponent's
+rates: Debate's ``judge`` accuracy, overall and by whether the agent argued for the correct
+answer).
 
 Games are played in shards by :func:`spenv.distributed.run_sharded` (``backend="ray"`` spreads
 them over a cluster; the agent must then be a spec). Each finished shard's episodes are appended
@@ -41,24 +42,25 @@ from typing import Any
 
 from spenv.benchmarks.store import AppendLog, read_records, write_json_atomic
 from spenv.episode import Episode
-from spenv.stats import Record, mean_ci, wilson
+from spenv.stats import Record, mean_ci
 
-__all__ = ["ENV_GROUPS", "opponent_for_seat", "resolve_envs", "run_game_eval"]
+__all__ = ["GROUPS", "env_groups", "opponent_for_seat", "resolve_envs", "run_game_eval"]
 
-#: Named sets of games: the games self-play training usually uses (in-domain) and the others.
-ENV_GROUPS: dict[str, tuple[str, ...]] = {
-    "in-domain": ("KuhnPoker-v1", "TicTacToe-v1", "SimpleNegotiation-v1"),
-    "out-of-domain": ("Taboo-v1", "DealOrNoDeal-v1", "Debate-v1"),
-    "all": (
-        "KuhnPoker-v1",
-        "TicTacToe-v1",
-        "SimpleNegotiation-v1",
-        "Taboo-v1",
-        "DealOrNoDeal-v1",
-        "Debate-v1",
-    ),
-}
-_EQUILIBRIUM = {"KuhnPoker-v1": "nash", "TicTacToe-v1": "minimax"}
+#: Named sets of games, from the ``tags`` of the registry entries: ``in-domain`` (the games
+#: self-play training usually uses), ``out-of-domain`` and ``all`` (every tagged game).
+GROUPS = ("in-domain", "out-of-domain", "all")
+
+
+def env_groups() -> dict[str, tuple[str, ...]]:
+    """Each group name and its env ids (in id order)."""
+    import spenv
+
+    tagged = [s for s in spenv.specs() if s.tags]
+    groups = {g: tuple(s.id for s in tagged if g in s.tags) for g in GROUPS[:2]}
+    groups["all"] = tuple(s.id for s in tagged)
+    return groups
+
+
 _OUTCOMES = ("win", "draw", "loss", "invalid", "truncated", "error")
 
 
@@ -71,17 +73,18 @@ def resolve_envs(spec: str | Sequence[str]) -> list[str]:
     import spenv
 
     parts = spec.split(",") if isinstance(spec, str) else list(spec)
+    groups = env_groups()
     out: list[str] = []
     for raw in parts:
         name = raw.strip()
         if not name:
             continue
-        ids = ENV_GROUPS.get(name.lower())
+        ids = groups.get(name.lower())
         if ids is None:
             try:
                 ids = (spenv.spec(name).id,)
             except KeyError as exc:
-                known = ", ".join([*ENV_GROUPS, *(s.id for s in spenv.specs())])
+                known = ", ".join([*groups, *(s.id for s in spenv.specs())])
                 raise ValueError(f"unknown env or group {raw!r}; known: {known}") from exc
         out.extend(i for i in ids if i not in out)
     if not out:
@@ -91,13 +94,13 @@ def resolve_envs(spec: str | Sequence[str]) -> list[str]:
 
 def opponent_for_seat(opponent: str, env_id: str, seat: int) -> str | None:
     """The agent spec that plays ``seat`` for opponent ``opponent``; ``None`` when the game has
-    no such agent (``equilibrium`` outside Kuhn poker and TicTacToe)."""
+    no such agent (``equilibrium`` in a game whose registry entry names no optimal agent)."""
     import spenv
 
     es = spenv.spec(env_id)
     name = opponent.strip().lower()
     if name == "equilibrium":
-        return _EQUILIBRIUM.get(es.id)
+        return es.equilibrium_agent
     if name == "scripted":
         defaults = list(es.default_agents)
         if defaults and all(a in es.reference_agents for a in defaults):
@@ -154,47 +157,22 @@ def _seat_stats(episodes: Sequence[Episode], seat_of: Sequence[str]) -> dict[str
     return out
 
 
-def _judge_accuracy(episodes: Sequence[Episode], seat_of: Sequence[str]) -> dict[str, Any]:
-    """Judge accuracy over debates; forfeits (no verdict asked) are counted apart, not dropped."""
-    judged = correct = forfeits = 0
-    by_side = {"agent_correct": [0, 0], "agent_incorrect": [0, 0]}
-    for ep, seat in zip(episodes, seat_of, strict=True):
-        jc = ep.info.get("judge_correct")
-        if jc is None:
-            forfeits += 1
-            continue
-        judged += 1
-        correct += bool(jc)
-        side = "agent_correct" if ep.info.get("correct_debater") == seat else "agent_incorrect"
-        by_side[side][0] += bool(jc)
-        by_side[side][1] += 1
-    p, lo, hi = wilson(correct, judged)
-    out: dict[str, Any] = {
-        "debates": len(episodes),
-        "judged": judged,
-        "no_verdict": forfeits,
-        "accuracy": p,
-        "accuracy_ci": [lo, hi],
-    }
-    for side, (k, n) in by_side.items():
-        p, lo, hi = wilson(k, n)
-        out[side] = {"judged": n, "accuracy": p, "accuracy_ci": [lo, hi]}
-    return out
-
-
-def kuhn_exploitability(agent: Any, *, samples: int = 100, seed: int = 0) -> dict[str, Any]:
-    """The agent's Kuhn poker strategy table (``policy_of``) and its exact exploitability."""
+def _agent_metrics(
+    agent: Any, specs: Sequence[Any], samples: int, seed: int
+) -> dict[str, dict[str, Any]]:
+    """The agent measured by every ``agent_metrics`` entry of the games played (Kuhn poker's
+    exploitability, ...): ``{env id: {metric: report}}``."""
     from spenv.agents import make_agent
-    from spenv.games.kuhn_poker import exploitability, policy_of
 
-    obj = make_agent(agent, "KuhnPoker-v1", seed=seed) if isinstance(agent, str) else agent
-    policy = policy_of(obj, samples=samples)
-    return {
-        "exploitability": exploitability(policy),
-        "policy": dict(policy),
-        "invalid_answers": dict(policy.invalid),
-        "samples_per_infoset": samples,
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for es in specs:
+        if not es.agent_metrics:
+            continue
+        obj = make_agent(agent, es.id, seed=seed) if isinstance(agent, str) else agent
+        out[es.id] = {
+            key: es.load_metric(key)(obj, seed=seed, samples=samples) for key in es.agent_metrics
+        }
+    return out
 
 
 def _resume(
@@ -251,7 +229,7 @@ def run_game_eval(
     address: str | None = None,
     gpus_per_task: float = 0,
     max_retries: int = 3,
-    kuhn_samples: int = 100,
+    metric_samples: int = 100,
     restart: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -375,6 +353,7 @@ def run_game_eval(
     play_time = time.perf_counter() - t_play
 
     # Metrics per env and opponent.
+    es_of = {e: spenv.spec(e) for e in env_ids}
     results: dict[str, Any] = {"config": cfg, "agent": _label(agent), "envs": {}}
     for env_id in env_ids:
         per_opp: dict[str, Any] = {}
@@ -400,12 +379,14 @@ def run_game_eval(
                 opponent_for_seat(opp, env_id, j) for j in range(len(per_seat))
             ]
             entry["seats"] = {s: _seat_stats(e, so) for s, (e, so) in per_seat.items()}
-            if env_id == "Debate-v1":
-                entry["judge"] = _judge_accuracy(eps, seat_of)
+            for key in es_of[env_id].episode_metrics:
+                entry[key] = es_of[env_id].load_metric(key)(eps, seat_of)
             per_opp[opp] = entry
         results["envs"][env_id] = per_opp
-    if "KuhnPoker-v1" in env_ids and kuhn_samples > 0:
-        results["kuhn_exploitability"] = kuhn_exploitability(agent, samples=kuhn_samples, seed=seed)
+    if metric_samples > 0:
+        measured = _agent_metrics(agent, [es_of[e] for e in env_ids], metric_samples, seed)
+        if measured:
+            results["agent_metrics"] = measured
     rewards = [
         e["mean_reward"]
         for per_opp in results["envs"].values()

@@ -89,6 +89,7 @@ register(
         "You are a debater. Argue for your assigned answer with clear, checkable reasoning, and "
         "point out the flaws in your opponent's argument."
     ),
+    episode_metrics={"judge": "spenv.games.debate.metrics:judge_accuracy"},
     tags=("out-of-domain",),
 )
 register(

@@ -58,7 +58,10 @@ def test_compare_cli(two_runs: tuple[Path, Path], tmp_path: Path, capsys) -> Non
 
 
 def test_env_groups_and_opponents() -> None:
-    assert resolve_envs("in-domain") == ["KuhnPoker-v1", "TicTacToe-v1", "SimpleNegotiation-v1"]
+    # groups come from the registry entries' tags
+    assert resolve_envs("in-domain") == ["KuhnPoker-v1", "SimpleNegotiation-v1", "TicTacToe-v1"]
+    assert set(resolve_envs("all")) == {*resolve_envs("in-domain"), *resolve_envs("out-of-domain")}
+    assert set(resolve_envs("out-of-domain")) == {"DealOrNoDeal-v1", "Debate-v1", "Taboo-v1"}
     assert resolve_envs("KuhnPoker-v1,in-domain")[0] == "KuhnPoker-v1"
     with pytest.raises(ValueError, match="unknown env"):
         resolve_envs("Chess-v9")
@@ -81,7 +84,7 @@ def test_game_eval_rates_and_exploitability(tmp_path: Path) -> None:
         ["KuhnPoker-v1"],
         out=tmp_path,
         games=60,
-        kuhn_samples=10,
+        metric_samples=10,
     )
     e = res["envs"]["KuhnPoker-v1"]["random"]
     assert e["games"] == 120 and set(e["seats"]) == {"player_0", "player_1"}
@@ -90,10 +93,10 @@ def test_game_eval_rates_and_exploitability(tmp_path: Path) -> None:
     lo, hi = e["win_rate_ci"]
     assert lo <= e["win_rate"] <= hi
     # the aggressive player always bets or calls: its table is all ones, exactly
-    ex = res["kuhn_exploitability"]
+    ex = res["agent_metrics"]["KuhnPoker-v1"]["exploitability"]
     assert set(ex["policy"].values()) == {1.0}
-    assert ex["exploitability"] == pytest.approx(exploitability(ex["policy"]))
-    assert ex["exploitability"] > 0.2
+    assert ex["value"] == pytest.approx(exploitability(ex["policy"]))
+    assert ex["value"] > 0.2
     # the episodes are on file, tagged with their pairing
     lines = (tmp_path / "episodes.jsonl").read_text().splitlines()
     assert len(lines) == 240
@@ -101,7 +104,7 @@ def test_game_eval_rates_and_exploitability(tmp_path: Path) -> None:
     # rerun: every shard is on file, nothing is played again, same numbers
     again = run_game_eval(
         "aggressive", ["random", "equilibrium"], ["KuhnPoker-v1"], out=tmp_path, games=60,
-        kuhn_samples=10,
+        metric_samples=10,
     )  # fmt: skip
     assert again["envs"] == res["envs"]
     meta = json.loads((tmp_path / "metadata.json").read_text())
@@ -162,7 +165,7 @@ def test_games_cli(tmp_path: Path, capsys) -> None:
     code = main(
         [
             "eval", "games", "--agent", "random", "--opponents", "scripted,equilibrium",
-            "--env", "KuhnPoker-v1,Taboo-v1", "--games", "6", "--kuhn-samples", "5",
+            "--env", "KuhnPoker-v1,Taboo-v1", "--games", "6", "--metric-samples", "5",
             "--out", str(tmp_path), "-q",
         ]
     )  # fmt: skip

@@ -33,7 +33,7 @@ GAMES_SCRIPT = textwrap.dedent(
             return self.inner.act(obs)
 
     run_game_eval(SlowAggressive(), ["random", "equilibrium"], ["KuhnPoker-v1"],
-                  out=sys.argv[1], games=24, batch_size=2, shard_size=4, kuhn_samples=0)
+                  out=sys.argv[1], games=24, batch_size=2, shard_size=4, metric_samples=0)
     print("done")
     """
 )
@@ -112,7 +112,7 @@ def test_eval_games_resumes_from_any_cut_of_its_file(tmp_path: Path) -> None:
 
     from spenv.benchmarks.games import run_game_eval
 
-    kw = dict(games=12, batch_size=2, shard_size=4, kuhn_samples=0)
+    kw = dict(games=12, batch_size=2, shard_size=4, metric_samples=0)
     ref = tmp_path / "ref"
     want = run_game_eval("aggressive", ["random"], ["KuhnPoker-v1"], out=ref, **kw)
     data = (ref / "episodes.jsonl").read_bytes()

@@ -322,7 +322,7 @@ def _eval(kind: str, args: list[str], out: Path, *backend: str) -> str:
 def test_eval_games_on_ray_gives_the_local_results(cluster: Path, tmp_path: Path) -> None:
     args = ["--agent", "random", "--opponents", "random,scripted"]
     args += ["--env", "KuhnPoker-v1,TicTacToe-v1", "--games", "10", "--batch-size", "2"]
-    args += ["--kuhn-samples", "10"]
+    args += ["--metric-samples", "10"]
     local = _eval("games", args, tmp_path / "local")
     remote = _eval("games", args, tmp_path / "ray", "--backend", "ray")
     assert remote == local

@@ -51,16 +51,6 @@ def play(env: DealOrNoDealEnv, *messages: str) -> DealOrNoDealEnv:
     return env
 
 
-def finish(env: DealOrNoDealEnv) -> dict[str, float]:
-    rewards = {}
-    for agent in env.agent_iter():
-        _, reward, termination, truncation, _ = env.last()
-        assert termination or truncation
-        rewards[agent] = reward
-        env.step(None)
-    return rewards
-
-
 def last_turn(env: DealOrNoDealEnv):
     return env.episode().turns[-1]
 
@@ -172,7 +162,7 @@ def test_bad_proposals_are_rejected(text: str, error: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_propose_then_accept_makes_the_deal() -> None:
+def test_propose_then_accept_makes_the_deal(finish) -> None:
     env = play(game(), "Hi. [Propose] books=1 hats=0 balls=1", "Fine by me. [accept]")
     assert env.done and env.episode().info["end"] == "deal"
     info = env.episode().info
@@ -253,7 +243,7 @@ def test_last_action_counts() -> None:
 
 
 @pytest.mark.parametrize("max_turns", [2, 3, 10])
-def test_no_deal_by_the_limit_is_a_draw_with_zero(max_turns: int) -> None:
+def test_no_deal_by_the_limit_is_a_draw_with_zero(max_turns: int, finish) -> None:
     env = game(max_turns=max_turns)
     for i in range(max_turns):
         assert not env.done

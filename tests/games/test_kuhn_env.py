@@ -53,18 +53,6 @@ def at(history: str, deal: Sequence[str] = ("Q", "K"), **kwargs: Any):
     return env
 
 
-def finish(env) -> dict[str, float]:
-    """Run the AEC dead steps; return each agent's cumulative reward as ``last()`` reports."""
-    rewards = {}
-    for agent in env.agent_iter():
-        _, reward, termination, truncation, _ = env.last()
-        assert termination or truncation, f"{agent} still has a decision"
-        rewards[agent] = reward
-        env.step(None)
-    assert env.agents == []
-    return rewards
-
-
 def card_letters(text: str) -> set[str]:
     return set(re.findall(r"\b[JQK]\b", text))
 
@@ -136,7 +124,9 @@ def _as_text(action: int, facing_bet: bool) -> str:
 
 @pytest.mark.parametrize("mode", ["exact", "text"])
 @pytest.mark.parametrize(("deal", "moves"), PATHS, ids=lambda v: "".join(map(str, v)))
-def test_matches_openspiel(deal: tuple[str, str], moves: tuple[int, ...], mode: str) -> None:
+def test_matches_openspiel(
+    deal: tuple[str, str], moves: tuple[int, ...], mode: str, finish
+) -> None:
     env = make()
     env.reset(seed=123, options={"deal": list(deal)})
     state = _osp_state(deal, ())
@@ -286,7 +276,7 @@ def test_non_string_actions_are_invalid_moves(action: Any) -> None:
 
 
 @pytest.mark.parametrize("history", ["", "p", "b", "pb"])
-def test_forfeit_with_no_retries(history: str) -> None:
+def test_forfeit_with_no_retries(history: str, finish) -> None:
     deal = ("K", "J")  # the offender may hold the best card: the hand still counts as folded
     env = at(history, deal)
     offender = env.agent_selection
@@ -458,7 +448,7 @@ MATCHES = [
 
 
 @pytest.mark.parametrize(("deals", "histories"), MATCHES)
-def test_match_of_three_hands(deals: list[tuple[str, str]], histories: list[str]) -> None:
+def test_match_of_three_hands(deals: list[tuple[str, str]], histories: list[str], finish) -> None:
     env = make(hands=3)
     env.reset(seed=7, options={"deal": [list(d) for d in deals]})
     expected = [0.0, 0.0]

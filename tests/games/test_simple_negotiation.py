@@ -52,17 +52,6 @@ def view(env, agent: str):
     return env.infos[agent]["observation"]
 
 
-def finish(env) -> dict[str, float]:
-    rewards = {}
-    for agent in env.agent_iter():
-        _, reward, termination, truncation, _ = env.last()
-        assert termination or truncation
-        rewards[agent] = reward
-        env.step(None)
-    assert env.agents == []
-    return rewards
-
-
 def pass_until_end(env) -> None:
     while not env.done:
         env.step("[Pass]")
@@ -73,7 +62,7 @@ def pass_until_end(env) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_accepted_trade_executes_and_the_better_trader_wins() -> None:
+def test_accepted_trade_executes_and_the_better_trader_wins(finish) -> None:
     env = game(["Hello. [Offer: 3 Wood -> 2 Gold]"])
     v1 = view(env, "player_1")
     assert v1.legal_actions is None and v1.is_decision
@@ -116,7 +105,7 @@ def test_player_0_wins_with_the_larger_gain() -> None:
     assert env.episode().info["scores"] == {"player_0": 33, "player_1": -6}
 
 
-def test_no_trade_is_a_draw() -> None:
+def test_no_trade_is_a_draw(finish) -> None:
     env = game()
     pass_until_end(env)
     assert env.turn == 10
@@ -323,7 +312,7 @@ INVALID = [
 
 
 @pytest.mark.parametrize(("answer", "error"), INVALID, ids=lambda v: repr(v)[:40])
-def test_invalid_moves_forfeit(answer: str, error: str) -> None:
+def test_invalid_moves_forfeit(answer: str, error: str, finish) -> None:
     env = game()
     env.step(answer)
     turn = env.episode().turns[-1]

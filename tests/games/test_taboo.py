@@ -53,25 +53,22 @@ def play(env: TabooEnv, *messages: str) -> TabooEnv:
     return env
 
 
-def finish(env: TabooEnv) -> dict[str, float]:
-    """Run the dead steps; each agent's cumulative reward as ``last()`` reports it."""
-    rewards = {}
-    for agent in env.agent_iter():
-        _, reward, termination, truncation, _ = env.last()
-        assert termination or truncation
-        rewards[agent] = reward
-        env.step(None)
-    return rewards
+@pytest.fixture
+def assert_result(finish):
+    """Check a finished game's outcomes, end reason and rewards (summed and as ``last()``)."""
 
+    def check(env: TabooEnv, outcomes: dict[str, str], end: str) -> None:
+        assert env.done
+        assert env.outcomes == outcomes
+        assert env.episode().info["end"] == end
+        scores = {"win": 1.0, "loss": -1.0, "invalid": -1.0}
+        expected = {
+            a: env.draw_rewards[a] if o == "draw" else scores[o] for a, o in outcomes.items()
+        }
+        assert env.total_rewards() == expected
+        assert finish(env) == expected
 
-def assert_result(env: TabooEnv, outcomes: dict[str, str], end: str) -> None:
-    assert env.done
-    assert env.outcomes == outcomes
-    assert env.episode().info["end"] == end
-    scores = {"win": 1.0, "loss": -1.0, "invalid": -1.0}
-    expected = {a: env.draw_rewards[a] if o == "draw" else scores[o] for a, o in outcomes.items()}
-    assert env.total_rewards() == expected
-    assert finish(env) == expected
+    return check
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,7 +218,7 @@ def test_other_words_do_not(word: str, said: str) -> None:
         "It is red and round, so apple. I know the word! It is apple",
     ],
 )
-def test_right_guess_wins_for_the_defender(guess: str) -> None:
+def test_right_guess_wins_for_the_defender(guess: str, assert_result) -> None:
     env = play(game(), "It is a red fruit.", guess)
     assert_result(env, {"defender": "win", "attacker": "loss"}, "right_guess")
     assert env.episode().turns[-1].move == "guess:" + env.episode().info["guess"]
@@ -236,27 +233,27 @@ def test_right_guess_wins_for_the_defender(guess: str) -> None:
         'I know the word! It is "apple". I know the word! It is "pear"',  # the last one counts
     ],
 )
-def test_wrong_guess_wins_for_the_attacker(guess: str) -> None:
+def test_wrong_guess_wins_for_the_attacker(guess: str, assert_result) -> None:
     env = play(game(), "It is a fruit.", guess)
     assert_result(env, {"attacker": "win", "defender": "loss"}, "wrong_guess")
 
 
 @pytest.mark.parametrize("said", ["Is it an apple?", "APPLES are nice", "I like baking."])
-def test_defender_saying_the_word_loses(said: str) -> None:
+def test_defender_saying_the_word_loses(said: str, assert_result) -> None:
     word = "bake" if "baking" in said else "apple"
     env = play(game(word), "Hmm, think of a kitchen.", "What is it?", "Guess again.", said)
     assert_result(env, {"attacker": "win", "defender": "loss"}, "defender_said_word")
 
 
 @pytest.mark.parametrize("said", ["It rhymes with apple.", "Two apples", "APPLE", "app\u200ble"])
-def test_attacker_saying_the_word_is_invalid_and_forfeits(said: str) -> None:
+def test_attacker_saying_the_word_is_invalid_and_forfeits(said: str, assert_result) -> None:
     env = play(game(), said)
     assert_result(env, {"attacker": "invalid", "defender": "win"}, "attacker_forfeit")
     turn = env.episode().turns[-1]
     assert not turn.valid and "secret word" in turn.error
 
 
-def test_attacker_with_retries_is_asked_again_and_the_word_is_not_relayed() -> None:
+def test_attacker_with_retries_is_asked_again_and_the_word_is_not_relayed(assert_result) -> None:
     env = game(retries=1)
     env.step("It is an apple.")
     assert not env.done and env.agent_selection == "attacker"
@@ -273,7 +270,7 @@ def test_attacker_with_retries_is_asked_again_and_the_word_is_not_relayed() -> N
 
 @pytest.mark.parametrize("empty", ["", "   \n\t", "\u200b\u200d", "\x00\x01"])
 @pytest.mark.parametrize("seat", SEATS)
-def test_empty_messages_are_invalid(empty: str, seat: str) -> None:
+def test_empty_messages_are_invalid(empty: str, seat: str, assert_result) -> None:
     env = game()
     if seat == "defender":
         env.step("hello")
@@ -282,7 +279,7 @@ def test_empty_messages_are_invalid(empty: str, seat: str) -> None:
     assert_result(env, {seat: "invalid", other: "win"}, f"{seat}_forfeit")
 
 
-def test_a_guess_naming_no_word_is_invalid() -> None:
+def test_a_guess_naming_no_word_is_invalid(assert_result) -> None:
     env = play(game(), "hi", "\\boxed{}")
     assert_result(env, {"defender": "invalid", "attacker": "win"}, "defender_forfeit")
     assert "names no word" in env.episode().turns[-1].error
@@ -298,7 +295,7 @@ def test_a_guess_naming_no_word_is_invalid() -> None:
     ],
 )
 def test_turn_limit_is_a_draw(
-    max_turns: int, draw_rewards: Any, expected: dict[str, float]
+    max_turns: int, draw_rewards: Any, expected: dict[str, float], assert_result
 ) -> None:
     opts = {} if draw_rewards is None else {"draw_rewards": draw_rewards}
     env = game(max_turns=max_turns, **opts)

@@ -53,18 +53,6 @@ def play_cells(cells: Sequence[int], **kwargs: Any):
     return env
 
 
-def finish(env) -> dict[str, float]:
-    """Run the AEC dead steps; return each agent's cumulative reward as ``last()`` reports."""
-    rewards = {}
-    for agent in env.agent_iter():
-        _, reward, termination, truncation, _ = env.last()
-        assert termination or truncation
-        rewards[agent] = reward
-        env.step(None)
-    assert env.agents == []
-    return rewards
-
-
 def osp_board(state) -> str:
     """OpenSpiel's board as our 9-character string."""
     return str(state).replace("\n", "").replace("x", "X").replace("o", "O")
@@ -224,7 +212,7 @@ def _sequence_for(line: tuple[int, int, int], mark: str) -> list[int]:
 
 @pytest.mark.parametrize("mark", ["X", "O"])
 @pytest.mark.parametrize("line", LINES, ids=lambda line: "-".join(str(i + 1) for i in line))
-def test_every_win_line(line: tuple[int, int, int], mark: str) -> None:
+def test_every_win_line(line: tuple[int, int, int], mark: str, finish) -> None:
     seq = _sequence_for(line, mark)
     env = play_cells(seq[:-1])
     assert not env.done
@@ -255,7 +243,7 @@ def test_every_win_line(line: tuple[int, int, int], mark: str) -> None:
 DRAW = [5, 1, 9, 3, 2, 8, 4, 6, 7]
 
 
-def test_draw_on_a_full_board() -> None:
+def test_draw_on_a_full_board(finish) -> None:
     env = play_cells(DRAW[:-1])
     assert not env.done
     assert env.infos["player_0"]["observation"].legal_actions == ("[7]",)
@@ -345,7 +333,7 @@ INVALID = [
 
 
 @pytest.mark.parametrize(("answer", "error"), INVALID, ids=lambda v: repr(v)[:30])
-def test_parser_rejects(answer: str, error: str) -> None:
+def test_parser_rejects(answer: str, error: str, finish) -> None:
     env = play_cells([1])  # player_1 to move; cell 1 is taken by X
     env.step(answer)
     turn = env.episode().turns[-1]

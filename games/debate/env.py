@@ -47,9 +47,10 @@ Rules:
   majority of the verdicts given; an even split, or no verdict at all, is a draw (0 each) with the
   reason in ``judge_error``.
 
-Constructor options: ``rounds``, ``max_chars``, ``protocol``, ``reward``, ``judge`` (a spec
-``"keyword"`` (default), ``"oracle"``, ``"random"``, ``"length"``; an agent; an agent spec
-``make_agent`` knows; or a jury: a list of these, or ``"a+b+c"``), ``judge_retries``, and the
+Constructor options: ``rounds``, ``max_chars``, ``protocol``, ``reward``, ``judge`` (a scripted
+judge ``"keyword"`` (default), ``"oracle"``, ``"random"``, ``"length"``; an agent object, such as
+a model the caller built with ``make_agent``, since the env builds no agents itself; or a jury:
+a list of these, or ``"a+b+c"``), ``judge_retries``, and the
 question source, at most one of: ``quality`` (a QuALITY-format JSON-lines file,
 :func:`~spenv.games.debate.passages.load_quality`), ``data`` (a JSONL file of ``{"question",
 "correct", "incorrect"[, "passage"]}``), or ``suite`` (``mmlu_stem``, ``gsm8k``, ``amc23``,
@@ -736,16 +737,12 @@ def _make_juror(judge: Any) -> _Juror:
             return _Juror(make_judge(spec), spec.lower(), True)
         if spec.startswith("agent:"):
             return _Juror(_MissingJudge(spec), spec, False)
-        from spenv.agents.specs import AgentSpecError, make_agent
-
-        try:
-            agent = make_agent(spec)
-        except AgentSpecError as exc:
-            raise ValueError(
-                f"unknown judge {spec!r}: not one of {', '.join(JUDGES)} and not an agent spec "
-                f"({exc})"
-            ) from None
-        return _Juror(agent, spec, False)
+        # The env builds no agents: a model judge is built by the caller and passed in.
+        raise ValueError(
+            f"unknown judge {spec!r}: a scripted judge is one of {', '.join(JUDGES)}; a model "
+            "judge is an agent object, built by the caller (e.g. spenv.agents.make_agent"
+            "('hf:PATH')) and passed as judge="
+        )
     if not callable(getattr(judge, "act", None)):
         raise ValueError(f"a judge must be a spec or an agent with act(obs), got {judge!r}")
     name = str(getattr(judge, "name", type(judge).__name__)).replace("+", "_")

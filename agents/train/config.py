@@ -107,6 +107,12 @@ class LossConfig:
     is loaded."""
     max_completion_length: int | None = None
     """The constant of ``dr_grpo``; defaults to ``generation.max_new_tokens``."""
+    magnet_coef: float = 0.0
+    """Weight of the k3 KL penalty to a *magnet* policy (magnetic mirror descent, Sokota et al.
+    2023): a frozen copy of the policy, refreshed every ``magnet_every`` steps. It damps the
+    cycling of self-play around a mixed equilibrium. At 0 no magnet model is loaded."""
+    magnet_every: int = 10
+    """Steps between magnet refreshes (the magnet becomes the current policy)."""
 
 
 @dataclass
@@ -114,14 +120,61 @@ class AdvantageConfig:
     """How returns become advantages (see :mod:`spenv.agents.train.advantages`)."""
 
     estimator: str = "rae"
-    """``rae`` (per (env, role) EMA baseline, SPIRAL) or ``grpo`` (groups of games with the same
-    seed and role)."""
+    """``rae`` (per (env, role) EMA baseline, SPIRAL) or ``grpo`` (group normalisation)."""
     decay: float = 0.95
-    """EMA coefficient of the RAE baselines."""
+    """EMA coefficient of the RAE baselines, in (0, 1)."""
     group_size: int = 8
-    """``grpo``: games played from each seed (each role of each game forms its own group)."""
+    """``grpo`` with ``group_by: seed``: games played from each seed."""
+    group_by: str = "seed"
+    """``grpo`` groups: ``seed`` (the k attempts of one prompt in a game form a group; other
+    decisions are grouped with the same role's in games of the same seed) or ``prompt`` (every
+    decision is compared with the step's decisions on the identical prompt: a Monte-Carlo
+    state-value baseline, for games with few information states)."""
     scale: bool = True
     """``grpo``: divide by the group's standard deviation."""
+    invalid_penalty: float = 0.0
+    """Subtracted from the advantage of a decision the game rejected as invalid (a format
+    penalty of the trainer; the game's rewards are unchanged). With 0 an invalid move costs
+    only what the game makes it cost (in Kuhn poker, facing a bet, as much as a fold)."""
+
+
+ALGORITHMS = ("grpo", "expert_iteration", "filtered_bc", "spag")
+
+
+@dataclass
+class JudgeConfig:
+    """An optional third role that scores proposals (SGS's guide, MAE's judge): the policy is
+    asked to rate each decision of ``roles`` from 0 to 10; the rating (divided by 10) is mixed
+    into that decision's return with ``weight``. The judge's own answers are trained to predict
+    the proposal's verified return (reward ``1 - |rating/10 - clip(return, 0, 1)|``)."""
+
+    roles: list[str] = field(default_factory=list)
+    """Seats whose decisions are rated (e.g. ``[proposer]``); empty: no judge."""
+    weight: float = 0.5
+    """Share of the rating in the rated decision's return, in [0, 1]."""
+    train: bool = True
+    """Train the judge's answers (as samples of the role ``judge``)."""
+
+
+@dataclass
+class AlgorithmConfig:
+    """Which learning rule turns the step's decisions into an update."""
+
+    name: str = "grpo"
+    """``grpo`` (clipped policy gradient with the advantages above; RAE or GRPO groups),
+    ``expert_iteration`` (supervised steps on the distinct decisions whose return is at least
+    ``threshold``: STP's prover), ``filtered_bc`` (supervised steps on every decision whose
+    return is at least ``threshold``: filtered behaviour cloning), ``spag`` (SPAG's offline
+    self-play objective: only the winning seat's decisions, each weighted by its return
+    discounted by ``gamma`` per later turn of that seat, in the clipped loss)."""
+    threshold: float = 0.0
+    """``expert_iteration`` / ``filtered_bc``: the least return a kept decision has."""
+    gamma: float = 1.0
+    """``spag``: discount per later turn of the winning seat, in (0, 1]."""
+    pseudo_label_roles: list[str] = field(default_factory=list)
+    """Solver seats without a verifier (R-Zero, TTRL): the return of each of the k attempts of
+    one prompt is 1 when its move equals the majority move of the k, else 0 (no majority: 0)."""
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
 
 
 @dataclass
@@ -201,6 +254,7 @@ class TrainConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     advantage: AdvantageConfig = field(default_factory=AdvantageConfig)
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
     opponents: OpponentConfig = field(default_factory=OpponentConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     warmup: WarmupConfig = field(default_factory=WarmupConfig)
@@ -274,8 +328,22 @@ class TrainConfig:
         _check(
             a.estimator in ("rae", "grpo"), f"advantage.estimator: rae or grpo, got {a.estimator!r}"
         )
-        _check(0 <= a.decay < 1, "advantage.decay must be in [0, 1)")
+        _check(0 < a.decay < 1, f"advantage.decay must be in (0, 1), got {a.decay}")
         _check(a.group_size >= 1, "advantage.group_size must be at least 1")
+        _check(
+            a.group_by in ("seed", "prompt"),
+            f"advantage.group_by: seed or prompt, got {a.group_by!r}",
+        )
+        _check(a.invalid_penalty >= 0, "advantage.invalid_penalty must be >= 0")
+        _check(lo.magnet_coef >= 0, "loss.magnet_coef must be >= 0")
+        _check(lo.magnet_every >= 1, "loss.magnet_every must be >= 1")
+        al = self.algorithm
+        _check(al.name in ALGORITHMS, f"algorithm.name: one of {ALGORITHMS}, got {al.name!r}")
+        _check(0 < al.gamma <= 1, f"algorithm.gamma must be in (0, 1], got {al.gamma}")
+        _check(
+            0 <= al.judge.weight <= 1,
+            f"algorithm.judge.weight must be in [0, 1], got {al.judge.weight}",
+        )
         o = self.opponents
         _check(o.pool_size >= 0, "opponents.pool_size must be >= 0")
         _check(o.snapshot_every >= 1, "opponents.snapshot_every must be >= 1")

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from spenv.agents.train import algorithms
 from spenv.agents.train.advantages import RoleBaselines, group_advantages
 from spenv.agents.train.config import TrainConfig, dump_config
 from spenv.agents.train.loss import Normalizer, policy_loss
@@ -151,6 +152,10 @@ class Trainer:
                 type(cfg.model)(**{**cfg.model.__dict__, "lora": None}), self.source, cfg.device
             )
             self.ref_model.eval().requires_grad_(False)
+        self.magnet_model = None
+        if cfg.loss.magnet_coef > 0:
+            self.magnet_model, _ = load_model(cfg.model, self.source, cfg.device)
+            self.magnet_model.eval().requires_grad_(False)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
             params,
@@ -286,31 +291,59 @@ class Trainer:
             samples.extend(s)
             for k, v in sk.items():
                 skipped[k] = skipped.get(k, 0) + v
-        if cfg.advantage.estimator == "grpo":
-            keys = [(s.env_id, s.seed, s.role, s.opponent) for s in samples]
-            # One value per (game, role): every decision of a game shares its return.
-            per_game: dict[tuple, float] = {}
-            for s in samples:
-                per_game[(s.env_id, s.opponent, s.game, s.seed, s.role)] = s.ret
-            game_keys = list(per_game)
-            adv = group_advantages(
-                [per_game[k] for k in game_keys],
-                [(k[0], k[3], k[4], k[1]) for k in game_keys],
-                scale=cfg.advantage.scale,
+        algorithms.pseudo_label(samples, cfg.algorithm.pseudo_label_roles)
+        name = cfg.algorithm.name
+        if name in ("expert_iteration", "filtered_bc"):
+            samples = algorithms.filtered(
+                samples, cfg.algorithm.threshold, name == "expert_iteration"
             )
-            by_game = dict(zip(game_keys, adv, strict=True))
-            for s in samples:
-                s.advantage = by_game[(s.env_id, s.opponent, s.game, s.seed, s.role)]
-            del keys
+        elif name == "spag":
+            samples = algorithms.spag_weighted(samples, cfg.algorithm.gamma)
         else:
-            # RAE: each (game, role) moves its baseline once, in game order.
-            seen: dict[tuple, float] = {}
-            for s in samples:
-                key = (s.env_id, s.opponent, s.game, s.seed, s.role)
-                if key not in seen:
-                    seen[key] = self.baselines.update(s.env_id, s.role, s.ret)
-                s.advantage = seen[key]
+            self._advantages(samples)
         return samples, skipped
+
+    def _advantages(self, samples: Sequence[Sample]) -> None:
+        """Set each sample's advantage from the returns (RAE or GRPO groups).
+
+        A *credit unit* is one return: a decision with its own reward (``Turn.reward``) is its own
+        unit; the other decisions of a game share their seat's episode return as one unit (one
+        baseline update under RAE, one member of its GRPO group), except with ``group_by:
+        prompt``, where every decision is compared with the others on the identical prompt."""
+        a = self.cfg.advantage
+        by_prompt = a.estimator == "grpo" and a.group_by == "prompt"
+        units: dict[tuple, list[Sample]] = {}
+        for s in samples:
+            own = s.own_reward or by_prompt
+            key = (s.env_id, s.opponent, s.game, s.seed, s.role, s.turn if own else -1)
+            units.setdefault(key, []).append(s)
+        members = list(units.values())
+        rets = [m[0].ret for m in members]
+        if a.estimator == "grpo":
+            keys: list[tuple] = []
+            for m in members:
+                s = m[0]
+                if by_prompt:
+                    keys.append(("prompt", s.env_id, s.opponent, s.role, tuple(s.prompt_ids)))
+                elif s.attempt_group is not None:
+                    keys.append(
+                        ("attempts", s.env_id, s.opponent, s.game, s.seed, s.role, s.attempt_group)
+                    )
+                else:
+                    keys.append(("seed", s.env_id, s.opponent, s.seed, s.role, s.own_reward))
+            adv = group_advantages(rets, keys, scale=a.scale)
+        else:
+            adv = [
+                self.baselines.update(m[0].env_id, m[0].role, r)
+                for m, r in zip(members, rets, strict=True)
+            ]
+        for m, v in zip(members, adv, strict=True):
+            for s in m:
+                s.advantage = v
+        if a.invalid_penalty:
+            for s in samples:
+                if not s.valid:
+                    s.advantage -= a.invalid_penalty
 
     # ------------------------------------------------------------------ update
     def _logps(self, model: Any, chunk: Sequence[Any]) -> tuple[Any, Any]:
@@ -340,8 +373,10 @@ class Trainer:
         norm = Normalizer(len(samples), sum(len(s.completion_ids) for s in samples))
         old: list[Any] = [None] * len(chunks)
         ref: list[Any] = [None] * len(chunks)
+        mag: list[Any] = [None] * len(chunks)
+        supervised = cfg.algorithm.name in ("expert_iteration", "filtered_bc")
         with torch.no_grad():
-            if cfg.iterations > 1:
+            if cfg.iterations > 1 and not supervised:  # supervised steps: the ratio stays 1
                 self.model.eval()
                 for i, c in enumerate(chunks):
                     old[i] = self._logps(self.model, c)[0]
@@ -352,6 +387,9 @@ class Trainer:
                     else:  # LoRA: the reference is the base model, adapters off
                         with self.model.disable_adapter():
                             ref[i] = self._logps(self.model, c)[0]
+            if self.magnet_model is not None:
+                for i, c in enumerate(chunks):
+                    mag[i] = self._logps(self.magnet_model, c)[0]
         max_len = cfg.loss.max_completion_length or cfg.generation.max_new_tokens
         totals: dict[str, float] = {"rows": float(len(rows))}
         self.model.train()
@@ -376,6 +414,8 @@ class Trainer:
                     max_completion_length=max_len,
                     normalizer=norm,
                     weights=weights,
+                    magnet_coef=cfg.loss.magnet_coef,
+                    magnet_logp=mag[i],
                 )
                 loss.backward()
                 loss_sum += float(loss.detach())
@@ -394,6 +434,12 @@ class Trainer:
         self.scheduler.step()
         self.model.eval()
         return totals
+
+    def _refresh_magnet(self) -> None:
+        """The magnet becomes the current policy (all weights, adapters included)."""
+        from spenv.agents.train.policy import load_trainable_state, trainable_state
+
+        load_trainable_state(self.magnet_model, trainable_state(self.model, all_params=True))
 
     # ------------------------------------------------------------------ format warm-up
     def prompt_ids(self, obs: Any) -> list[int]:
@@ -476,6 +522,8 @@ class Trainer:
                 {"step": 0, "warmup_step": k + 1, "warmup_nll": total, "warmup_samples": len(pairs)}
             )
         self.model.eval()
+        if self.magnet_model is not None:
+            self._refresh_magnet()
         if self.ref_model is not None:
             # The reference policy of the KL term is the warmed-up model (the random-init
             # weights are no policy worth staying near).
@@ -503,6 +551,8 @@ class Trainer:
             sync_vllm_weights(self.agent, self.model)
         t2 = time.perf_counter()
         self.step += 1
+        if self.magnet_model is not None and self.step % cfg.loss.magnet_every == 0:
+            self._refresh_magnet()
         o = cfg.opponents
         if o.pool_size > 0 and self.step % o.snapshot_every == 0:
             from spenv.agents.train.policy import trainable_state
@@ -606,10 +656,14 @@ class Trainer:
                             np.mean([not t.valid for t in inv])
                         )
                 if eid == "KuhnPoker-v1" and cfg.eval.kuhn_exploitability and not env_cfg.options:
-                    from spenv.games.kuhn_poker import exploitability, policy_of
+                    from spenv.games.kuhn_poker import policy_of
 
                     table = policy_of(self.agent, samples=cfg.eval.policy_samples)
-                    out[f"eval/{eid}/exploitability"] = float(exploitability(dict(table)))
+                    # invalid answers scored as the game scores them: a forfeit of the hand
+                    out[f"eval/{eid}/exploitability"] = float(table.exploitability())
+                    out[f"eval/{eid}/policy_invalid"] = float(
+                        sum(table.invalid.values()) / (len(table) * table.samples)
+                    )
         return out
 
     # ------------------------------------------------------------------ logging
@@ -677,6 +731,8 @@ class Trainer:
         torch.save(self.pool, tmp / "pool.pt")
         if self.ref_model is not None and self.cfg.warmup.steps > 0:
             torch.save(trainable_state(self.ref_model, all_params=True), tmp / "reference.pt")
+        if self.magnet_model is not None:
+            torch.save(trainable_state(self.magnet_model, all_params=True), tmp / "magnet.pt")
         state = {"step": self.step, "baselines": self.baselines.state_dict(), "source": self.source}
         (tmp / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
         if final.exists():
@@ -707,6 +763,10 @@ class Trainer:
         if self.ref_model is not None and (path / "reference.pt").exists():
             load_trainable_state(
                 self.ref_model, torch.load(path / "reference.pt", weights_only=True)
+            )
+        if self.magnet_model is not None and (path / "magnet.pt").exists():
+            load_trainable_state(
+                self.magnet_model, torch.load(path / "magnet.pt", weights_only=True)
             )
         self.baselines.load_state_dict(state["baselines"])
         self.step = int(state["step"])

@@ -352,6 +352,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "spenv.leaderboard.cli",
     "spenv.benchmarks.cli",
     "spenv.agents.train.cli",
+    "spenv.agents.train.dataset",
     "spenv.agents.serve",
 )
 

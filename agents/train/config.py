@@ -276,6 +276,12 @@ class TrainConfig:
     """Clip the gradient norm (None: no clipping)."""
     lr_warmup_steps: int = 0
     """Linear learning-rate warm-up steps."""
+    lr_decay: str = "none"
+    """After the warm-up: ``none`` (constant), ``linear`` or ``cosine`` decay to
+    ``lr_final_ratio`` times the learning rate at the last step (a decaying step size lets the
+    last iterate of self-play settle instead of wandering with the sampling noise)."""
+    lr_final_ratio: float = 0.0
+    """The learning rate at the last step, as a fraction of ``learning_rate``."""
     checkpoint_every: int = 0
     """Save a checkpoint every this many steps (0: only at the end)."""
     keep_checkpoints: int = 2
@@ -356,13 +362,104 @@ class TrainConfig:
         _check(self.iterations >= 1, "iterations must be >= 1")
         _check(self.micro_batch_size >= 1, "micro_batch_size must be >= 1")
         _check(self.learning_rate > 0, "learning_rate must be positive")
+        _check(
+            self.lr_decay in ("none", "linear", "cosine"),
+            f"lr_decay: none, linear or cosine, got {self.lr_decay!r}",
+        )
+        _check(0 <= self.lr_final_ratio <= 1, "lr_final_ratio must be in [0, 1]")
         _check(len(self.adam_betas) == 2, "adam_betas: two numbers")
         _check(self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1")
         _check(self.checkpoint_every >= 0, "checkpoint_every must be >= 0")
+        _check_model(self.model)
+        seats = _check_envs(self.envs)
+        for where, roles in (
+            ("algorithm.pseudo_label_roles", al.pseudo_label_roles),
+            ("algorithm.judge.roles", al.judge.roles),
+        ):
+            unknown = sorted(set(roles) - seats)
+            _check(
+                not unknown, f"{where}: no env has the seat(s) {unknown}; seats: {sorted(seats)}"
+            )
+        _check_agent_specs(self)
         return self
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _check_model(m: ModelConfig) -> None:
+    """The model's nested keys: ``tiny`` options are :func:`~spenv.agents.testing.tiny_model`'s,
+    a local ``path`` is a model folder (a hub id is checked when it loads)."""
+    import inspect
+
+    if m.tiny is not None:
+        from spenv.agents.testing import tiny_model
+
+        known = [p for p in inspect.signature(tiny_model).parameters if p != "path"]
+        unknown = sorted(set(m.tiny) - set(known))
+        _check(not unknown, f"model.tiny: unknown option(s) {unknown}; known: {known}")
+        for k, v in m.tiny.items():
+            _check(
+                (isinstance(v, int) and not isinstance(v, bool))
+                or (k == "intermediate_size" and v is None),
+                f"model.tiny.{k}: expected an integer, got {v!r}",
+            )
+    if m.path is not None:
+        p = Path(m.path)
+        if p.exists():
+            _check(
+                any(
+                    (p / f).is_file() for f in ("config.json", "adapter_config.json", "state.json")
+                ),
+                f"model.path: {m.path} is not a model folder (no config.json)",
+            )
+        else:
+            _check(
+                not m.path.startswith(("/", "./", "../", "~")) and m.path.count("/") <= 1,
+                f"model.path: {m.path} does not exist (and is not a hub id like org/name)",
+            )
+    if m.lora is not None:
+        _check(bool(m.lora.target_modules), "model.lora.target_modules: at least one module")
+        _check(m.lora.alpha > 0, "model.lora.alpha must be positive")
+        _check(0 <= m.lora.dropout < 1, "model.lora.dropout must be in [0, 1)")
+
+
+def _check_envs(envs: list[EnvConfig]) -> set[str]:
+    """Every env id is registered, its options and reset options are accepted and its
+    ``roles`` are seats of it; returns every env's seats."""
+    from spenv.registry import make
+
+    seats: set[str] = set()
+    for i, e in enumerate(envs):
+        try:
+            env = make(e.id, **e.options)
+        except Exception as exc:  # the env's own message names the problem
+            raise ConfigError(f"envs[{i}] ({e.id}): {exc}") from None
+        check = getattr(env, "_check_options", None)
+        if e.reset_options and callable(check):
+            try:
+                check(dict(e.reset_options))
+            except Exception as exc:
+                raise ConfigError(f"envs[{i}].reset_options ({e.id}): {exc}") from None
+        own = set(env.possible_agents)
+        unknown = sorted(set(e.roles or ()) - own)
+        _check(
+            not unknown, f"envs[{i}].roles: {e.id} has no seat(s) {unknown}; seats: {sorted(own)}"
+        )
+        seats |= own
+    return seats
+
+
+def _check_agent_specs(cfg: TrainConfig) -> None:
+    from spenv.agents.specs import parse_agent_spec
+
+    for where, spec in [("warmup.agent", cfg.warmup.agent)] + [
+        (f"eval.opponents[{i}]", o) for i, o in enumerate(cfg.eval.opponents)
+    ]:
+        try:
+            parse_agent_spec(spec)
+        except Exception as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
 
 def _check(ok: bool, message: str) -> None:

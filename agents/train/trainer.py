@@ -138,6 +138,13 @@ class Trainer:
 
         self.cfg = cfg.validate()
         self.out = Path(cfg.out)
+        if not resume and (
+            (self.out / "metrics.jsonl").exists() or self.latest_checkpoint() is not None
+        ):
+            raise FileExistsError(
+                f"{self.out} already holds a run (metrics.jsonl or checkpoints): continue it "
+                "with --resume, or give another --out"
+            )
         self.out.mkdir(parents=True, exist_ok=True)
         self.quiet = quiet
         if cfg.threads:
@@ -163,10 +170,7 @@ class Trainer:
             betas=tuple(cfg.adam_betas),
             weight_decay=cfg.weight_decay,
         )
-        warm = cfg.lr_warmup_steps
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: min(1.0, (s + 1) / warm) if warm > 0 else 1.0
-        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.baselines = RoleBaselines(cfg.advantage.decay)
         self.step = 0
         self.pool: list[tuple[int, dict[str, Any]]] = []  # (step, trainable state)
@@ -177,16 +181,37 @@ class Trainer:
         self._opponent_agent = None
         self._tb = None
         self._warmed = False
+        log = self.out / "metrics.jsonl"
         if resume:
             path = resume if isinstance(resume, str | Path) else self.latest_checkpoint()
-            if path is None:
+            if path is None and not log.exists():
                 raise FileNotFoundError(
                     f"no checkpoint to resume from in {self.out / 'checkpoints'}"
                 )
-            self.load_checkpoint(path)
-            if cfg.generation.backend == "vllm":
-                sync_vllm_weights(self.agent, self.model)
+            if path is None:
+                # Stopped before its first checkpoint: the run starts over (it replays the same
+                # games), so the rows of the stopped attempt go.
+                self._drop_log_after(-1)
+            else:
+                self.load_checkpoint(path)
+                self._drop_log_after(self.step)
+                if cfg.generation.backend == "vllm":
+                    sync_vllm_weights(self.agent, self.model)
+
         (self.out / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
+
+    def _lr_factor(self, s: int) -> float:
+        """The learning-rate multiplier before optimizer step ``s + 1``: linear warm-up, then
+        ``lr_decay`` (none, linear or cosine) down to ``lr_final_ratio`` at the last step."""
+        cfg = self.cfg
+        warm = cfg.lr_warmup_steps
+        if warm > 0 and s < warm:
+            return (s + 1) / warm
+        if cfg.lr_decay == "none" or cfg.steps <= warm + 1:
+            return 1.0
+        t = min(1.0, (s - warm) / (cfg.steps - warm - 1))
+        shape = 1.0 - t if cfg.lr_decay == "linear" else 0.5 * (1.0 + math.cos(math.pi * t))
+        return cfg.lr_final_ratio + (1.0 - cfg.lr_final_ratio) * shape
 
     # ------------------------------------------------------------------ randomness
     @staticmethod
@@ -667,6 +692,29 @@ class Trainer:
         return out
 
     # ------------------------------------------------------------------ logging
+    def _drop_log_after(self, step: int) -> None:
+        """Keep only the log rows of steps up to ``step`` (a resumed run writes the later ones
+        again, exactly): ``metrics.jsonl`` is rewritten atomically; a torn last line (a run
+        killed mid-write) is dropped; TensorBoard events after ``step`` are purged."""
+        log = self.out / "metrics.jsonl"
+        self._purge_step = step + 1
+        if not log.exists():
+            return
+        kept = []
+        lines = log.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                if i == len(lines) - 1:
+                    continue  # the torn end of a killed write
+                raise ValueError(f"{log}:{i + 1} is not a JSON row") from None
+            if int(row.get("step", 0)) <= step and step >= 0:
+                kept.append(line)
+        tmp = log.with_name(log.name + ".tmp")
+        tmp.write_text("".join(x + "\n" for x in kept), encoding="utf-8")
+        tmp.replace(log)
+
     def _log(self, row: dict[str, Any], echo: bool = True) -> None:
         with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(row, sort_keys=True) + "\n")
@@ -674,7 +722,8 @@ class Trainer:
             if self._tb is None:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(str(self.out / "tb"))
+                purge = getattr(self, "_purge_step", None)
+                self._tb = SummaryWriter(str(self.out / "tb"), purge_step=purge)
             for k, v in row.items():
                 if k != "step" and isinstance(v, int | float) and math.isfinite(v):
                     self._tb.add_scalar(k, v, row["step"])
@@ -733,7 +782,13 @@ class Trainer:
             torch.save(trainable_state(self.ref_model, all_params=True), tmp / "reference.pt")
         if self.magnet_model is not None:
             torch.save(trainable_state(self.magnet_model, all_params=True), tmp / "magnet.pt")
-        state = {"step": self.step, "baselines": self.baselines.state_dict(), "source": self.source}
+        (tmp / "config.yaml").write_text(dump_config(self.cfg), encoding="utf-8")
+        source = Path(self.source)
+        state = {
+            "step": self.step,
+            "baselines": self.baselines.state_dict(),
+            "source": str(source.resolve()) if source.exists() else self.source,
+        }
         (tmp / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
         if final.exists():
             shutil.rmtree(final)

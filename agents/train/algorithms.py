@@ -13,10 +13,15 @@ weight of each decision in the loss of :mod:`spenv.agents.train.loss`:
   that seat in the game.
 - :func:`pseudo_label` (R-Zero, test-time RL): for solver seats without a verifier, the return
   of each of k attempts at one prompt becomes its agreement with the majority move.
+- :func:`judge_prompt` / :func:`parse_rating` / :func:`apply_ratings` (a third role that scores
+  proposals, as SGS's guide and MAE's judge): the policy rates each proposal from 0 to 10; the
+  rating is mixed into the proposal's return, and the judge is rewarded for predicting the
+  proposal's verified return.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -78,3 +83,46 @@ def pseudo_label(samples: Sequence[Any], roles: Sequence[str]) -> int:
             s.own_reward = True
             n += 1
     return n
+
+
+JUDGE_SYSTEM = (
+    "You judge proposals made in a game for their quality: a good proposal is well-formed, "
+    "solvable and neither trivial nor impossible."
+)
+_RATING = re.compile(r"\[\s*(\d{1,2})\s*\]")
+
+
+def judge_prompt(env_id: str, role: str, context: str, proposal: str) -> Any:
+    """The observation shown to the judge for one proposal (the proposer's prompt and answer)."""
+    from spenv.observation import Observation
+
+    user = (
+        f"A {role} in {env_id} was shown:\n{context}\n\nIt answered:\n{proposal}\n\n"
+        "Rate this proposal from 0 (worthless) to 10 (excellent). Answer with the number in "
+        "brackets, like [7]."
+    )
+    return Observation(system=JUDGE_SYSTEM, user=user, role="judge", env_id=env_id, turn=0)
+
+
+def parse_rating(answer: str) -> float | None:
+    """The last bracketed whole number from 0 to 10 in ``answer``, divided by 10 (None when
+    there is none)."""
+    found = [int(m.group(1)) for m in _RATING.finditer(str(answer))]
+    found = [x for x in found if 0 <= x <= 10]
+    return found[-1] / 10.0 if found else None
+
+
+def apply_ratings(rated: Sequence[Any], ratings: Sequence[float | None], weight: float) -> list:
+    """Mix each rating into its proposal's return, ``(1 - weight) * R + weight * rating`` (an
+    unparsable rating leaves the return alone), and return the judge's rewards: ``1 -
+    |rating - clip(R, 0, 1)|`` for a rating, 0 for an unparsable answer."""
+    rewards = []
+    for s, r in zip(rated, ratings, strict=True):
+        verified = min(1.0, max(0.0, s.ret))
+        if r is None:
+            rewards.append(0.0)
+            continue
+        rewards.append(1.0 - abs(r - verified))
+        s.ret = (1.0 - weight) * s.ret + weight * r
+        s.own_reward = True
+    return rewards

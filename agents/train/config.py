@@ -60,7 +60,14 @@ class ModelConfig:
     """Options of :func:`spenv.agents.testing.tiny_model`: build a tiny random-init model in
     the run folder (``layers``, ``hidden_size``, ``vocab_size``, ``seed``, ...)."""
     dtype: str = "float32"
-    """Parameter dtype: ``float32``, ``bfloat16`` or ``float16``."""
+    """Parameter dtype: ``float32``, ``bfloat16`` or ``float16``. These are the weights the
+    optimizer updates: in ``bfloat16`` an update smaller than half a unit in the last place of a
+    weight rounds away (at learning rate 1e-6 most do), so full fine-tuning keeps ``float32``
+    weights and computes in ``compute_dtype``."""
+    compute_dtype: str | None = None
+    """Mixed precision: run the forward and backward passes in ``bfloat16`` or ``float16``
+    (autocast) while the weights and the optimizer state stay in ``dtype`` (``float32``, the
+    master copy). None: compute in ``dtype``."""
     lora: LoraConfig | None = None
     """Train LoRA adapters instead of all weights (needs ``peft``)."""
     gradient_checkpointing: bool = False
@@ -305,6 +312,14 @@ class TrainConfig:
         m = self.model
         _check((m.path is None) != (m.tiny is None), "model: set exactly one of path and tiny")
         _check(m.dtype in ("float32", "bfloat16", "float16"), f"model.dtype: unknown {m.dtype!r}")
+        _check(
+            m.compute_dtype in (None, "bfloat16", "float16"),
+            f"model.compute_dtype: bfloat16 or float16, got {m.compute_dtype!r}",
+        )
+        _check(
+            m.compute_dtype is None or m.dtype == "float32",
+            "model.compute_dtype needs model.dtype float32 (the master weights)",
+        )
         if m.lora is not None:
             _check(m.lora.r > 0, "model.lora.r must be positive")
         g = self.generation

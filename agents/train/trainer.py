@@ -85,6 +85,7 @@ def make_rollout_agent(model: Any, tokenizer: Any, cfg: TrainConfig, name: str =
             temperature=g.temperature,
             top_p=g.top_p,
             stop=list(g.stop),
+            prompt_style=g.prompt_style,
             **g.options,
         )
     from spenv.agents.hf import HFAgent
@@ -296,7 +297,7 @@ class Trainer:
                     env_options=env_cfg.options,
                     reset_options=env_cfg.reset_options,
                 )
-                with torch.no_grad():
+                with torch.no_grad(), self._autocast():
                     eps = list(runner)
                 eps.sort(key=lambda e: e.metadata["game"])
                 for ep in eps:
@@ -317,6 +318,8 @@ class Trainer:
             for k, v in sk.items():
                 skipped[k] = skipped.get(k, 0) + v
         algorithms.pseudo_label(samples, cfg.algorithm.pseudo_label_roles)
+        if cfg.algorithm.judge.roles:
+            samples.extend(self._judge(samples, episodes))
         name = cfg.algorithm.name
         if name in ("expert_iteration", "filtered_bc"):
             samples = algorithms.filtered(
@@ -327,6 +330,51 @@ class Trainer:
         else:
             self._advantages(samples)
         return samples, skipped
+
+    def _judge(self, samples: Sequence[Sample], episodes: Sequence[Any]) -> list[Sample]:
+        """The judge role: the policy rates every valid decision of ``algorithm.judge.roles``
+        (one batched call); the ratings are mixed into those decisions' returns; the judge's
+        answers become samples of the role ``judge`` (when ``judge.train``)."""
+        import torch
+
+        j = self.cfg.algorithm.judge
+        rated = [s for s in samples if s.role in j.roles and s.valid]
+        if not rated:
+            return []
+        turns = {(e.env_id, int(e.metadata.get("game", 0)), e.seed): e for e in episodes}
+        prompts = []
+        for s in rated:
+            ep = turns[(s.env_id, s.game, s.seed)]
+            turn = ep.turns[s.turn]
+            context = str(turn.observation.get("user", ""))
+            prompts.append(algorithms.judge_prompt(s.env_id, s.role, context, turn.action or ""))
+        with torch.no_grad(), self._autocast():
+            answers = self.agent.act_batch(prompts)
+        ratings = [algorithms.parse_rating(a) for a in answers]
+        rewards = algorithms.apply_ratings(rated, ratings, j.weight)
+        if not j.train:
+            return []
+        out = []
+        for s, a, r, rating in zip(rated, answers, rewards, ratings, strict=True):
+            meta = getattr(a, "meta", {}) or {}
+            if meta.get("prompt_ids") is None or meta.get("completion_ids") is None:
+                continue
+            out.append(
+                Sample(
+                    prompt_ids=list(meta["prompt_ids"]),
+                    completion_ids=list(meta["completion_ids"]),
+                    ret=r,
+                    env_id=s.env_id,
+                    role="judge",
+                    seed=s.seed,
+                    game=s.game,
+                    opponent=s.opponent,
+                    valid=rating is not None,
+                    turn=s.turn,
+                    own_reward=True,
+                )
+            )
+        return out
 
     def _advantages(self, samples: Sequence[Sample]) -> None:
         """Set each sample's advantage from the returns (RAE or GRPO groups).
@@ -380,8 +428,25 @@ class Trainer:
             self.pad_id,
             self.cfg.device,
         )
-        logp = completion_logprobs(model, batch, self.cfg.generation.temperature)
-        return logp, batch["completion_mask"]
+        with self._autocast():
+            logp = completion_logprobs(model, batch, self.cfg.generation.temperature)
+        return logp.float(), batch["completion_mask"]
+
+    def _autocast(self) -> Any:
+        """Mixed precision when ``model.compute_dtype`` is set: the weights (the optimizer's
+        master copy) stay in ``model.dtype`` (float32), the matrix products run in the compute
+        dtype."""
+        import contextlib
+
+        import torch
+
+        name = self.cfg.model.compute_dtype
+        if name is None:
+            return contextlib.nullcontext()
+        from spenv.agents.train.policy import _dtype
+
+        kind = "cuda" if str(self.cfg.device).startswith("cuda") else "cpu"
+        return torch.autocast(device_type=kind, dtype=_dtype(name))
 
     def update(self, samples: list[Sample], step: int) -> dict[str, float]:
         """``iterations`` optimizer steps on ``samples``; returns averaged statistics.

@@ -254,3 +254,39 @@ def test_pseudo_label_helper_ignores_other_roles():
     ss = [S("solver", "a", 1), S("solver", "a", 1), S("solver", "b", 1), S("proposer", "q", None)]
     assert algorithms.pseudo_label(ss, ["solver"]) == 3
     assert [s.ret for s in ss] == [1.0, 1.0, 0.0, 0.5]
+
+
+def test_a_judge_role_rates_proposals_and_learns_to_predict_their_return(tiny, tmp_path):
+    trainer = _trainer(
+        tiny,
+        tmp_path / "j",
+        advantage={"estimator": "grpo"},
+        algorithm={"judge": {"roles": ["proposer"], "weight": 0.5}},
+    )
+    eps = _episodes(trainer, ["[8]", "[9]", "[8]"], games=2)
+    samples, _ = trainer.build_samples(eps)
+    judged = [s for s in samples if s.role == "judge"]
+    proposals = [s for s in samples if s.role == "proposer"]
+    assert len(judged) == len(proposals) == 2
+    # the judge saw the proposal: its prompt holds the proposer's answer
+    text = trainer.tokenizer.decode(judged[0].prompt_ids)
+    assert "[4]" in text and "Rate this proposal" in text
+    for j, p in zip(judged, proposals, strict=True):
+        if j.valid:  # a parsable rating: mixed into the proposal's return
+            assert p.own_reward and 0.0 <= j.ret <= 1.0
+        else:  # the random-init judge wrote no rating: return untouched, judge reward 0
+            assert p.ret == pytest.approx(1 / 3) and j.ret == 0.0
+    trainer.update(samples, 0)
+
+
+def test_judge_ratings_mix_into_returns_and_reward_accuracy():
+    class S:
+        def __init__(self, ret):
+            self.ret, self.own_reward = ret, False
+
+    rated = [S(1.0), S(0.0), S(0.4)]
+    rewards = algorithms.apply_ratings(rated, [0.8, None, 0.4], weight=0.5)
+    assert rewards == pytest.approx([0.8, 0.0, 1.0])
+    assert [s.ret for s in rated] == pytest.approx([0.9, 0.0, 0.4])
+    assert algorithms.parse_rating("I think [3]... no, [7]") == 0.7
+    assert algorithms.parse_rating("[11]") is None and algorithms.parse_rating("seven") is None

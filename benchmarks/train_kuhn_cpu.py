@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from spenv.agents.train import RECIPES, load_config
     from spenv.agents.train.trainer import Trainer
-    from spenv.meta import run_metadata
+    from spenv.meta import package_versions, run_metadata
 
     out = Path(args.out)
     run_dir = out / "run"
@@ -148,7 +148,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "train_seconds": train_s,
         "total_seconds": total_s,
         "config": train_cfg,
-        "meta": run_metadata(),
+        "meta": run_metadata(
+            libraries=package_versions(
+                ("torch", "transformers", "tokenizers", "peft", "trl", "accelerate")
+            ),
+            threads=cfg.threads,
+        ),
     }
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(run_dir / "metrics.jsonl", out / "metrics.jsonl")

@@ -739,6 +739,7 @@ class Trainer:
                     )
                     mean, half = _learner_mean(eps)
                     out[f"eval/{eid}/vs_{opp}"] = mean
+                    out[f"eval/{eid}/vs_{opp}_games"] = len(eps)
                     out[f"eval/{eid}/vs_{opp}_ci95"] = half
                     inv = [t for e in eps for t in e.turns if e.players[t.agent] == LEARNER]
                     if inv:
@@ -751,6 +752,7 @@ class Trainer:
                     table = policy_of(self.agent, samples=cfg.eval.policy_samples)
                     # invalid answers scored as the game scores them: a forfeit of the hand
                     out[f"eval/{eid}/exploitability"] = float(table.exploitability())
+                    out[f"eval/{eid}/policy_samples"] = table.samples
                     out[f"eval/{eid}/policy_invalid"] = float(
                         sum(table.invalid.values()) / (len(table) * table.samples)
                     )

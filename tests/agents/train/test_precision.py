@@ -89,3 +89,14 @@ def test_prompt_style_reaches_the_vllm_agent(monkeypatch):
     make_rollout_agent(None, None, cfg)
     assert seen["prompt_style"] == "reasoning" == cfg.generation.prompt_style
     assert seen["model"] == cfg.model.path
+
+
+def test_lora_adapters_on_a_bf16_base_are_float32(tiny):
+    pytest.importorskip("peft")
+    from spenv.agents.train.config import LoraConfig, ModelConfig
+    from spenv.agents.train.policy import load_model
+
+    model, _ = load_model(ModelConfig(path=tiny, dtype="bfloat16", lora=LoraConfig(r=4)), tiny)
+    trained = {p.dtype for p in model.parameters() if p.requires_grad}
+    frozen = {p.dtype for p in model.parameters() if not p.requires_grad}
+    assert trained == {torch.float32} and frozen == {torch.bfloat16}

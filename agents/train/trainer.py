@@ -1,4 +1,4 @@
-"""The GRPO self-play trainer.
+"""The self-play trainer.
 
 One policy plays every seat of every configured env (optionally some games against frozen
 snapshots of itself). Each step:
@@ -8,17 +8,22 @@ snapshots of itself). Each step:
    derived from ``(seed, step)`` alone, so a resumed run plays exactly the games the
    uninterrupted run would have played.
 2. **Samples.** Each decision of the learner becomes a sample: prompt tokens, completion tokens
-   (the only ones with gradient) and the game's return for the learner's role. Invalid moves
-   stay in: the game scores them (a forfeit), which is how the format is learned.
-3. **Advantages.** Role-conditioned EMA baselines (SPIRAL's RAE) or GRPO groups (same env, seed,
-   role); see :mod:`spenv.agents.train.advantages`.
+   (the only ones with gradient) and the decision's return: its own reward when the game scored
+   it (``Turn.reward``: an attempt's verdict, a proposal's score), else the game's return for
+   the learner's role. Invalid moves stay in: the game scores them (a forfeit), which is how the
+   format is learned.
+3. **Advantages.** Role-conditioned EMA baselines (SPIRAL's RAE) or GRPO groups (the k attempts
+   of one prompt, games of one seed, or every decision on one prompt); see
+   :mod:`spenv.agents.train.advantages`. Other learning rules (expert iteration, filtered
+   behaviour cloning, SPAG, majority-vote pseudo-labels, a judge role) are in
+   :mod:`spenv.agents.train.algorithms`.
 4. **Update.** ``iterations`` optimizer steps over the batch in micro-batches with the clipped
-   loss of :mod:`spenv.agents.train.loss` (``grpo``/``dr_grpo``/``bnpo``, clip-higher, k3 KL).
+   loss of :mod:`spenv.agents.train.loss` (``grpo``/``dr_grpo``/``bnpo``, clip-higher, k3 KL to
+   the reference and to the magnet policy).
 
 The same machinery trains proposer–solver games (ConjectureProve, CodeAndTest, SearchSelfPlay):
-their envs give each role its reward (the proposer's from the solver's success band, the
-solver's from the verifier), and the trainer only reads per-role returns, so it needs nothing
-game-specific.
+their envs give each role its reward (and each decision its own, when they score decisions one
+by one), and the trainer needs nothing game-specific.
 
 Every step appends a line to ``metrics.jsonl`` (and TensorBoard scalars); checkpoints hold the
 weights (or LoRA adapters), optimizer, scheduler, random-generator states, baselines, the

@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     before = trainer.evaluate()  # the random-init model, before the format warm-up
     log = trainer.train()
     train_s = time.perf_counter() - t0
-    train_cfg = cfg.to_dict()
+    train_cfg = cfg.to_dict()  # what the in-training evaluations used, before the final's
     cfg.eval.policy_samples = args.samples
     final = trainer.evaluate(games=args.games)
     total_s = time.perf_counter() - t0
@@ -131,10 +131,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model_init": (cfg.model.tiny or {}).get("seed"),
         "evaluations": {
             "in_training": {
-                "games_vs_each_opponent": cfg.eval.games,
-                "opponents": list(cfg.eval.opponents),
-                "policy_samples": cfg.eval.policy_samples,
-                "every_steps": cfg.eval.every,
+                "games_vs_each_opponent": train_cfg["eval"]["games"],
+                "opponents": list(train_cfg["eval"]["opponents"]),
+                "policy_samples": train_cfg["eval"]["policy_samples"],
+                "every_steps": train_cfg["eval"]["every"],
             },
             "final": {
                 "games_vs_each_opponent": args.games,

@@ -1,14 +1,15 @@
 """The CPU learning run: a tiny model trained from scratch by self-play on Kuhn poker.
 
 Runs the shipped recipe ``agents/train/recipes/kuhn_cpu.yaml`` (a 2-layer, width-64 Llama
-built from random weights, a format warm-up on random legal moves, then GRPO self-play with
-role-conditioned advantages), measures the policy before the warm-up, at the start of
-self-play and at the end (exact exploitability of its strategy table, estimated by
-:func:`spenv.games.kuhn_poker.policy_of`; chips per hand against the random agent over 2,000
+built from random weights, a format warm-up on random legal moves, then regularised self-play),
+measures the policy before the warm-up, at the start of self-play and at the end (exact
+exploitability of its strategy table, estimated by :func:`spenv.games.kuhn_poker.policy_of`,
+invalid answers scored as forfeits; chips per hand against the random agent over 2,000
 games in both seats with a 95% interval), and writes into ``--out``:
 
 - ``metrics.jsonl``: the trainer's log (one row per step, evaluations included);
-- ``result.json``: the numbers above, the wall time, the config and package versions;
+- ``result.json``: the numbers above, what each evaluation used (games, samples per
+  information set), the wall time, the config and library versions;
 - ``curve.png``: exploitability and chips against random over training steps.
 
     python -m spenv.benchmarks.train_kuhn_cpu --out agents/train/results/kuhn_cpu

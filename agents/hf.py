@@ -55,6 +55,33 @@ MIN_PREFIX = 16
 MAX_PREFIXES = 8
 
 
+def _load_folder(source: str, torch_dtype: Any, device: str, trust_remote_code: bool) -> tuple:
+    """``(model, tokenizer or its source)`` from a model folder or hub id, a trainer checkpoint
+    (``state.json`` + ``weights.pt``: full weights or LoRA, merged) or a PEFT adapter folder
+    (``adapter_config.json`` without ``config.json``: merged into its base model)."""
+    from pathlib import Path
+
+    folder = Path(source)
+    if (folder / "state.json").is_file() and (folder / "weights.pt").is_file():
+        from spenv.agents.train.export import load_checkpoint
+
+        model, tok = load_checkpoint(folder, "cpu")
+        return model.to(torch_dtype), tok
+    if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
+        from peft import AutoPeftModelForCausalLM
+
+        model = AutoPeftModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
+        base = model.peft_config["default"].base_model_name_or_path
+        tok = source if (folder / "tokenizer_config.json").is_file() else base
+        return model.merge_and_unload(), tok
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(
+        source, dtype=torch_dtype, trust_remote_code=trust_remote_code
+    )
+    return model, source
+
+
 class HFAgent(ChatPrompting):
     """A Hugging Face causal LM that plays spenv games (see the module docstring).
 
@@ -133,16 +160,12 @@ class HFAgent(ChatPrompting):
             if device is None:
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             torch_dtype = _dtype(dtype, device)
-            from transformers import AutoModelForCausalLM
-
-            loaded = AutoModelForCausalLM.from_pretrained(
-                source, dtype=torch_dtype, trust_remote_code=trust_remote_code
-            )
+            loaded, tok = _load_folder(source, torch_dtype, device, trust_remote_code)
             loaded.to(device)
             loaded.eval()
             self.model = loaded
             if tokenizer is None:
-                tokenizer = source
+                tokenizer = tok
         else:
             source = (
                 getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__

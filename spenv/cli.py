@@ -376,6 +376,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "spenv.benchmarks.cli",
     "spenv.agents.train.cli",
     "spenv.integrations.trl_train",
+    "spenv.agents.train.dataset",
     "spenv.agents.serve",
 )
 

@@ -1,10 +1,14 @@
-"""GRPO trainers: self-play on two-player games and proposer–solver games.
+"""Trainers: self-play on two-player games and proposer–solver games.
 
 - :mod:`~spenv.agents.train.config`: :class:`TrainConfig` and its sections (dataclasses with
   documented fields), :func:`load_config` from YAML.
 - :mod:`~spenv.agents.train.loss`: the clipped policy loss (``grpo``, ``dr_grpo``, ``bnpo``,
   clip-higher, k3 KL).
 - :mod:`~spenv.agents.train.advantages`: role-conditioned EMA baselines (RAE) and GRPO groups.
+- :mod:`~spenv.agents.train.algorithms`: expert iteration, filtered behaviour cloning, SPAG's
+  objective, majority-vote pseudo-labels, the judge role.
+- :mod:`~spenv.agents.train.export`: checkpoints as models (``hf:CHECKPOINT``, ``spenv train
+  export``); :mod:`~spenv.agents.train.dataset`: ``spenv episodes export``.
 - :mod:`~spenv.agents.train.trainer`: :class:`Trainer` (rollouts, samples, updates, evaluation,
   checkpoints); ``spenv train CONFIG`` runs it (:mod:`~spenv.agents.train.cli`).
 - ``recipes/``: shipped configs (a CPU learning run on Kuhn poker, GPU recipes).

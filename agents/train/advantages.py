@@ -3,14 +3,18 @@
 Every sample of an episode carries that episode's return for the sample's role (a zero-sum game
 gives each seat its own return). The estimators turn returns into advantages:
 
-- :class:`RoleBaselines` (role-conditioned advantage estimation, as in SPIRAL): one baseline per
-  ``(env id, role)``, an exponential moving average of that role's returns. Episodes are taken in
-  order; for each, the baseline moves first, ``b <- decay * b + (1 - decay) * R``, and the
-  advantage is ``R - b``. A role that wins more often (the first player, the proposer of an easy
-  game) is measured against its own average, which removes the variance the role itself causes.
+- :class:`RoleBaselines` (role-conditioned advantage estimation, as in SPIRAL): one baseline
+  per ``(env id, role)``, an exponential moving average of that role's returns. Returns are
+  taken in order; for each, the advantage is read against the baseline as it stands,
+  ``A = R - b``, and only then does the baseline move, ``b <- decay * b + (1 - decay) * R``
+  (SPIRAL's ``train_spiral.py`` reads the baseline before updating it). A role that wins more
+  often (the first player, the proposer of an easy game) is measured against its own average,
+  which removes the variance the role itself causes.
 - :func:`group_advantages` (GRPO): returns are compared within groups of samples that share a
-  key (same env, seed and role): ``A = (R - mean) / (std + eps)`` with the unbiased standard
-  deviation (or ``R - mean`` without scaling). A group of one sample has advantage 0.
+  key (the trainer's keys: the k attempts of one prompt in a game, or games of one seed and
+  role, or every decision on the same prompt): ``A = (R - mean) / (std + eps)`` with the
+  unbiased standard deviation (or ``R - mean`` without scaling). A group of one sample has
+  advantage 0.
 
 Both are plain Python (no torch) so they are cheap to test and to checkpoint.
 """
@@ -25,33 +29,33 @@ from typing import Any
 class RoleBaselines:
     """Exponential-moving-average return baselines per ``(env id, role)``.
 
-    ``decay`` is the EMA coefficient (SPIRAL's alpha, 0.95 there); baselines start at
-    ``initial`` (0).
+    ``decay`` is the EMA coefficient (SPIRAL's alpha, 0.95 there), in (0, 1): at 0 the baseline
+    would be the last return itself; baselines start at ``initial`` (0).
     """
 
     def __init__(self, decay: float = 0.95, initial: float = 0.0) -> None:
-        if not 0.0 <= decay < 1.0:
-            raise ValueError(f"decay must be in [0, 1), got {decay}")
+        if isinstance(decay, bool) or not isinstance(decay, int | float) or not 0.0 < decay < 1.0:
+            raise ValueError(f"decay must be in (0, 1), got {decay!r}")
         self.decay = float(decay)
         self.initial = float(initial)
         self.values: dict[tuple[str, str], float] = {}
         self.counts: dict[tuple[str, str], int] = {}
 
     def update(self, env_id: str, role: str, ret: float) -> float:
-        """Move the baseline of ``(env_id, role)`` toward ``ret``; return the advantage
-        ``ret - baseline`` against the moved baseline."""
+        """Return the advantage ``ret - baseline`` against the baseline of ``(env_id, role)`` as
+        it stands, then move the baseline toward ``ret``."""
         key = (env_id, role)
+        r = float(ret)
         b = self.values.get(key, self.initial)
-        b = self.decay * b + (1.0 - self.decay) * float(ret)
-        self.values[key] = b
+        self.values[key] = self.decay * b + (1.0 - self.decay) * r
         self.counts[key] = self.counts.get(key, 0) + 1
-        return float(ret) - b
+        return r - b
 
     def advantages(
         self, episodes: Iterable[tuple[str, Mapping[str, float]]]
     ) -> list[dict[str, float]]:
-        """For each ``(env_id, {role: return})`` in order, update the baselines of its roles and
-        return ``{role: advantage}``."""
+        """For each ``(env_id, {role: return})`` in order, return ``{role: advantage}`` (read
+        before each baseline moves) and update the baselines of its roles."""
         return [
             {r: self.update(env_id, r, ret) for r, ret in rets.items()} for env_id, rets in episodes
         ]

@@ -4,6 +4,9 @@ Options: ``--max-steps N`` (stop after N more steps; the config's ``steps`` stay
 ``--resume`` (continue from the latest checkpoint in the run folder, or ``--resume PATH``),
 ``--out DIR`` (the run folder, overriding the config's ``out``). A shipped recipe can be named
 without its path: ``spenv train kuhn_cpu``.
+
+``spenv train export CHECKPOINT OUT`` writes a checkpoint (full weights or LoRA, merged) as a
+Hugging Face folder; a checkpoint folder also plays as is: ``hf:RUN/checkpoints/step-N``.
 """
 
 from __future__ import annotations
@@ -25,9 +28,41 @@ def _recipe(name: str) -> Path:
     return p
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if len(args.rest) != 2:
+        print("spenv train export: usage: spenv train export CHECKPOINT OUT", file=sys.stderr)
+        return 2
+    from spenv.agents.train.config import ConfigError
+    from spenv.agents.train.export import export_checkpoint
+
+    ckpt, out = args.rest
+    try:
+        target = export_checkpoint(ckpt, out)
+    except (FileNotFoundError, ConfigError, KeyError) as exc:
+        print(f"spenv train export: {exc}", file=sys.stderr)
+        return 2
+    print(f"exported {ckpt} to {target} (load it as hf:{target})")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from spenv.agents.train.config import ConfigError, load_config
 
+    if args.config == "export":
+        return cmd_export(args)
+    if args.rest:
+        print(f"spenv train: unexpected arguments {args.rest}", file=sys.stderr)
+        return 2
     path = _recipe(args.config)
     try:
         cfg = load_config(path, out=args.out)
@@ -50,7 +85,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume = True if args.resume == "latest" else args.resume
     try:
         trainer = Trainer(cfg, resume=resume)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, FileExistsError, ConfigError) as exc:
         print(f"spenv train: {exc}", file=sys.stderr)
         return 2
     trainer.train(max_steps=args.max_steps)
@@ -63,10 +98,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="GRPO self-play training from a YAML config",
-        description="Run a GRPO training config (a file, or a shipped recipe name: kuhn_cpu).",
+        description="Run a training config (a file, or a shipped recipe name: kuhn_cpu); "
+        "'spenv train export CHECKPOINT OUT' writes a checkpoint as a Hugging Face folder.",
     )
-    p.add_argument("config", help="YAML config file or shipped recipe name")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many more steps")
+    p.add_argument("config", help="YAML config file or shipped recipe name (or: export)")
+    p.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--max-steps", type=_positive, default=None, help="stop after this many more steps (>= 1)"
+    )
     p.add_argument(
         "--resume",
         nargs="?",

@@ -60,7 +60,14 @@ class ModelConfig:
     """Options of :func:`spenv.agents.testing.tiny_model`: build a tiny random-init model in
     the run folder (``layers``, ``hidden_size``, ``vocab_size``, ``seed``, ...)."""
     dtype: str = "float32"
-    """Parameter dtype: ``float32``, ``bfloat16`` or ``float16``."""
+    """Parameter dtype: ``float32``, ``bfloat16`` or ``float16``. These are the weights the
+    optimizer updates: in ``bfloat16`` an update smaller than half a unit in the last place of a
+    weight rounds away (at learning rate 1e-6 most do), so full fine-tuning keeps ``float32``
+    weights and computes in ``compute_dtype``."""
+    compute_dtype: str | None = None
+    """Mixed precision: run the forward and backward passes in ``bfloat16`` or ``float16``
+    (autocast) while the weights and the optimizer state stay in ``dtype`` (``float32``, the
+    master copy). None: compute in ``dtype``."""
     lora: LoraConfig | None = None
     """Train LoRA adapters instead of all weights (needs ``peft``)."""
     gradient_checkpointing: bool = False
@@ -107,6 +114,12 @@ class LossConfig:
     is loaded."""
     max_completion_length: int | None = None
     """The constant of ``dr_grpo``; defaults to ``generation.max_new_tokens``."""
+    magnet_coef: float = 0.0
+    """Weight of the k3 KL penalty to a *magnet* policy (magnetic mirror descent, Sokota et al.
+    2023): a frozen copy of the policy, refreshed every ``magnet_every`` steps. It damps the
+    cycling of self-play around a mixed equilibrium. At 0 no magnet model is loaded."""
+    magnet_every: int = 10
+    """Steps between magnet refreshes (the magnet becomes the current policy)."""
 
 
 @dataclass
@@ -114,14 +127,61 @@ class AdvantageConfig:
     """How returns become advantages (see :mod:`spenv.agents.train.advantages`)."""
 
     estimator: str = "rae"
-    """``rae`` (per (env, role) EMA baseline, SPIRAL) or ``grpo`` (groups of games with the same
-    seed and role)."""
+    """``rae`` (per (env, role) EMA baseline, SPIRAL) or ``grpo`` (group normalisation)."""
     decay: float = 0.95
-    """EMA coefficient of the RAE baselines."""
+    """EMA coefficient of the RAE baselines, in (0, 1)."""
     group_size: int = 8
-    """``grpo``: games played from each seed (each role of each game forms its own group)."""
+    """``grpo`` with ``group_by: seed``: games played from each seed."""
+    group_by: str = "seed"
+    """``grpo`` groups: ``seed`` (the k attempts of one prompt in a game form a group; other
+    decisions are grouped with the same role's in games of the same seed) or ``prompt`` (every
+    decision is compared with the step's decisions on the identical prompt: a Monte-Carlo
+    state-value baseline, for games with few information states)."""
     scale: bool = True
     """``grpo``: divide by the group's standard deviation."""
+    invalid_penalty: float = 0.0
+    """Subtracted from the advantage of a decision the game rejected as invalid (a format
+    penalty of the trainer; the game's rewards are unchanged). With 0 an invalid move costs
+    only what the game makes it cost (in Kuhn poker, facing a bet, as much as a fold)."""
+
+
+ALGORITHMS = ("grpo", "expert_iteration", "filtered_bc", "spag")
+
+
+@dataclass
+class JudgeConfig:
+    """An optional third role that scores proposals (SGS's guide, MAE's judge): the policy is
+    asked to rate each decision of ``roles`` from 0 to 10; the rating (divided by 10) is mixed
+    into that decision's return with ``weight``. The judge's own answers are trained to predict
+    the proposal's verified return (reward ``1 - |rating/10 - clip(return, 0, 1)|``)."""
+
+    roles: list[str] = field(default_factory=list)
+    """Seats whose decisions are rated (e.g. ``[proposer]``); empty: no judge."""
+    weight: float = 0.5
+    """Share of the rating in the rated decision's return, in [0, 1]."""
+    train: bool = True
+    """Train the judge's answers (as samples of the role ``judge``)."""
+
+
+@dataclass
+class AlgorithmConfig:
+    """Which learning rule turns the step's decisions into an update."""
+
+    name: str = "grpo"
+    """``grpo`` (clipped policy gradient with the advantages above; RAE or GRPO groups),
+    ``expert_iteration`` (supervised steps on the distinct decisions whose return is at least
+    ``threshold``: STP's prover), ``filtered_bc`` (supervised steps on every decision whose
+    return is at least ``threshold``: filtered behaviour cloning), ``spag`` (SPAG's offline
+    self-play objective: only the winning seat's decisions, each weighted by its return
+    discounted by ``gamma`` per later turn of that seat, in the clipped loss)."""
+    threshold: float = 0.0
+    """``expert_iteration`` / ``filtered_bc``: the least return a kept decision has."""
+    gamma: float = 1.0
+    """``spag``: discount per later turn of the winning seat, in (0, 1]."""
+    pseudo_label_roles: list[str] = field(default_factory=list)
+    """Solver seats without a verifier (R-Zero, TTRL): the return of each of the k attempts of
+    one prompt is 1 when its move equals the majority move of the k, else 0 (no majority: 0)."""
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
 
 
 @dataclass
@@ -201,6 +261,7 @@ class TrainConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     advantage: AdvantageConfig = field(default_factory=AdvantageConfig)
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
     opponents: OpponentConfig = field(default_factory=OpponentConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     warmup: WarmupConfig = field(default_factory=WarmupConfig)
@@ -222,6 +283,12 @@ class TrainConfig:
     """Clip the gradient norm (None: no clipping)."""
     lr_warmup_steps: int = 0
     """Linear learning-rate warm-up steps."""
+    lr_decay: str = "none"
+    """After the warm-up: ``none`` (constant), ``linear`` or ``cosine`` decay to
+    ``lr_final_ratio`` times the learning rate at the last step (a decaying step size lets the
+    last iterate of self-play settle instead of wandering with the sampling noise)."""
+    lr_final_ratio: float = 0.0
+    """The learning rate at the last step, as a fraction of ``learning_rate``."""
     checkpoint_every: int = 0
     """Save a checkpoint every this many steps (0: only at the end)."""
     keep_checkpoints: int = 2
@@ -245,6 +312,14 @@ class TrainConfig:
         m = self.model
         _check((m.path is None) != (m.tiny is None), "model: set exactly one of path and tiny")
         _check(m.dtype in ("float32", "bfloat16", "float16"), f"model.dtype: unknown {m.dtype!r}")
+        _check(
+            m.compute_dtype in (None, "bfloat16", "float16"),
+            f"model.compute_dtype: bfloat16 or float16, got {m.compute_dtype!r}",
+        )
+        _check(
+            m.compute_dtype is None or m.dtype == "float32",
+            "model.compute_dtype needs model.dtype float32 (the master weights)",
+        )
         if m.lora is not None:
             _check(m.lora.r > 0, "model.lora.r must be positive")
         g = self.generation
@@ -274,8 +349,22 @@ class TrainConfig:
         _check(
             a.estimator in ("rae", "grpo"), f"advantage.estimator: rae or grpo, got {a.estimator!r}"
         )
-        _check(0 <= a.decay < 1, "advantage.decay must be in [0, 1)")
+        _check(0 < a.decay < 1, f"advantage.decay must be in (0, 1), got {a.decay}")
         _check(a.group_size >= 1, "advantage.group_size must be at least 1")
+        _check(
+            a.group_by in ("seed", "prompt"),
+            f"advantage.group_by: seed or prompt, got {a.group_by!r}",
+        )
+        _check(a.invalid_penalty >= 0, "advantage.invalid_penalty must be >= 0")
+        _check(lo.magnet_coef >= 0, "loss.magnet_coef must be >= 0")
+        _check(lo.magnet_every >= 1, "loss.magnet_every must be >= 1")
+        al = self.algorithm
+        _check(al.name in ALGORITHMS, f"algorithm.name: one of {ALGORITHMS}, got {al.name!r}")
+        _check(0 < al.gamma <= 1, f"algorithm.gamma must be in (0, 1], got {al.gamma}")
+        _check(
+            0 <= al.judge.weight <= 1,
+            f"algorithm.judge.weight must be in [0, 1], got {al.judge.weight}",
+        )
         o = self.opponents
         _check(o.pool_size >= 0, "opponents.pool_size must be >= 0")
         _check(o.snapshot_every >= 1, "opponents.snapshot_every must be >= 1")
@@ -288,13 +377,104 @@ class TrainConfig:
         _check(self.iterations >= 1, "iterations must be >= 1")
         _check(self.micro_batch_size >= 1, "micro_batch_size must be >= 1")
         _check(self.learning_rate > 0, "learning_rate must be positive")
+        _check(
+            self.lr_decay in ("none", "linear", "cosine"),
+            f"lr_decay: none, linear or cosine, got {self.lr_decay!r}",
+        )
+        _check(0 <= self.lr_final_ratio <= 1, "lr_final_ratio must be in [0, 1]")
         _check(len(self.adam_betas) == 2, "adam_betas: two numbers")
         _check(self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1")
         _check(self.checkpoint_every >= 0, "checkpoint_every must be >= 0")
+        _check_model(self.model)
+        seats = _check_envs(self.envs)
+        for where, roles in (
+            ("algorithm.pseudo_label_roles", al.pseudo_label_roles),
+            ("algorithm.judge.roles", al.judge.roles),
+        ):
+            unknown = sorted(set(roles) - seats)
+            _check(
+                not unknown, f"{where}: no env has the seat(s) {unknown}; seats: {sorted(seats)}"
+            )
+        _check_agent_specs(self)
         return self
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _check_model(m: ModelConfig) -> None:
+    """The model's nested keys: ``tiny`` options are :func:`~spenv.agents.testing.tiny_model`'s,
+    a local ``path`` is a model folder (a hub id is checked when it loads)."""
+    import inspect
+
+    if m.tiny is not None:
+        from spenv.agents.testing import tiny_model
+
+        known = [p for p in inspect.signature(tiny_model).parameters if p != "path"]
+        unknown = sorted(set(m.tiny) - set(known))
+        _check(not unknown, f"model.tiny: unknown option(s) {unknown}; known: {known}")
+        for k, v in m.tiny.items():
+            _check(
+                (isinstance(v, int) and not isinstance(v, bool))
+                or (k == "intermediate_size" and v is None),
+                f"model.tiny.{k}: expected an integer, got {v!r}",
+            )
+    if m.path is not None:
+        p = Path(m.path)
+        if p.exists():
+            _check(
+                any(
+                    (p / f).is_file() for f in ("config.json", "adapter_config.json", "state.json")
+                ),
+                f"model.path: {m.path} is not a model folder (no config.json)",
+            )
+        else:
+            _check(
+                not m.path.startswith(("/", "./", "../", "~")) and m.path.count("/") <= 1,
+                f"model.path: {m.path} does not exist (and is not a hub id like org/name)",
+            )
+    if m.lora is not None:
+        _check(bool(m.lora.target_modules), "model.lora.target_modules: at least one module")
+        _check(m.lora.alpha > 0, "model.lora.alpha must be positive")
+        _check(0 <= m.lora.dropout < 1, "model.lora.dropout must be in [0, 1)")
+
+
+def _check_envs(envs: list[EnvConfig]) -> set[str]:
+    """Every env id is registered, its options and reset options are accepted and its
+    ``roles`` are seats of it; returns every env's seats."""
+    from spenv.registry import make
+
+    seats: set[str] = set()
+    for i, e in enumerate(envs):
+        try:
+            env = make(e.id, **e.options)
+        except Exception as exc:  # the env's own message names the problem
+            raise ConfigError(f"envs[{i}] ({e.id}): {exc}") from None
+        check = getattr(env, "_check_options", None)
+        if e.reset_options and callable(check):
+            try:
+                check(dict(e.reset_options))
+            except Exception as exc:
+                raise ConfigError(f"envs[{i}].reset_options ({e.id}): {exc}") from None
+        own = set(env.possible_agents)
+        unknown = sorted(set(e.roles or ()) - own)
+        _check(
+            not unknown, f"envs[{i}].roles: {e.id} has no seat(s) {unknown}; seats: {sorted(own)}"
+        )
+        seats |= own
+    return seats
+
+
+def _check_agent_specs(cfg: TrainConfig) -> None:
+    from spenv.agents.specs import parse_agent_spec
+
+    for where, spec in [("warmup.agent", cfg.warmup.agent)] + [
+        (f"eval.opponents[{i}]", o) for i, o in enumerate(cfg.eval.opponents)
+    ]:
+        try:
+            parse_agent_spec(spec)
+        except Exception as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
 
 def _check(ok: bool, message: str) -> None:

@@ -5,7 +5,9 @@ For every completion token ``t`` of sample ``i`` with advantage ``A_i``, the rat
 ``[1 - epsilon, 1 + epsilon_high]`` (``epsilon_high > epsilon`` is DAPO's "clip higher") and the
 token loss is ``-min(r * A, clip(r) * A)``. With ``beta > 0`` the k3 estimator of the KL
 divergence to a reference policy, ``exp(ref - logp) - (ref - logp) - 1``, is added with weight
-``beta``.
+``beta``; with ``magnet_coef > 0`` the same estimator to a *magnet* policy (magnetic mirror
+descent, Sokota et al. 2023: a frozen copy of the policy that the trainer refreshes on a
+schedule) is added with weight ``magnet_coef``.
 
 Token losses are aggregated over the completion tokens (``mask``) as named in TRL:
 
@@ -71,6 +73,8 @@ def policy_loss(
     max_completion_length: int | None = None,
     normalizer: Normalizer | None = None,
     weights: torch.Tensor | None = None,
+    magnet_coef: float = 0.0,
+    magnet_logp: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The loss of a (micro-)batch and statistics about it.
 
@@ -94,6 +98,10 @@ def policy_loss(
         raise ValueError(f"beta must be non-negative, got {beta}")
     if beta > 0 and ref_logp is None:
         raise ValueError("beta > 0 needs ref_logp, the reference policy's log-probabilities")
+    if magnet_coef < 0:
+        raise ValueError(f"magnet_coef must be non-negative, got {magnet_coef}")
+    if magnet_coef > 0 and magnet_logp is None:
+        raise ValueError("magnet_coef > 0 needs magnet_logp, the magnet policy's log-probabilities")
     if logp.shape != old_logp.shape or logp.shape != mask.shape:
         raise ValueError(
             f"logp {tuple(logp.shape)}, old_logp {tuple(old_logp.shape)} and mask "
@@ -111,6 +119,10 @@ def policy_loss(
     if beta > 0:
         kl = kl_k3(logp, ref_logp)  # type: ignore[arg-type]
         per_token = per_token + beta * kl
+    kl_magnet = None
+    if magnet_coef > 0:
+        kl_magnet = kl_k3(logp, magnet_logp)  # type: ignore[arg-type]
+        per_token = per_token + magnet_coef * kl_magnet
     if weights is None:
         w = torch.ones(logp.shape[0], dtype=logp.dtype, device=logp.device)
     else:
@@ -140,4 +152,6 @@ def policy_loss(
             "ratio": float((ratio * mask).sum() / total),
             "kl": float((kl * mask).sum() / total) if kl is not None else 0.0,
         }
+        if kl_magnet is not None:
+            stats["kl_magnet"] = float((kl_magnet * mask).sum() / total)
     return loss, stats

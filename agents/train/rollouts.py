@@ -1,7 +1,11 @@
 """From games to training samples.
 
 Every decision the learner made in a game becomes one :class:`Sample`: the prompt tokens it saw,
-the tokens it sampled (the only ones that carry gradient), and the game's return for its role.
+the tokens it sampled (the only ones that carry gradient), and the decision's return: its own
+reward when the game scores decisions one by one (``Turn.reward``, set through
+``TextEnv.decision_rewards()``: each attempt by its verdict, each proposal by its score), else the
+game's return for its role. When a game asks one prompt k times in a row (``Observation.repeat``
+k, k-1, ..., 1, identical prompt tokens), the k decisions form one *attempt group*.
 The rollout engine stores the token ids in each turn's ``extra`` (an agent returning
 :class:`spenv.agents.Reply` with ``prompt_ids``, ``completion_ids``, ``logprobs``); turns without
 them (a scripted opponent, a frozen snapshot) are not trained on.
@@ -24,7 +28,8 @@ class Sample:
     prompt_ids: list[int]
     completion_ids: list[int]
     ret: float
-    """The episode's return for the sample's role."""
+    """The decision's return: its own reward (``Turn.reward``) when the game set one, else the
+    episode's return for the sample's role."""
     env_id: str
     role: str
     seed: int | None
@@ -37,6 +42,14 @@ class Sample:
     """The sampler's per-token log-probabilities (for diagnostics)."""
     advantage: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    turn: int = 0
+    """The turn's index in its episode."""
+    own_reward: bool = False
+    """Whether ``ret`` is the decision's own reward (not the seat's episode reward)."""
+    attempt_group: int | None = None
+    """For one of k independent asks of the same prompt: the turn index of the first ask."""
+    move: str | None = None
+    """The move the game parsed from the answer (None when invalid)."""
 
 
 def samples_from_episodes(
@@ -64,6 +77,7 @@ def samples_from_episodes(
         }
         opponents = sorted({label for s, label in ep.players.items() if s not in learner_seats})
         opponent = ",".join(opponents)
+        runs: dict[str, tuple[int, int, tuple[int, ...]]] = {}  # seat -> (first, next, prompt)
         for turn in ep.turns:
             if turn.agent not in learner_seats:
                 continue
@@ -74,11 +88,13 @@ def samples_from_episodes(
             if p_ids is None or c_ids is None:
                 skipped["turns_without_ids"] += 1
                 continue
+            group = _attempt_group(runs, turn, tuple(p_ids))
+            own = turn.reward is not None
             samples.append(
                 Sample(
                     prompt_ids=list(p_ids),
                     completion_ids=list(c_ids),
-                    ret=float(ep.rewards.get(turn.agent, 0.0)),
+                    ret=float(turn.reward) if own else float(ep.rewards.get(turn.agent, 0.0)),
                     env_id=ep.env_id,
                     role=turn.agent,
                     seed=ep.seed,
@@ -86,9 +102,36 @@ def samples_from_episodes(
                     opponent=opponent,
                     valid=bool(turn.valid),
                     rollout_logprobs=extra.get("logprobs"),
+                    turn=int(turn.index),
+                    own_reward=own,
+                    attempt_group=group,
+                    move=turn.move,
                 )
             )
     return samples, skipped
+
+
+def _attempt_group(
+    runs: dict[str, tuple[int, int, tuple[int, ...]]], turn: Any, prompt: tuple[int, ...]
+) -> int | None:
+    """The attempt group of ``turn`` (the index of the first of k asks of one prompt), tracking
+    each seat's open run in ``runs``: a run starts at ``repeat`` k > 1 and takes the seat's
+    following asks with the same prompt tokens and ``repeat`` counting down to 1."""
+    r = int((turn.observation or {}).get("repeat", 1))
+    seat = turn.agent
+    run = runs.get(seat)
+    if run is not None and run[1] == r and run[2] == prompt:
+        first = run[0]
+    elif r > 1:
+        first = turn.index
+    else:
+        runs.pop(seat, None)
+        return None
+    if r > 1:
+        runs[seat] = (first, r - 1, prompt)
+    else:
+        runs.pop(seat, None)
+    return first
 
 
 class GroupedRunner(Runner):

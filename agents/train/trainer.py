@@ -1,4 +1,4 @@
-"""The GRPO self-play trainer.
+"""The self-play trainer.
 
 One policy plays every seat of every configured env (optionally some games against frozen
 snapshots of itself). Each step:
@@ -8,17 +8,22 @@ snapshots of itself). Each step:
    derived from ``(seed, step)`` alone, so a resumed run plays exactly the games the
    uninterrupted run would have played.
 2. **Samples.** Each decision of the learner becomes a sample: prompt tokens, completion tokens
-   (the only ones with gradient) and the game's return for the learner's role. Invalid moves
-   stay in: the game scores them (a forfeit), which is how the format is learned.
-3. **Advantages.** Role-conditioned EMA baselines (SPIRAL's RAE) or GRPO groups (same env, seed,
-   role); see :mod:`spenv.agents.train.advantages`.
+   (the only ones with gradient) and the decision's return: its own reward when the game scored
+   it (``Turn.reward``: an attempt's verdict, a proposal's score), else the game's return for
+   the learner's role. Invalid moves stay in: the game scores them (a forfeit), which is how the
+   format is learned.
+3. **Advantages.** Role-conditioned EMA baselines (SPIRAL's RAE) or GRPO groups (the k attempts
+   of one prompt, games of one seed, or every decision on one prompt); see
+   :mod:`spenv.agents.train.advantages`. Other learning rules (expert iteration, filtered
+   behaviour cloning, SPAG, majority-vote pseudo-labels, a judge role) are in
+   :mod:`spenv.agents.train.algorithms`.
 4. **Update.** ``iterations`` optimizer steps over the batch in micro-batches with the clipped
-   loss of :mod:`spenv.agents.train.loss` (``grpo``/``dr_grpo``/``bnpo``, clip-higher, k3 KL).
+   loss of :mod:`spenv.agents.train.loss` (``grpo``/``dr_grpo``/``bnpo``, clip-higher, k3 KL to
+   the reference and to the magnet policy).
 
 The same machinery trains proposer–solver games (ConjectureProve, CodeAndTest, SearchSelfPlay):
-their envs give each role its reward (the proposer's from the solver's success band, the
-solver's from the verifier), and the trainer only reads per-role returns, so it needs nothing
-game-specific.
+their envs give each role its reward (and each decision its own, when they score decisions one
+by one), and the trainer needs nothing game-specific.
 
 Every step appends a line to ``metrics.jsonl`` (and TensorBoard scalars); checkpoints hold the
 weights (or LoRA adapters), optimizer, scheduler, random-generator states, baselines, the
@@ -38,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from spenv.agents.train import algorithms
 from spenv.agents.train.advantages import RoleBaselines, group_advantages
 from spenv.agents.train.config import TrainConfig, dump_config
 from spenv.agents.train.loss import Normalizer, policy_loss
@@ -84,6 +90,7 @@ def make_rollout_agent(model: Any, tokenizer: Any, cfg: TrainConfig, name: str =
             temperature=g.temperature,
             top_p=g.top_p,
             stop=list(g.stop),
+            prompt_style=g.prompt_style,
             **g.options,
         )
     from spenv.agents.hf import HFAgent
@@ -137,6 +144,13 @@ class Trainer:
 
         self.cfg = cfg.validate()
         self.out = Path(cfg.out)
+        if not resume and (
+            (self.out / "metrics.jsonl").exists() or self.latest_checkpoint() is not None
+        ):
+            raise FileExistsError(
+                f"{self.out} already holds a run (metrics.jsonl or checkpoints): continue it "
+                "with --resume, or give another --out"
+            )
         self.out.mkdir(parents=True, exist_ok=True)
         self.quiet = quiet
         if cfg.threads:
@@ -151,6 +165,10 @@ class Trainer:
                 type(cfg.model)(**{**cfg.model.__dict__, "lora": None}), self.source, cfg.device
             )
             self.ref_model.eval().requires_grad_(False)
+        self.magnet_model = None
+        if cfg.loss.magnet_coef > 0:
+            self.magnet_model, _ = load_model(cfg.model, self.source, cfg.device)
+            self.magnet_model.eval().requires_grad_(False)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
             params,
@@ -158,10 +176,7 @@ class Trainer:
             betas=tuple(cfg.adam_betas),
             weight_decay=cfg.weight_decay,
         )
-        warm = cfg.lr_warmup_steps
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: min(1.0, (s + 1) / warm) if warm > 0 else 1.0
-        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.baselines = RoleBaselines(cfg.advantage.decay)
         self.step = 0
         self.pool: list[tuple[int, dict[str, Any]]] = []  # (step, trainable state)
@@ -172,16 +187,37 @@ class Trainer:
         self._opponent_agent = None
         self._tb = None
         self._warmed = False
+        log = self.out / "metrics.jsonl"
         if resume:
             path = resume if isinstance(resume, str | Path) else self.latest_checkpoint()
-            if path is None:
+            if path is None and not log.exists():
                 raise FileNotFoundError(
                     f"no checkpoint to resume from in {self.out / 'checkpoints'}"
                 )
-            self.load_checkpoint(path)
-            if cfg.generation.backend == "vllm":
-                sync_vllm_weights(self.agent, self.model)
+            if path is None:
+                # Stopped before its first checkpoint: the run starts over (it replays the same
+                # games), so the rows of the stopped attempt go.
+                self._drop_log_after(-1)
+            else:
+                self.load_checkpoint(path)
+                self._drop_log_after(self.step)
+                if cfg.generation.backend == "vllm":
+                    sync_vllm_weights(self.agent, self.model)
+
         (self.out / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
+
+    def _lr_factor(self, s: int) -> float:
+        """The learning-rate multiplier before optimizer step ``s + 1``: linear warm-up, then
+        ``lr_decay`` (none, linear or cosine) down to ``lr_final_ratio`` at the last step."""
+        cfg = self.cfg
+        warm = cfg.lr_warmup_steps
+        if warm > 0 and s < warm:
+            return (s + 1) / warm
+        if cfg.lr_decay == "none" or cfg.steps <= warm + 1:
+            return 1.0
+        t = min(1.0, (s - warm) / (cfg.steps - warm - 1))
+        shape = 1.0 - t if cfg.lr_decay == "linear" else 0.5 * (1.0 + math.cos(math.pi * t))
+        return cfg.lr_final_ratio + (1.0 - cfg.lr_final_ratio) * shape
 
     # ------------------------------------------------------------------ randomness
     @staticmethod
@@ -266,7 +302,7 @@ class Trainer:
                     env_options=env_cfg.options,
                     reset_options=env_cfg.reset_options,
                 )
-                with torch.no_grad():
+                with torch.no_grad(), self._autocast():
                     eps = list(runner)
                 eps.sort(key=lambda e: e.metadata["game"])
                 for ep in eps:
@@ -286,31 +322,106 @@ class Trainer:
             samples.extend(s)
             for k, v in sk.items():
                 skipped[k] = skipped.get(k, 0) + v
-        if cfg.advantage.estimator == "grpo":
-            keys = [(s.env_id, s.seed, s.role, s.opponent) for s in samples]
-            # One value per (game, role): every decision of a game shares its return.
-            per_game: dict[tuple, float] = {}
-            for s in samples:
-                per_game[(s.env_id, s.opponent, s.game, s.seed, s.role)] = s.ret
-            game_keys = list(per_game)
-            adv = group_advantages(
-                [per_game[k] for k in game_keys],
-                [(k[0], k[3], k[4], k[1]) for k in game_keys],
-                scale=cfg.advantage.scale,
+        algorithms.pseudo_label(samples, cfg.algorithm.pseudo_label_roles)
+        if cfg.algorithm.judge.roles:
+            samples.extend(self._judge(samples, episodes))
+        name = cfg.algorithm.name
+        if name in ("expert_iteration", "filtered_bc"):
+            samples = algorithms.filtered(
+                samples, cfg.algorithm.threshold, name == "expert_iteration"
             )
-            by_game = dict(zip(game_keys, adv, strict=True))
-            for s in samples:
-                s.advantage = by_game[(s.env_id, s.opponent, s.game, s.seed, s.role)]
-            del keys
+        elif name == "spag":
+            samples = algorithms.spag_weighted(samples, cfg.algorithm.gamma)
         else:
-            # RAE: each (game, role) moves its baseline once, in game order.
-            seen: dict[tuple, float] = {}
-            for s in samples:
-                key = (s.env_id, s.opponent, s.game, s.seed, s.role)
-                if key not in seen:
-                    seen[key] = self.baselines.update(s.env_id, s.role, s.ret)
-                s.advantage = seen[key]
+            self._advantages(samples)
         return samples, skipped
+
+    def _judge(self, samples: Sequence[Sample], episodes: Sequence[Any]) -> list[Sample]:
+        """The judge role: the policy rates every valid decision of ``algorithm.judge.roles``
+        (one batched call); the ratings are mixed into those decisions' returns; the judge's
+        answers become samples of the role ``judge`` (when ``judge.train``)."""
+        import torch
+
+        j = self.cfg.algorithm.judge
+        rated = [s for s in samples if s.role in j.roles and s.valid]
+        if not rated:
+            return []
+        turns = {(e.env_id, int(e.metadata.get("game", 0)), e.seed): e for e in episodes}
+        prompts = []
+        for s in rated:
+            ep = turns[(s.env_id, s.game, s.seed)]
+            turn = ep.turns[s.turn]
+            context = str(turn.observation.get("user", ""))
+            prompts.append(algorithms.judge_prompt(s.env_id, s.role, context, turn.action or ""))
+        with torch.no_grad(), self._autocast():
+            answers = self.agent.act_batch(prompts)
+        ratings = [algorithms.parse_rating(a) for a in answers]
+        rewards = algorithms.apply_ratings(rated, ratings, j.weight)
+        if not j.train:
+            return []
+        out = []
+        for s, a, r, rating in zip(rated, answers, rewards, ratings, strict=True):
+            meta = getattr(a, "meta", {}) or {}
+            if meta.get("prompt_ids") is None or meta.get("completion_ids") is None:
+                continue
+            out.append(
+                Sample(
+                    prompt_ids=list(meta["prompt_ids"]),
+                    completion_ids=list(meta["completion_ids"]),
+                    ret=r,
+                    env_id=s.env_id,
+                    role="judge",
+                    seed=s.seed,
+                    game=s.game,
+                    opponent=s.opponent,
+                    valid=rating is not None,
+                    turn=s.turn,
+                    own_reward=True,
+                )
+            )
+        return out
+
+    def _advantages(self, samples: Sequence[Sample]) -> None:
+        """Set each sample's advantage from the returns (RAE or GRPO groups).
+
+        A *credit unit* is one return: a decision with its own reward (``Turn.reward``) is its own
+        unit; the other decisions of a game share their seat's episode return as one unit (one
+        baseline update under RAE, one member of its GRPO group), except with ``group_by:
+        prompt``, where every decision is compared with the others on the identical prompt."""
+        a = self.cfg.advantage
+        by_prompt = a.estimator == "grpo" and a.group_by == "prompt"
+        units: dict[tuple, list[Sample]] = {}
+        for s in samples:
+            own = s.own_reward or by_prompt
+            key = (s.env_id, s.opponent, s.game, s.seed, s.role, s.turn if own else -1)
+            units.setdefault(key, []).append(s)
+        members = list(units.values())
+        rets = [m[0].ret for m in members]
+        if a.estimator == "grpo":
+            keys: list[tuple] = []
+            for m in members:
+                s = m[0]
+                if by_prompt:
+                    keys.append(("prompt", s.env_id, s.opponent, s.role, tuple(s.prompt_ids)))
+                elif s.attempt_group is not None:
+                    keys.append(
+                        ("attempts", s.env_id, s.opponent, s.game, s.seed, s.role, s.attempt_group)
+                    )
+                else:
+                    keys.append(("seed", s.env_id, s.opponent, s.seed, s.role, s.own_reward))
+            adv = group_advantages(rets, keys, scale=a.scale)
+        else:
+            adv = [
+                self.baselines.update(m[0].env_id, m[0].role, r)
+                for m, r in zip(members, rets, strict=True)
+            ]
+        for m, v in zip(members, adv, strict=True):
+            for s in m:
+                s.advantage = v
+        if a.invalid_penalty:
+            for s in samples:
+                if not s.valid:
+                    s.advantage -= a.invalid_penalty
 
     # ------------------------------------------------------------------ update
     def _logps(self, model: Any, chunk: Sequence[Any]) -> tuple[Any, Any]:
@@ -322,8 +433,25 @@ class Trainer:
             self.pad_id,
             self.cfg.device,
         )
-        logp = completion_logprobs(model, batch, self.cfg.generation.temperature)
-        return logp, batch["completion_mask"]
+        with self._autocast():
+            logp = completion_logprobs(model, batch, self.cfg.generation.temperature)
+        return logp.float(), batch["completion_mask"]
+
+    def _autocast(self) -> Any:
+        """Mixed precision when ``model.compute_dtype`` is set: the weights (the optimizer's
+        master copy) stay in ``model.dtype`` (float32), the matrix products run in the compute
+        dtype."""
+        import contextlib
+
+        import torch
+
+        name = self.cfg.model.compute_dtype
+        if name is None:
+            return contextlib.nullcontext()
+        from spenv.agents.train.policy import _dtype
+
+        kind = "cuda" if str(self.cfg.device).startswith("cuda") else "cpu"
+        return torch.autocast(device_type=kind, dtype=_dtype(name))
 
     def update(self, samples: list[Sample], step: int) -> dict[str, float]:
         """``iterations`` optimizer steps on ``samples``; returns averaged statistics.
@@ -340,8 +468,10 @@ class Trainer:
         norm = Normalizer(len(samples), sum(len(s.completion_ids) for s in samples))
         old: list[Any] = [None] * len(chunks)
         ref: list[Any] = [None] * len(chunks)
+        mag: list[Any] = [None] * len(chunks)
+        supervised = cfg.algorithm.name in ("expert_iteration", "filtered_bc")
         with torch.no_grad():
-            if cfg.iterations > 1:
+            if cfg.iterations > 1 and not supervised:  # supervised steps: the ratio stays 1
                 self.model.eval()
                 for i, c in enumerate(chunks):
                     old[i] = self._logps(self.model, c)[0]
@@ -352,6 +482,9 @@ class Trainer:
                     else:  # LoRA: the reference is the base model, adapters off
                         with self.model.disable_adapter():
                             ref[i] = self._logps(self.model, c)[0]
+            if self.magnet_model is not None:
+                for i, c in enumerate(chunks):
+                    mag[i] = self._logps(self.magnet_model, c)[0]
         max_len = cfg.loss.max_completion_length or cfg.generation.max_new_tokens
         totals: dict[str, float] = {"rows": float(len(rows))}
         self.model.train()
@@ -376,6 +509,8 @@ class Trainer:
                     max_completion_length=max_len,
                     normalizer=norm,
                     weights=weights,
+                    magnet_coef=cfg.loss.magnet_coef,
+                    magnet_logp=mag[i],
                 )
                 loss.backward()
                 loss_sum += float(loss.detach())
@@ -394,6 +529,12 @@ class Trainer:
         self.scheduler.step()
         self.model.eval()
         return totals
+
+    def _refresh_magnet(self) -> None:
+        """The magnet becomes the current policy (all weights, adapters included)."""
+        from spenv.agents.train.policy import load_trainable_state, trainable_state
+
+        load_trainable_state(self.magnet_model, trainable_state(self.model, all_params=True))
 
     # ------------------------------------------------------------------ format warm-up
     def prompt_ids(self, obs: Any) -> list[int]:
@@ -476,6 +617,8 @@ class Trainer:
                 {"step": 0, "warmup_step": k + 1, "warmup_nll": total, "warmup_samples": len(pairs)}
             )
         self.model.eval()
+        if self.magnet_model is not None:
+            self._refresh_magnet()
         if self.ref_model is not None:
             # The reference policy of the KL term is the warmed-up model (the random-init
             # weights are no policy worth staying near).
@@ -503,6 +646,8 @@ class Trainer:
             sync_vllm_weights(self.agent, self.model)
         t2 = time.perf_counter()
         self.step += 1
+        if self.magnet_model is not None and self.step % cfg.loss.magnet_every == 0:
+            self._refresh_magnet()
         o = cfg.opponents
         if o.pool_size > 0 and self.step % o.snapshot_every == 0:
             from spenv.agents.train.policy import trainable_state
@@ -599,6 +744,7 @@ class Trainer:
                     )
                     mean, half = _learner_mean(eps)
                     out[f"eval/{eid}/vs_{opp}"] = mean
+                    out[f"eval/{eid}/vs_{opp}_games"] = len(eps)
                     out[f"eval/{eid}/vs_{opp}_ci95"] = half
                     inv = [t for e in eps for t in e.turns if e.players[t.agent] == LEARNER]
                     if inv:
@@ -606,13 +752,41 @@ class Trainer:
                             np.mean([not t.valid for t in inv])
                         )
                 if eid == "KuhnPoker-v1" and cfg.eval.kuhn_exploitability and not env_cfg.options:
-                    from spenv.games.kuhn_poker import exploitability, policy_of
+                    from spenv.games.kuhn_poker import policy_of
 
                     table = policy_of(self.agent, samples=cfg.eval.policy_samples)
-                    out[f"eval/{eid}/exploitability"] = float(exploitability(dict(table)))
+                    # invalid answers scored as the game scores them: a forfeit of the hand
+                    out[f"eval/{eid}/exploitability"] = float(table.exploitability())
+                    out[f"eval/{eid}/policy_samples"] = table.samples
+                    out[f"eval/{eid}/policy_invalid"] = float(
+                        sum(table.invalid.values()) / (len(table) * table.samples)
+                    )
         return out
 
     # ------------------------------------------------------------------ logging
+    def _drop_log_after(self, step: int) -> None:
+        """Keep only the log rows of steps up to ``step`` (a resumed run writes the later ones
+        again, exactly): ``metrics.jsonl`` is rewritten atomically; a torn last line (a run
+        killed mid-write) is dropped; TensorBoard events after ``step`` are purged."""
+        log = self.out / "metrics.jsonl"
+        self._purge_step = step + 1
+        if not log.exists():
+            return
+        kept = []
+        lines = log.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                if i == len(lines) - 1:
+                    continue  # the torn end of a killed write
+                raise ValueError(f"{log}:{i + 1} is not a JSON row") from None
+            if int(row.get("step", 0)) <= step and step >= 0:
+                kept.append(line)
+        tmp = log.with_name(log.name + ".tmp")
+        tmp.write_text("".join(x + "\n" for x in kept), encoding="utf-8")
+        tmp.replace(log)
+
     def _log(self, row: dict[str, Any], echo: bool = True) -> None:
         with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(row, sort_keys=True) + "\n")
@@ -620,7 +794,8 @@ class Trainer:
             if self._tb is None:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(str(self.out / "tb"))
+                purge = getattr(self, "_purge_step", None)
+                self._tb = SummaryWriter(str(self.out / "tb"), purge_step=purge)
             for k, v in row.items():
                 if k != "step" and isinstance(v, int | float) and math.isfinite(v):
                     self._tb.add_scalar(k, v, row["step"])
@@ -677,7 +852,15 @@ class Trainer:
         torch.save(self.pool, tmp / "pool.pt")
         if self.ref_model is not None and self.cfg.warmup.steps > 0:
             torch.save(trainable_state(self.ref_model, all_params=True), tmp / "reference.pt")
-        state = {"step": self.step, "baselines": self.baselines.state_dict(), "source": self.source}
+        if self.magnet_model is not None:
+            torch.save(trainable_state(self.magnet_model, all_params=True), tmp / "magnet.pt")
+        (tmp / "config.yaml").write_text(dump_config(self.cfg), encoding="utf-8")
+        source = Path(self.source)
+        state = {
+            "step": self.step,
+            "baselines": self.baselines.state_dict(),
+            "source": str(source.resolve()) if source.exists() else self.source,
+        }
         (tmp / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
         if final.exists():
             shutil.rmtree(final)
@@ -707,6 +890,10 @@ class Trainer:
         if self.ref_model is not None and (path / "reference.pt").exists():
             load_trainable_state(
                 self.ref_model, torch.load(path / "reference.pt", weights_only=True)
+            )
+        if self.magnet_model is not None and (path / "magnet.pt").exists():
+            load_trainable_state(
+                self.magnet_model, torch.load(path / "magnet.pt", weights_only=True)
             )
         self.baselines.load_state_dict(state["baselines"])
         self.step = int(state["step"])

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from spenv.agents.base import Agent, BaseAgent, RandomAgent
 from spenv.games.kuhn_poker.env import CARDS, KuhnPokerEnv
 from spenv.games.kuhn_poker.theory import (
+    DEALS,
+    DECISION_HISTORIES,
     INFOSETS,
+    PLAYER0_INFOSETS,
+    PLAYER1_INFOSETS,
     equilibrium_policy,
+    payoff,
     uniform_policy,
     validate_policy,
 )
@@ -77,14 +84,70 @@ def reference_agent(name: str, *, seed: int | None = None, **params: Any) -> Age
 class EstimatedPolicy(dict):
     """A strategy table estimated from an agent's answers.
 
-    ``invalid[key]`` counts the answers at that information set that were not a legal move;
-    they are counted as the passive move (check or fold), which is what forfeiting costs.
+    ``self[key]`` is the fraction of answers at that information set that were the aggressive
+    move (bet or call). ``invalid[key]`` counts the answers that were not a legal move; the game
+    scores such an answer as a forfeit of the hand (the seat loses its ante, exactly one chip
+    at every Kuhn decision point), so ``forfeit[key]`` (their fraction) is kept apart from the
+    passive move: facing a bet a forfeit costs what a fold costs, but at an opening or after a
+    check it is worse than checking. :meth:`exploitability` scores the table with the forfeits
+    as the game does; :func:`~spenv.games.kuhn_poker.exploitability` on ``dict(table)`` reads
+    the non-aggressive remainder as the passive move.
     """
 
     def __init__(self, table: Mapping[str, float], invalid: Mapping[str, int], samples: int):
         super().__init__(table)
         self.invalid = dict(invalid)
         self.samples = samples
+        self.forfeit = {k: self.invalid.get(k, 0) / samples for k in table}
+
+    def exploitability(self) -> float:
+        """Exact exploitability of the agent as the game scores it (forfeits included)."""
+        return forfeit_exploitability(dict(self), self.forfeit)
+
+
+def _forfeit_value(
+    c0: str,
+    c1: str,
+    history: str,
+    bet: Mapping[str, float],
+    forfeit: Mapping[str, float],
+) -> float:
+    """Expected chips of player 0 from ``history`` on; at each decision the actor forfeits
+    (loses one chip) with probability ``forfeit[infoset]``, bets or calls with ``bet[infoset]``
+    and otherwise checks or folds."""
+    player = DECISION_HISTORIES.get(history)
+    if player is None:
+        return payoff((c0, c1), history)[0]
+    key = (c0 if player == 0 else c1) + history
+    b, f = bet[key], forfeit.get(key, 0.0)
+    value = f * (-1.0 if player == 0 else 1.0)
+    if b > 0.0:
+        value += b * _forfeit_value(c0, c1, history + "b", bet, forfeit)
+    if 1.0 - b - f > 0.0:
+        value += (1.0 - b - f) * _forfeit_value(c0, c1, history + "p", bet, forfeit)
+    return value
+
+
+def forfeit_exploitability(bet: Mapping[str, float], forfeit: Mapping[str, float]) -> float:
+    """Exploitability of a strategy table with forfeits, ``(BR_0 + BR_1) / 2``: each seat's
+    best response (the best of its 64 pure strategies, which never forfeit) against the other
+    seat's bets, passes and forfeits. Without forfeits it equals
+    :func:`~spenv.games.kuhn_poker.exploitability`."""
+    clean = validate_policy(bet)
+    for k in INFOSETS:
+        f = float(forfeit.get(k, 0.0))
+        if not 0.0 <= f <= 1.0 - clean[k] + 1e-9:
+            raise ValueError(f"forfeit[{k!r}]={f} is not in [0, 1 - bet]")
+    total = 0.0
+    for player, own in ((0, PLAYER0_INFOSETS), (1, PLAYER1_INFOSETS)):
+        best = -math.inf
+        for choice in itertools.product((0.0, 1.0), repeat=len(own)):
+            b = {**clean, **dict(zip(own, choice, strict=True))}
+            f = {k: (0.0 if k in own else float(forfeit.get(k, 0.0))) for k in INFOSETS}
+            v = sum(_forfeit_value(c0, c1, "", b, f) for c0, c1 in DEALS) / len(DEALS)
+            best = max(best, v if player == 0 else -v)
+        total += best
+    return total / 2.0
 
 
 def infoset_observation(infoset: str, env: KuhnPokerEnv | None = None) -> Observation:
@@ -107,7 +170,8 @@ def policy_of(agent: Agent, samples: int = 100) -> EstimatedPolicy:
     """Estimate any agent's strategy table by asking it ``samples`` times at each of the 12
     information sets (through ``act_batch`` when the agent has it).
 
-    ``exploitability(policy_of(agent))`` then measures the agent, a language model included.
+    ``policy_of(agent).exploitability()`` then measures the agent, a language model included,
+    with its invalid answers scored as the game scores them (a forfeit of the hand).
     """
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be a positive integer, got {samples!r}")

@@ -124,18 +124,19 @@ def test_bad_arguments_are_named():
 # ---------------------------------------------------------------- advantages
 def test_rae_ema_baseline_by_hand():
     b = RoleBaselines(decay=0.9)
-    # player_0: b = 0.1 * 2 = 0.2 -> A = 1.8 ; then b = 0.9*0.2 + 0.1*(-1) = 0.08 -> A = -1.08
-    # player_1 keeps its own baseline: b = 0.1 * (-2) = -0.2 -> A = -1.8
-    assert b.update("KuhnPoker-v1", "player_0", 2.0) == pytest.approx(1.8)
-    assert b.update("KuhnPoker-v1", "player_1", -2.0) == pytest.approx(-1.8)
-    assert b.update("KuhnPoker-v1", "player_0", -1.0) == pytest.approx(-1.08)
+    # SPIRAL reads the baseline, then updates it.
+    # player_0: A = 2 - 0 = 2, b -> 0.1 * 2 = 0.2 ; then A = -1 - 0.2 = -1.2, b -> 0.08
+    # player_1 keeps its own baseline: A = -2 - 0 = -2, b -> -0.2
+    assert b.update("KuhnPoker-v1", "player_0", 2.0) == pytest.approx(2.0)
+    assert b.update("KuhnPoker-v1", "player_1", -2.0) == pytest.approx(-2.0)
+    assert b.update("KuhnPoker-v1", "player_0", -1.0) == pytest.approx(-1.2)
     assert b.get("KuhnPoker-v1", "player_0") == pytest.approx(0.08)
     # Another env has its own baselines.
-    assert b.update("TicTacToe-v1", "player_0", 1.0) == pytest.approx(0.9)
+    assert b.update("TicTacToe-v1", "player_0", 1.0) == pytest.approx(1.0)
     out = b.advantages([("KuhnPoker-v1", {"player_0": 1.0, "player_1": -1.0})])
-    # player_0: b = 0.072 + 0.1 = 0.172 ; player_1: b = -0.18 - 0.1 = -0.28
-    assert out[0]["player_0"] == pytest.approx(1 - 0.172)
-    assert out[0]["player_1"] == pytest.approx(-1 + 0.28)
+    assert out[0]["player_0"] == pytest.approx(1 - 0.08)
+    assert out[0]["player_1"] == pytest.approx(-1 + 0.2)
+    assert b.get("KuhnPoker-v1", "player_0") == pytest.approx(0.072 + 0.1)
     c = RoleBaselines()
     c.load_state_dict(b.state_dict())
     assert c.values == b.values and c.counts == b.counts and c.decay == 0.9

@@ -208,11 +208,12 @@ class EvalConfig:
     """Games against each opponent (half in each seat)."""
     opponents: list[str] = field(default_factory=lambda: ["random"])
     """Agent specs to play against (greedy decoding is not used: the policy samples)."""
-    kuhn_exploitability: bool = True
-    """For ``KuhnPoker-v1``: the exact exploitability of the policy (estimated strategy table,
-    :func:`spenv.games.kuhn_poker.policy_of`)."""
+    agent_metrics: bool = True
+    """Take each game's declared measurements of the policy (its registry entry's
+    ``agent_metrics``; Kuhn poker: exact exploitability of the estimated strategy table) on
+    games played with default options."""
     policy_samples: int = 200
-    """Samples per information set for the strategy table."""
+    """Samples per question for those measurements (Kuhn: per information set)."""
 
 
 @dataclass

@@ -122,11 +122,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from spenv.episode import EpisodeFormatError, read_episodes
 
     counts: dict[str, int] = {}
+    torn: list[str] = []  # a torn last line (a killed writer) is skipped and reported
     try:
-        n = write_rows(episode_rows(read_episodes(args.episodes), counts), args.out, args.format)
+        episodes = read_episodes(args.episodes, errors=torn, strict=args.strict)
+        n = write_rows(episode_rows(episodes, counts), args.out, args.format)
     except (OSError, EpisodeFormatError, ValueError) as exc:
         print(f"spenv episodes export: {exc}", file=sys.stderr)
         return 2
+    for line in torn:
+        print(f"spenv episodes export: skipped {line}", file=sys.stderr)
     skipped = counts.get("error_episodes", 0)
     print(
         f"{n} decisions written to {args.out}"
@@ -146,4 +150,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("episodes", help="a JSONL file of episodes (spenv play --out)")
     e.add_argument("out", help="the dataset file (.jsonl or .parquet)")
     e.add_argument("--format", choices=("jsonl", "parquet"), default=None)
+    e.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on a torn last line (default: skip it and say so, as spenv replay does)",
+    )
     e.set_defaults(func=cmd_export)

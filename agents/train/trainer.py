@@ -718,7 +718,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, games: int | None = None) -> dict[str, float]:
-        """Play the eval opponents (both seats) and, for Kuhn poker, measure exploitability."""
+        """Play the eval opponents (both seats) and take the games' declared measurements of
+        the policy (Kuhn poker: exploitability)."""
         import torch
 
         from spenv.rollout import run_games
@@ -751,16 +752,27 @@ class Trainer:
                         out[f"eval/{eid}/vs_{opp}_invalid"] = float(
                             np.mean([not t.valid for t in inv])
                         )
-                if eid == "KuhnPoker-v1" and cfg.eval.kuhn_exploitability and not env_cfg.options:
-                    from spenv.games.kuhn_poker import policy_of
+                if cfg.eval.agent_metrics and not env_cfg.options:
+                    out.update(self._agent_metrics(eid, cfg.eval.policy_samples))
+        return out
 
-                    table = policy_of(self.agent, samples=cfg.eval.policy_samples)
-                    # invalid answers scored as the game scores them: a forfeit of the hand
-                    out[f"eval/{eid}/exploitability"] = float(table.exploitability())
-                    out[f"eval/{eid}/policy_samples"] = table.samples
-                    out[f"eval/{eid}/policy_invalid"] = float(
-                        sum(table.invalid.values()) / (len(table) * table.samples)
-                    )
+    def _agent_metrics(self, env_id: str, samples: int) -> dict[str, float]:
+        """The game's declared measurements of the policy (its registry entry's
+        ``agent_metrics``: Kuhn poker's exploitability, ...), each logged as
+        ``eval/ENV/NAME`` with the samples it took and the fraction of invalid answers."""
+        from spenv import registry
+
+        spec = registry.spec(env_id)
+        out: dict[str, float] = {}
+        for key in spec.agent_metrics:
+            rep = spec.load_metric(key)(self.agent, seed=self.cfg.seed, samples=samples)
+            out[f"eval/{env_id}/{key}"] = float(rep["value"])
+            invalid = rep.get("invalid_answers")
+            if invalid is not None and rep.get("policy"):
+                out[f"eval/{env_id}/policy_samples"] = samples
+                out[f"eval/{env_id}/policy_invalid"] = float(
+                    sum(invalid.values()) / (len(rep["policy"]) * samples)
+                )
         return out
 
     # ------------------------------------------------------------------ logging

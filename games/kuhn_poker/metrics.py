@@ -18,9 +18,11 @@ def exploitability_report(agent: Agent, *, seed: int = 0, samples: int = 100) ->
     An agent that carries its table (``policy``: the scripted and equilibrium agents) is
     measured exactly; a uniformly random agent is the uniform table; any other agent, a language
     model included, is asked ``samples`` times at each of the 12 information sets through the
-    game's real prompts (:func:`~spenv.games.kuhn_poker.agents.policy_of`).
+    game's real prompts (:func:`~spenv.games.kuhn_poker.agents.policy_of`), its invalid answers
+    scored as the game scores them (a forfeit of the hand).
     """
     invalid: dict[str, int] = {}
+    estimated = None
     table = getattr(agent, "policy", None)
     if isinstance(agent, RandomAgent):
         policy, how = uniform_policy(), "uniform"
@@ -30,8 +32,10 @@ def exploitability_report(agent: Agent, *, seed: int = 0, samples: int = 100) ->
         estimated = policy_of(agent, samples=samples)
         policy, how = dict(estimated), f"{samples} samples per information set"
         invalid = dict(estimated.invalid)
+    # invalid answers scored as the game scores them: a forfeit of the hand
+    value = estimated.exploitability() if invalid else exploitability(policy)
     return {
-        "value": exploitability(policy),
+        "value": value,
         "better": "lower",
         "label": "Exploitability",
         "note": "chips a best response wins per hand against the agent (exact)",

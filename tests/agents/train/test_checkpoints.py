@@ -181,7 +181,7 @@ def test_checkpoints_play_as_agents_and_export(tiny, tmp_path, lora):
             "random",
             "--games",
             "2",
-            "--kuhn-samples",
+            "--metric-samples",
             "2",
             "--out",
             str(res),
@@ -228,8 +228,11 @@ def test_episodes_export_as_jsonl_and_parquet(tmp_path):
     assert table.num_rows == turns
     assert {"prompt", "completion", "return", "role"} <= set(table.column_names)
     assert table.column("return").to_pylist() == [r["return"] for r in rows]
+    # a torn last line (a killed writer) is skipped and reported; --strict refuses the file
     (tmp_path / "torn.jsonl").write_text(eps.read_text()[:-40])
-    assert (
-        main(["episodes", "export", str(tmp_path / "torn.jsonl"), str(tmp_path / "t.jsonl")]) == 2
-    )
-    assert not (tmp_path / "t.jsonl").exists()
+    torn, out = tmp_path / "torn.jsonl", tmp_path / "t.jsonl"
+    assert main(["episodes", "export", str(torn), str(out), "--strict"]) == 2
+    assert not out.exists()
+    assert main(["episodes", "export", str(torn), str(out)]) == 0
+    good = sum(len(e.turns) for e in episodes[:-1])
+    assert len(out.read_text().splitlines()) == good

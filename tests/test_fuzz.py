@@ -98,6 +98,11 @@ def test_judges_give_a_verdict_for_hostile_questions_answers_and_replies():
     _all_verdicts(point.judge_batch(items1), len(items1))
     jury = Jury([PointwiseJudge(_Parrot()), PointwiseJudge(_Parrot())])
     _all_verdicts(jury.judge_batch(items1), len(items1))
+    # items that are not text, or not items at all, get verdicts too
+    odd = [None, 7, b"\x00bytes", ("q",), ("q", 10**5000), {"question": "q"}, ("q", "a", ["x"])]
+    _all_verdicts(pair.judge_batch(odd), len(odd))
+    _all_verdicts(point.judge_batch(odd), len(odd))
+    _all_verdicts(jury.judge_batch(odd), len(odd))
 
 
 def test_search_corpus_answers_hostile_queries_and_stores_hostile_documents():

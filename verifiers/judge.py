@@ -232,6 +232,25 @@ class _Item:
     reference: str | None
 
 
+def _unpack_all(items: Sequence[Any], n_answers: int) -> tuple[list[_Item], dict[int, Verdict]]:
+    """The well-formed items, and a ``format_error`` verdict (with the reason) for each
+    malformed one, keyed by its index: one bad item never stops a batch."""
+    parsed: list[_Item] = []
+    bad: dict[int, Verdict] = {}
+    for i, item in enumerate(items):
+        try:
+            parsed.append(_unpack(i, item, n_answers))
+        except (TypeError, ValueError) as exc:
+            bad[i] = Verdict("format_error", 0.5 if n_answers == 2 else 0.0, str(exc), 0.0, {})
+    return parsed, bad
+
+
+def _merge(good: list[Verdict], bad: dict[int, Verdict]) -> list[Verdict]:
+    """The verdicts in input order: ``good`` fills the indices ``bad`` does not hold."""
+    it = iter(good)
+    return [bad[i] if i in bad else next(it) for i in range(len(good) + len(bad))]
+
+
 def _as_text(value: Any, name: str, i: int) -> str:
     if not isinstance(value, str):
         raise TypeError(f"item {i}: {name} must be a string, got {type(value).__name__}")
@@ -330,7 +349,7 @@ class PairwiseJudge:
         """Verdicts for many ``(question, answer_a, answer_b[, reference])`` items (or mappings
         with those keys), asking the agent once per ordering with ``act_batch`` when it has it."""
         t0 = time.perf_counter()
-        parsed = [_unpack(i, item, 2) for i, item in enumerate(items)]
+        parsed, bad = _unpack_all(items, 2)
         orders = ("AB", "BA") if self.both_orders else ("AB",)
         observations: list[Observation] = []
         for it in parsed:
@@ -341,10 +360,11 @@ class PairwiseJudge:
         readings = _read_all(self.agent, observations, parse_verdict, self.retries)
         per_item = len(orders)
         elapsed = (time.perf_counter() - t0) / max(1, len(parsed))
-        return [
+        good = [
             self._combine(readings[k * per_item : (k + 1) * per_item], orders, elapsed)
             for k in range(len(parsed))
         ]
+        return _merge(good, bad)
 
     def _combine(self, readings: list[_Reading], orders: Sequence[str], elapsed: float) -> Verdict:
         record = []
@@ -446,7 +466,7 @@ class PointwiseJudge:
     def judge_batch(self, items: Sequence[Any]) -> list[Verdict]:
         """Verdicts for many ``(question, answer[, reference])`` items or mappings."""
         t0 = time.perf_counter()
-        parsed = [_unpack(i, item, 1) for i, item in enumerate(items)]
+        parsed, bad = _unpack_all(items, 1)
         observations = [self.observation(it.question, it.answers[0], it.reference) for it in parsed]
 
         def parse(text: str) -> float | None:
@@ -474,7 +494,7 @@ class PointwiseJudge:
             else:
                 score = r.value / self.scale
                 out.append(Verdict("ok", score, f"rated {r.value:g}/{self.scale}", elapsed, data))
-        return out
+        return _merge(out, bad)
 
 
 @dataclass(slots=True)

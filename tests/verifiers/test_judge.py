@@ -256,10 +256,17 @@ def test_custom_template_and_bad_configuration():
         PairwiseJudge(ActOnly("[[A]]"), template="{question} {answers}")
     with pytest.raises(TypeError, match="agent"):
         PairwiseJudge(object())
-    with pytest.raises(ValueError, match="item 0"):
-        PairwiseJudge(ActOnly("[[A]]")).judge_batch([(Q, "42")])
-    with pytest.raises(TypeError, match="answer_b"):
-        PairwiseJudge(ActOnly("[[A]]")).judge(Q, "42", None)  # type: ignore[arg-type]
+    # a malformed item gets a format_error verdict with the reason; the rest of the batch is judged
+    bad, good, worse = PairwiseJudge(ActOnly("[[A]]"), both_orders=False).judge_batch(
+        [(Q, "42"), (Q, "42", "48"), {"question": Q, "answer_a": 3, "answer_b": "x"}]
+    )
+    assert bad.status == "format_error" and "item 0" in bad.detail and bad.score == 0.5
+    assert good.status == "ok" and good.score == 1.0
+    assert worse.status == "format_error" and "answer_a must be a string" in worse.detail
+    none = PairwiseJudge(ActOnly("[[A]]")).judge(Q, "42", None)  # type: ignore[arg-type]
+    assert none.status == "format_error" and "answer_b" in none.detail
+    point = PointwiseJudge(ActOnly("8")).judge_batch([(Q,), (Q, "42")])
+    assert [v.status for v in point] == ["format_error", "ok"]
 
 
 # --------------------------------------------------------------------------------- pointwise

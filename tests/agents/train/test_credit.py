@@ -71,7 +71,15 @@ class DoubleIt(TextEnv):
         return dict(self._verdicts)
 
 
-register("DoubleIt-v1", DoubleIt, roles=("proposer", "solver"), overwrite=True)
+@pytest.fixture(autouse=True, scope="module")
+def _double_it_registered():
+    """The test game is registered while this module's tests run, and only then (other tests
+    go over every registered game)."""
+    from spenv import registry
+
+    register("DoubleIt-v1", DoubleIt, roles=("proposer", "solver"), overwrite=True)
+    yield
+    registry._REGISTRY.pop("DoubleIt-v1", None)
 
 
 class Scripted:

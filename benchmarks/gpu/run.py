@@ -351,7 +351,7 @@ def bench_grpo(model_dir: str, device: str, out_dir: str, tiny: bool) -> dict[st
             "out": out_dir,
             "envs": [{"id": "KuhnPoker-v1"}],
             "model": {"path": model_dir, "dtype": "bfloat16" if cuda else "float32"},
-            "eval": {"kuhn_exploitability": False},
+            "eval": {"agent_metrics": False},
             "rollout": {"batch_size": 256},
             "grpo": {
                 "use_cpu": not cuda,

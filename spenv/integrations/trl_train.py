@@ -68,10 +68,12 @@ class OpponentSettings:
 
 @dataclass
 class EvalSettings:
-    kuhn_exploitability: bool = True
-    """Measure the Kuhn poker policy's exploitability after the warm-up and at the end."""
+    agent_metrics: bool = True
+    """Take the games' declared measurements of the policy (their registry entries'
+    ``agent_metrics``; Kuhn poker: exploitability) after the warm-up and at the end, for the
+    envs trained with default options."""
     policy_samples: int = 200
-    """Answers sampled at each of Kuhn poker's 12 information sets."""
+    """Answers sampled per question for those measurements (Kuhn: per information set)."""
 
 
 @dataclass
@@ -139,12 +141,15 @@ def load_trl_config(source: str | Path | Mapping[str, Any], **overrides: Any) ->
     return from_dict(TRLRunConfig, data).validate()
 
 
-def kuhn_exploitability(model: Any, tokenizer: Any, cfg: TRLRunConfig, seed: int) -> float:
-    """Exploitability of the model's Kuhn poker policy, sampled as the rollouts sample."""
+def agent_metrics(
+    model: Any, tokenizer: Any, cfg: TRLRunConfig, env_ids: list[str], seed: int
+) -> dict[str, dict[str, float]]:
+    """The model's policy measured by each game's declared ``agent_metrics``, sampled as the
+    rollouts sample: ``{env id: {metric: value}}``."""
     import torch
 
+    from spenv import registry
     from spenv.agents.hf import HFAgent
-    from spenv.games.kuhn_poker import exploitability, policy_of
 
     g = cfg.grpo
     agent = HFAgent(
@@ -155,8 +160,19 @@ def kuhn_exploitability(model: Any, tokenizer: Any, cfg: TRLRunConfig, seed: int
         prompt_style=cfg.rollout.prompt_style,
         seed=seed,
     )
+    out: dict[str, dict[str, float]] = {}
     with torch.no_grad():
-        return float(exploitability(dict(policy_of(agent, samples=cfg.eval.policy_samples))))
+        for env_id in env_ids:
+            spec = registry.spec(env_id)
+            out[spec.id] = {
+                key: float(
+                    spec.load_metric(key)(agent, seed=seed, samples=cfg.eval.policy_samples)[
+                        "value"
+                    ]
+                )
+                for key in spec.agent_metrics
+            }
+    return out
 
 
 def _warm_up(cfg: TRLRunConfig, folder: Path, quiet: bool) -> tuple[Any, Any, list[dict]]:
@@ -214,8 +230,12 @@ def train(cfg: TRLRunConfig, *, quiet: bool = False) -> dict[str, Any]:
     # The main process warms up and saves the starting model (transformers writes weights from
     # the main process only); the others wait for it and load it, like TRL's reference model.
     start = out / "warmup" / "model"
-    kuhn = cfg.eval.kuhn_exploitability and any(
-        e.id in ("KuhnPoker-v1", "KuhnPoker") and not e.options for e in cfg.envs
+    from spenv import registry
+
+    measured = (
+        [e.id for e in cfg.envs if not e.options and registry.spec(e.id).agent_metrics]
+        if cfg.eval.agent_metrics
+        else []
     )
     result: dict[str, Any] = {}
     if state.is_main_process:
@@ -275,18 +295,16 @@ def train(cfg: TRLRunConfig, *, quiet: bool = False) -> dict[str, Any]:
         peft_config=peft_config,
     )
     policy = trainer.accelerator.unwrap_model(trainer.model)
-    if kuhn and state.is_main_process:
+    if measured and state.is_main_process:
         # Measured on the trainer's own model before and after, the same way both times.
-        result["exploitability_after_warmup"] = kuhn_exploitability(
-            policy, tokenizer, cfg, cfg.seed + 11
+        result["metrics_after_warmup"] = agent_metrics(
+            policy, tokenizer, cfg, measured, cfg.seed + 11
         )
     trainer.train()
     t2 = time.perf_counter()
     if state.is_main_process:
-        if kuhn:
-            result["exploitability_final"] = kuhn_exploitability(
-                policy, tokenizer, cfg, cfg.seed + 13
-            )
+        if measured:
+            result["metrics_final"] = agent_metrics(policy, tokenizer, cfg, measured, cfg.seed + 13)
         result.update(
             {
                 "steps": int(trainer.state.global_step),

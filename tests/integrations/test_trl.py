@@ -229,8 +229,8 @@ def test_kuhn_recipe_trains_in_one_process(tmp_path):
     cfg.eval.policy_samples = 10
     result = train(cfg, quiet=True)
     assert result["processes"] == 1 and result["steps"] == 2
-    assert 0 <= result["exploitability_final"] <= 1.5
-    assert 0 <= result["exploitability_after_warmup"] <= 1.5
+    assert 0 <= result["metrics_final"]["KuhnPoker-v1"]["exploitability"] <= 1.5
+    assert 0 <= result["metrics_after_warmup"]["KuhnPoker-v1"]["exploitability"] <= 1.5
     rows = [r for r in result["log"] if "loss" in r]
     assert len(rows) == 2 and all(math.isfinite(r["loss"]) for r in rows)
     assert all("spenv/invalid_rate" in r for r in rows)
@@ -295,7 +295,8 @@ def test_kuhn_self_play_under_accelerate_two_processes_lowers_exploitability(tmp
     result = json.loads((out / "result.json").read_text())
     assert result["processes"] == 2 and result["steps"] == 12
     assert (out / "warmup" / "model" / "config.json").exists()
-    before, after = result["exploitability_after_warmup"], result["exploitability_final"]
+    before = result["metrics_after_warmup"]["KuhnPoker-v1"]["exploitability"]
+    after = result["metrics_final"]["KuhnPoker-v1"]["exploitability"]
     assert after < before - 0.05, (before, after)
     rows = [r for r in result["log"] if "loss" in r]
     assert len(rows) == 12 and all("spenv/invalid_rate" in r for r in rows)

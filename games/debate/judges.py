@@ -19,8 +19,9 @@ The scripted judges, by spec (:func:`make_judge`):
 - ``keyword``: weighs only evidence it can check, so off-topic, repeated or content-free text earns
   nothing. On passage questions (the judge never sees the passage) a side's evidence is its best
   verified quote: the most question words (four letters or more, not stop words) one sentence of a
-  verified quote shares while naming the side's own answer and not the other's; each distinct
-  unverified quote costs 2. On other questions it is arithmetic: every claim written as ``expression
+  verified quote shares while naming the side's own answer and not the other's (only the side's
+  first ``QUOTE_WORD_BUDGET`` = 30 words of distinct verified quotes count, so quoting the whole
+  passage hands it nothing); each distinct unverified quote costs 2. On other questions it is arithmetic: every claim written as ``expression
   = number`` (or ``≠``) is recomputed exactly; a side whose chain of true claims, starting from the
   question's numbers (in digits or as number words), reaches its own answer earns 2 (and a tenth
   more per question number that chain uses, so a full derivation outweighs a one-number
@@ -436,6 +437,11 @@ class KeywordJudge(DebateJudge):
         return p if label == "A" else 1.0 - p
 
 
+#: The words of distinct verified quotes a side may spend over a debate; quotes past it (in the
+#: order quoted) earn no evidence, so dumping the passage cannot stand in for finding the line.
+QUOTE_WORD_BUDGET = 30
+
+
 def quote_evidence(
     transcript: Sequence[Mapping[str, Any]],
     question: str,
@@ -444,11 +450,13 @@ def quote_evidence(
 ) -> int:
     """A side's quote evidence: the most question words any one sentence of its verified quotes
     shares while naming its own answer and not the other's, minus 2 per distinct unverified
-    quote. Repeating a quote adds nothing."""
+    quote. Repeating a quote adds nothing; verified quotes past :data:`QUOTE_WORD_BUDGET` words
+    (distinct quotes, in order) earn nothing."""
     own, other = answers[label], answers[_other(label)]
     q = _content_words(question)
     best, unverified = 0, set()
     seen = set()
+    budget = QUOTE_WORD_BUDGET
     for m in transcript:
         if m["answer"] != label:
             continue
@@ -460,6 +468,11 @@ def quote_evidence(
             if text in seen:
                 continue
             seen.add(text)
+            # Quoting the whole passage would hand the judge the reading: past the side's
+            # word budget, verified quotes earn nothing.
+            budget -= len(text.split())
+            if budget < 0:
+                continue
             for sent in re.split(r"(?<=[.!?])\s+", text):
                 if _names(sent, own) and not _names(sent, other):
                     best = max(best, len(q & _content_words(sent)))

@@ -21,16 +21,16 @@ The scripted judges, by spec (:func:`make_judge`):
   verified quote: the most question words (four letters or more, not stop words) one sentence of a
   verified quote shares while naming the side's own answer and not the other's (only the side's
   first ``QUOTE_WORD_BUDGET`` = 30 words of distinct verified quotes count, so quoting the whole
-  passage hands it nothing); each distinct unverified quote costs 2. On other questions it is arithmetic: every claim written as ``expression
-  = number`` (or ``≠``) is recomputed exactly; a side whose chain of true claims, starting from the
-  question's numbers (in digits or as number words), reaches its own answer earns 2 (and a tenth
-  more per question number that chain uses, so a full derivation outweighs a one-number
-  coincidence), and each distinct false claim costs 3; true claims that lead nowhere earn nothing,
-  however many. The higher evidence wins; a tie (no checkable evidence, say) is a coin flip. In a
-  consultancy (one side speaks) it believes the consultant only when its evidence is complete (a
-  verified sentence naming its answer with every question word; a derived answer with no false
-  claim), and otherwise picks the other answer. It states ``P(A)`` from the evidence margin (0.5 on
-  a coin flip).
+  passage hands it nothing); each distinct unverified quote costs 2. On other questions it is
+  arithmetic: every claim written as ``expression = number`` (or ``≠``) is recomputed exactly; a
+  side whose chain of true claims, starting from the question's numbers (in digits or as number
+  words), reaches its own answer earns 2 (and a tenth more per question number that chain uses, so a
+  full derivation outweighs a one-number coincidence), and each distinct false claim costs 3; true
+  claims that lead nowhere earn nothing, however many. The higher evidence wins; a tie (no checkable
+  evidence, say) is a coin flip. In a consultancy (one side speaks) it believes the consultant only
+  when its evidence is complete (a verified sentence naming its answer with every question word; a
+  derived answer with no false claim), and otherwise picks the other answer. It states ``P(A)`` from
+  the evidence margin (0.5 on a coin flip).
 
 Randomness: each judge has its own generator (``seed=``). When the env builds a judge from a spec
 it re-seeds it from the env's generator before every game, so episodes replay exactly.

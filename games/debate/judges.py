@@ -25,12 +25,13 @@ The scripted judges, by spec (:func:`make_judge`):
   arithmetic: every claim written as ``expression = number`` (or ``≠``) is recomputed exactly; a
   side whose chain of true claims, starting from the question's numbers (in digits or as number
   words), reaches its own answer earns 2 (and a tenth more per question number that chain uses, so a
-  full derivation outweighs a one-number coincidence), and each distinct false claim costs 3; true
-  claims that lead nowhere earn nothing, however many. The higher evidence wins; a tie (no checkable
-  evidence, say) is a coin flip. In a consultancy (one side speaks) it believes the consultant only
-  when its evidence is complete (a verified sentence naming its answer with every question word; a
-  derived answer with no false claim), and otherwise picks the other answer. It states ``P(A)`` from
-  the evidence margin (0.5 on a coin flip).
+  full derivation outweighs a one-number coincidence; a claim uses only the numbers its value
+  depends on, so ``9 - 9 = 0`` or ``0 * 11 = 0`` add none), and each distinct false claim costs 3;
+  true claims that lead nowhere earn nothing, however many. The higher evidence wins; a tie (no
+  checkable evidence, say) is a coin flip. In a consultancy (one side speaks) it believes the
+  consultant only when its evidence is complete (a verified sentence naming its answer with every
+  question word; a derived answer with no false claim), and otherwise picks the other answer. It
+  states ``P(A)`` from the evidence margin (0.5 on a coin flip).
 
 Randomness: each judge has its own generator (``seed=``). When the env builds a judge from a spec
 it re-seeds it from the env's generator before every game, so episodes replay exactly.
@@ -176,11 +177,15 @@ def _matches(result: Fraction, value: Fraction, raw: str) -> bool:
     return decimals > 0 and abs(result - value) <= Fraction(1, 2 * 10**decimals)
 
 
-def evaluate(expr: str) -> tuple[Fraction | None, tuple[Fraction, ...]] | None:
+def evaluate(
+    expr: str, replace: Mapping[Fraction, Fraction] | None = None
+) -> tuple[Fraction | None, tuple[Fraction, ...]] | None:
     """Evaluate ``+ − × ÷`` arithmetic with parentheses exactly.
 
     Returns (value, operands), value None on division by zero; None when ``expr`` is not a
-    well-formed expression. Unmatched opening parentheses at the start are ignored.
+    well-formed expression. Unmatched opening parentheses at the start are ignored. ``replace``
+    maps numbers to the values computed in their place (the operands are still the written
+    numbers).
     """
     tokens = _TOKEN_RE.findall(expr.replace("$", ""))
     while tokens and tokens[0] == "(" and tokens.count("(") > tokens.count(")"):
@@ -203,7 +208,7 @@ def evaluate(expr: str) -> tuple[Fraction | None, tuple[Fraction, ...]] | None:
         if tok[0].isdigit():
             v = Fraction(tok.replace(",", ""))
             operands.append(v)
-            return v
+            return replace.get(v, v) if replace else v
         raise ValueError(f"unexpected {tok!r}")
 
     def multiplicative() -> Fraction | None:
@@ -238,6 +243,18 @@ def evaluate(expr: str) -> tuple[Fraction | None, tuple[Fraction, ...]] | None:
     if pos != len(tokens) or len(operands) < 2:
         return None
     return value, tuple(operands)
+
+
+def _bearing(claim: Claim) -> set[Fraction]:
+    """The operands a claim's value depends on: changing every occurrence of one changes the
+    value. ``9 - 9 = 0``, ``0 * 11 = 0`` or ``(3 + 48) - 3 = 48`` use a number without depending
+    on it, so they cannot stretch a derivation over question numbers it never needed."""
+    out = set()
+    for op in set(claim.operands):
+        moved = evaluate(claim.expr, {op: op + Fraction(7, 3)})
+        if moved is None or moved[0] != claim.value:
+            out.add(op)
+    return out
 
 
 def question_numbers(text: str) -> set[Fraction]:
@@ -288,12 +305,12 @@ def score_side(
                 score.true_grounded += 1
                 if claim.relation == "=":
                     grounded.add(claim.value)
-                    used = frozenset().union(*(deps.get(op, frozenset()) for op in claim.operands))
+                    used = frozenset().union(*(deps.get(op, frozenset()) for op in _bearing(claim)))
                     if len(used) > len(deps.get(claim.value, ())):
                         deps[claim.value] = used
                     if target is not None and claim.value == target:
                         score.derived = True
-                        score.coverage = max(score.coverage, len(deps[claim.value]))
+                        score.coverage = max(score.coverage, len(deps.get(claim.value, ())))
             else:
                 score.true_ungrounded += 1
         words |= _content_words(text)

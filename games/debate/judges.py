@@ -30,8 +30,9 @@ The scripted judges, by spec (:func:`make_judge`):
   true claims that lead nowhere earn nothing, however many. The higher evidence wins; a tie (no
   checkable evidence, say) is a coin flip. In a consultancy (one side speaks) it believes the
   consultant only when its evidence is complete (a verified sentence naming its answer with every
-  question word; a derived answer with no false claim), and otherwise picks the other answer. It
-  states ``P(A)`` from the evidence margin (0.5 on a coin flip).
+  question word; a derived answer that depends on a question number, with no false claim), and
+  otherwise picks the other answer. It states ``P(A)`` from the evidence margin (0.5 on a coin
+  flip).
 
 Randomness: each judge has its own generator (``seed=``). When the env builds a judge from a spec
 it re-seeds it from the env's generator before every game, so episodes replay exactly.
@@ -429,7 +430,8 @@ class KeywordJudge(DebateJudge):
             scores = {
                 x: claim_evidence(_side_texts(state, x), question, answers[x]) for x in LABELS
             }
-            full = 2
+            # complete: a derivation that depends on at least one question number
+            full = 2.1
             kind = "arithmetic evidence"
         a, b = scores["A"], scores["B"]
         spoke = {m["answer"] for m in state["transcript"]}

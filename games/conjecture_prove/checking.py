@@ -56,6 +56,7 @@ __all__ = [
 #: conjunct by conjunct after ``intros`` (with the known lemmas' direct uses), is *trivial*.
 COQ_AUTOMATION = (
     "lia",
+    "nia",
     "auto",
     "intuition",
     "tauto",

@@ -24,7 +24,7 @@ A game has ``rounds`` rounds (default 1). In each round:
      ``apply L`` or ``symmetry; apply L`` with hypotheses from the context), conjunct by
      conjunct: an instance, a renaming, reordered hypotheses, a conjunction of known lemmas;
    - **trivial**: the same with the fixed automation of
-     :data:`~spenv.games.conjecture_prove.checking.COQ_AUTOMATION` allowed (``lia``,
+     :data:`~spenv.games.conjecture_prove.checking.COQ_AUTOMATION` allowed (``lia``, ``nia``,
      ``auto``, ``intuition``, ``tauto``, ``congruence``, ``reflexivity``, ``easy``,
      ``simpl; auto``): ``True``, ``0 = 0``, arithmetic facts, a known lemma padded with
      ``/\\ True``;

@@ -19,17 +19,20 @@ The scripted judges, by spec (:func:`make_judge`):
 - ``keyword``: weighs only evidence it can check, so off-topic, repeated or content-free text earns
   nothing. On passage questions (the judge never sees the passage) a side's evidence is its best
   verified quote: the most question words (four letters or more, not stop words) one sentence of a
-  verified quote shares while naming the side's own answer and not the other's; each distinct
-  unverified quote costs 2. On other questions it is arithmetic: every claim written as ``expression
-  = number`` (or ``≠``) is recomputed exactly; a side whose chain of true claims, starting from the
-  question's numbers (in digits or as number words), reaches its own answer earns 2 (and a tenth
-  more per question number that chain uses, so a full derivation outweighs a one-number
-  coincidence), and each distinct false claim costs 3; true claims that lead nowhere earn nothing,
-  however many. The higher evidence wins; a tie (no checkable evidence, say) is a coin flip. In a
-  consultancy (one side speaks) it believes the consultant only when its evidence is complete (a
-  verified sentence naming its answer with every question word; a derived answer with no false
-  claim), and otherwise picks the other answer. It states ``P(A)`` from the evidence margin (0.5 on
-  a coin flip).
+  verified quote shares while naming the side's own answer and not the other's (only the side's
+  first ``QUOTE_WORD_BUDGET`` = 30 words of distinct verified quotes count, so quoting the whole
+  passage hands it nothing); each distinct unverified quote costs 2. On other questions it is
+  arithmetic: every claim written as ``expression = number`` (or ``≠``) is recomputed exactly; a
+  side whose chain of true claims, starting from the question's numbers (in digits or as number
+  words), reaches its own answer earns 2 (and a tenth more per question number that chain uses, so a
+  full derivation outweighs a one-number coincidence; a claim uses only the numbers its value
+  depends on, so ``9 - 9 = 0`` or ``0 * 11 = 0`` add none), and each distinct false claim costs 3;
+  true claims that lead nowhere earn nothing, however many. The higher evidence wins; a tie (no
+  checkable evidence, say) is a coin flip. In a consultancy (one side speaks) it believes the
+  consultant only when its evidence is complete (a verified sentence naming its answer with every
+  question word; a derived answer that depends on a question number, with no false claim), and
+  otherwise picks the other answer. It states ``P(A)`` from the evidence margin (0.5 on a coin
+  flip).
 
 Randomness: each judge has its own generator (``seed=``). When the env builds a judge from a spec
 it re-seeds it from the env's generator before every game, so episodes replay exactly.
@@ -175,11 +178,15 @@ def _matches(result: Fraction, value: Fraction, raw: str) -> bool:
     return decimals > 0 and abs(result - value) <= Fraction(1, 2 * 10**decimals)
 
 
-def evaluate(expr: str) -> tuple[Fraction | None, tuple[Fraction, ...]] | None:
+def evaluate(
+    expr: str, replace: Mapping[Fraction, Fraction] | None = None
+) -> tuple[Fraction | None, tuple[Fraction, ...]] | None:
     """Evaluate ``+ − × ÷`` arithmetic with parentheses exactly.
 
     Returns (value, operands), value None on division by zero; None when ``expr`` is not a
-    well-formed expression. Unmatched opening parentheses at the start are ignored.
+    well-formed expression. Unmatched opening parentheses at the start are ignored. ``replace``
+    maps numbers to the values computed in their place (the operands are still the written
+    numbers).
     """
     tokens = _TOKEN_RE.findall(expr.replace("$", ""))
     while tokens and tokens[0] == "(" and tokens.count("(") > tokens.count(")"):
@@ -202,7 +209,7 @@ def evaluate(expr: str) -> tuple[Fraction | None, tuple[Fraction, ...]] | None:
         if tok[0].isdigit():
             v = Fraction(tok.replace(",", ""))
             operands.append(v)
-            return v
+            return replace.get(v, v) if replace else v
         raise ValueError(f"unexpected {tok!r}")
 
     def multiplicative() -> Fraction | None:
@@ -237,6 +244,18 @@ def evaluate(expr: str) -> tuple[Fraction | None, tuple[Fraction, ...]] | None:
     if pos != len(tokens) or len(operands) < 2:
         return None
     return value, tuple(operands)
+
+
+def _bearing(claim: Claim) -> set[Fraction]:
+    """The operands a claim's value depends on: changing every occurrence of one changes the
+    value. ``9 - 9 = 0``, ``0 * 11 = 0`` or ``(3 + 48) - 3 = 48`` use a number without depending
+    on it, so they cannot stretch a derivation over question numbers it never needed."""
+    out = set()
+    for op in set(claim.operands):
+        moved = evaluate(claim.expr, {op: op + Fraction(7, 3)})
+        if moved is None or moved[0] != claim.value:
+            out.add(op)
+    return out
 
 
 def question_numbers(text: str) -> set[Fraction]:
@@ -287,12 +306,12 @@ def score_side(
                 score.true_grounded += 1
                 if claim.relation == "=":
                     grounded.add(claim.value)
-                    used = frozenset().union(*(deps.get(op, frozenset()) for op in claim.operands))
+                    used = frozenset().union(*(deps.get(op, frozenset()) for op in _bearing(claim)))
                     if len(used) > len(deps.get(claim.value, ())):
                         deps[claim.value] = used
                     if target is not None and claim.value == target:
                         score.derived = True
-                        score.coverage = max(score.coverage, len(deps[claim.value]))
+                        score.coverage = max(score.coverage, len(deps.get(claim.value, ())))
             else:
                 score.true_ungrounded += 1
         words |= _content_words(text)
@@ -411,7 +430,8 @@ class KeywordJudge(DebateJudge):
             scores = {
                 x: claim_evidence(_side_texts(state, x), question, answers[x]) for x in LABELS
             }
-            full = 2
+            # complete: a derivation that depends on at least one question number
+            full = 2.1
             kind = "arithmetic evidence"
         a, b = scores["A"], scores["B"]
         spoke = {m["answer"] for m in state["transcript"]}
@@ -436,6 +456,11 @@ class KeywordJudge(DebateJudge):
         return p if label == "A" else 1.0 - p
 
 
+#: The words of distinct verified quotes a side may spend over a debate; quotes past it (in the
+#: order quoted) earn no evidence, so dumping the passage cannot stand in for finding the line.
+QUOTE_WORD_BUDGET = 30
+
+
 def quote_evidence(
     transcript: Sequence[Mapping[str, Any]],
     question: str,
@@ -444,11 +469,13 @@ def quote_evidence(
 ) -> int:
     """A side's quote evidence: the most question words any one sentence of its verified quotes
     shares while naming its own answer and not the other's, minus 2 per distinct unverified
-    quote. Repeating a quote adds nothing."""
+    quote. Repeating a quote adds nothing; verified quotes past :data:`QUOTE_WORD_BUDGET` words
+    (distinct quotes, in order) earn nothing."""
     own, other = answers[label], answers[_other(label)]
     q = _content_words(question)
     best, unverified = 0, set()
     seen = set()
+    budget = QUOTE_WORD_BUDGET
     for m in transcript:
         if m["answer"] != label:
             continue
@@ -460,6 +487,11 @@ def quote_evidence(
             if text in seen:
                 continue
             seen.add(text)
+            # Quoting the whole passage would hand the judge the reading: past the side's
+            # word budget, verified quotes earn nothing.
+            budget -= len(text.split())
+            if budget < 0:
+                continue
             for sent in re.split(r"(?<=[.!?])\s+", text):
                 if _names(sent, own) and not _names(sent, other):
                     best = max(best, len(q & _content_words(sent)))

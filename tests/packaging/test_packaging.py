@@ -1,5 +1,5 @@
 """The release artefacts: the wheel and sdist build without setuptools warnings, and the wheel,
-installed alone into a fresh virtual environment (no checkout, no ``../shared``, no
+installed alone into a fresh virtual environment (no checkout, no benchmark folder beside it, no
 ``SPENV_DATA``), lists its games, plays a demo and finds the benchmark data it ships."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def test_wheel_in_a_fresh_venv_lists_plays_and_finds_its_data(
     env = {k: v for k, v in os.environ.items() if k not in ("SPENV_DATA", "PYTHONPATH")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     _run([str(bin_ / "python"), "-m", "pip", "install", "-q", str(wheel)], tmp_path, env, 900)
-    work = tmp_path / "elsewhere"  # no checkout and no ../shared around it
+    work = tmp_path / "elsewhere"  # no checkout and no benchmark folder around it
     work.mkdir()
 
     listed = _run([str(bin_ / "spenv"), "list"], work, env)

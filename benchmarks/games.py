@@ -169,9 +169,7 @@ def _agent_metrics(
         if not es.agent_metrics:
             continue
         obj = make_agent(agent, es.id, seed=seed) if isinstance(agent, str) else agent
-        out[es.id] = {
-            key: es.load_metric(key)(obj, seed=seed, samples=samples) for key in es.agent_metrics
-        }
+        out[es.id] = es.measure_agent(obj, seed=seed, samples=samples)
     return out
 
 

@@ -85,26 +85,29 @@ def backend_status(names: Sequence[str]) -> dict[str, tuple[bool, str]]:
     return out
 
 
-def agent_metric_columns(spec: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The page's extra columns for a game and the function filling them: one column per
-    ``agent_metrics`` entry of the game's registry entry, measured on each agent (built from
-    its spec string with seed 0)."""
+def agent_metric_columns(
+    spec: Any, agents: Sequence[str]
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
+    """The page's extra columns for a game and their values: one column per ``agent_metrics``
+    entry of the game's registry entry, each agent (built from its spec with seed 0) measured
+    once; the column's label, direction and note come from the reports."""
     from spenv.agents import make_agent
 
-    columns, measures = [], {}
-    for key in spec.agent_metrics:
-        measure = spec.load_metric(key)
-        probe = measure(make_agent(spec.equilibrium_agent or "random", spec.id, seed=0))
-        columns.append(
-            {
-                "key": key,
-                "label": probe.get("label", key),
-                "better": probe.get("better", "higher"),
-                "note": probe.get("note", ""),
-            }
-        )
-        measures[key] = measure
-    return columns, measures
+    if not spec.agent_metrics or not agents:
+        return [], {}
+    reports = {a: spec.measure_agent(make_agent(a, spec.id, seed=0)) for a in agents}
+    first = reports[agents[0]]
+    columns = [
+        {
+            "key": key,
+            "label": first[key].get("label", key),
+            "better": first[key].get("better", "higher"),
+            "note": first[key].get("note", ""),
+        }
+        for key in spec.agent_metrics
+    ]
+    values = {key: {a: reports[a][key]["value"] for a in agents} for key in spec.agent_metrics}
+    return columns, values
 
 
 @dataclass
@@ -372,15 +375,10 @@ def run_demo(
             report = store.import_jsonl(ep_dir / f"{run.env_id}.jsonl")
             if report.bad_lines:  # never expected: the files were written just now
                 run.notes.append(f"{len(report.bad_lines)} unreadable episode lines skipped")
-            columns, measures = agent_metric_columns(spenv.registry.spec(run.env_id))
+            columns, values = agent_metric_columns(spenv.registry.spec(run.env_id), run.agents)
             if columns:
-                from spenv.agents import make_agent
-
                 extra_columns[run.env_id] = columns
-                extra_values[run.env_id] = {
-                    key: {a: fn(make_agent(a, run.env_id, seed=0))["value"] for a in run.agents}
-                    for key, fn in measures.items()
-                }
+                extra_values[run.env_id] = values
             used = [b for b, (ok, _) in run.backends.items() if ok]
             if run.notes or run.capped or used:
                 parts = list(run.notes)

@@ -89,6 +89,13 @@ class EnvSpec:
             raise KeyError(f"{self.id} has no metric {name!r}; known: {known}")
         return _load(target, self.id)
 
+    def measure_agent(self, agent: Any, *, seed: int = 0, samples: int = 100) -> dict[str, Any]:
+        """Every ``agent_metrics`` report of one agent object: ``{metric: report}``."""
+        return {
+            key: self.load_metric(key)(agent, seed=seed, samples=samples)
+            for key in self.agent_metrics
+        }
+
     def make(self, **options: Any) -> Any:
         kwargs = {**self.kwargs, **options}
         env = self.load()(**kwargs)

@@ -764,8 +764,7 @@ class Trainer:
 
         spec = registry.spec(env_id)
         out: dict[str, float] = {}
-        for key in spec.agent_metrics:
-            rep = spec.load_metric(key)(self.agent, seed=self.cfg.seed, samples=samples)
+        for key, rep in spec.measure_agent(self.agent, seed=self.cfg.seed, samples=samples).items():
             out[f"eval/{env_id}/{key}"] = float(rep["value"])
             invalid = rep.get("invalid_answers")
             if invalid is not None and rep.get("policy"):

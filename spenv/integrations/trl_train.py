@@ -164,14 +164,8 @@ def agent_metrics(
     with torch.no_grad():
         for env_id in env_ids:
             spec = registry.spec(env_id)
-            out[spec.id] = {
-                key: float(
-                    spec.load_metric(key)(agent, seed=seed, samples=cfg.eval.policy_samples)[
-                        "value"
-                    ]
-                )
-                for key in spec.agent_metrics
-            }
+            reports = spec.measure_agent(agent, seed=seed, samples=cfg.eval.policy_samples)
+            out[spec.id] = {key: float(rep["value"]) for key, rep in reports.items()}
     return out
 
 

@@ -43,6 +43,11 @@ def test_kuhn_exploitability_metric_measures_agents() -> None:
     assert rnd["value"] == pytest.approx(exploitability(uniform_policy()))
     aggressive = measure(make_agent("aggressive", spec.id, seed=0))
     assert aggressive["value"] > 0.2
+    # every declared measurement of one agent at once
+    reports = spec.measure_agent(make_agent("aggressive", spec.id, seed=0))
+    assert set(reports) == set(spec.agent_metrics)
+    assert reports["exploitability"]["value"] == aggressive["value"]
+    assert spenv.registry.spec("TicTacToe-v1").measure_agent(object()) == {}
 
 
 def test_tags_split_the_six_spiral_games() -> None:

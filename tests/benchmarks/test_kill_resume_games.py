@@ -117,18 +117,19 @@ def test_eval_games_resumes_from_any_cut_of_its_file(tmp_path: Path) -> None:
     want = run_game_eval("aggressive", ["random"], ["KuhnPoker-v1"], out=ref, **kw)
     data = (ref / "episodes.jsonl").read_bytes()
     ends = [i + 1 for i, c in enumerate(data) if c == ord("\n")]
-    rng = random.Random(int.from_bytes(os.urandom(4), "little"))
+    seed = int.from_bytes(os.urandom(4), "little")
+    rng = random.Random(seed)
     cuts = [ends[1], ends[5] + 17, rng.randrange(1, len(data)), rng.choice(ends[:-1])]
-    for cut in cuts:
-        out = tmp_path / f"cut{cut}"
+    for i, cut in enumerate(cuts):  # the random cuts may repeat a fixed one
+        out = tmp_path / f"cut{i}"
         shutil.copytree(ref, out)
         (out / "results.json").unlink()
         with open(out / "episodes.jsonl", "r+b") as fh:
             fh.truncate(cut)
         got = run_game_eval("aggressive", ["random"], ["KuhnPoker-v1"], out=out, **kw)
-        assert got["envs"] == want["envs"], cut
-        assert len((out / "episodes.jsonl").read_text().splitlines()) == 24, cut
-        assert _keys(out / "episodes.jsonl") == _keys(ref / "episodes.jsonl"), cut
+        assert got["envs"] == want["envs"], (cut, seed)
+        assert len((out / "episodes.jsonl").read_text().splitlines()) == 24, (cut, seed)
+        assert _keys(out / "episodes.jsonl") == _keys(ref / "episodes.jsonl"), (cut, seed)
 
 
 def test_run_games_sigkill_then_rerun_gives_the_same_file(tmp_path: Path) -> None:

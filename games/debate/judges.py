@@ -22,15 +22,24 @@ The scripted judges, by spec (:func:`make_judge`):
   verified quote shares while naming the side's own answer and not the other's (only the side's
   first ``QUOTE_WORD_BUDGET`` = 30 words of distinct verified quotes count, so quoting the whole
   passage hands it nothing); each distinct unverified quote costs 2. On other questions it is
-  arithmetic: every claim written as ``expression = number`` (or ``≠``) is recomputed exactly; a
+  arithmetic: every claim written as ``expression = number`` (or ``≠``) is recomputed exactly,
+  and each distinct false claim costs 3. On a generated question (``questions="arithmetic"``) the
+  judge reads the intended computation back from the question text
+  (:func:`~spenv.games.debate.questions.solve_with_leaves`, as anyone who knows the question
+  templates could): a side earns 2 when it states the computation's last step as a true claim and
+  that step's value is its own answer, plus a tenth per step of the computation it states (over
+  the step's operands or over the question numbers it is computed from:
+  :func:`derivation_evidence`); no other true claim counts, so a contrived chain of true claims
+  that ends on a wrong answer earns nothing. On other numeric questions (no known computation) a
   side whose chain of true claims, starting from the question's numbers (in digits or as number
   words), reaches its own answer earns 2 (and a tenth more per question number that chain uses, so a
   full derivation outweighs a one-number coincidence; a claim uses only the numbers its value
-  depends on, so ``9 - 9 = 0`` or ``0 * 11 = 0`` add none), and each distinct false claim costs 3;
-  true claims that lead nowhere earn nothing, however many. The higher evidence wins; a tie (no
+  depends on, so ``9 - 9 = 0`` or ``0 * 11 = 0`` add none); true claims that lead nowhere earn
+  nothing, however many. The higher evidence wins; a tie (no
   checkable evidence, say) is a coin flip. In a consultancy (one side speaks) it believes the
   consultant only when its evidence is complete (a verified sentence naming its answer with every
-  question word; a derived answer that depends on a question number, with no false claim), and
+  question word; the computation's last step reaching its answer, or on other questions a derived
+  answer that depends on a question number, with no false claim), and
   otherwise picks the other answer. It states ``P(A)`` from the evidence margin (0.5 on a coin
   flip).
 
@@ -47,7 +56,7 @@ from fractions import Fraction
 from typing import Any
 
 from spenv.agents.base import Agent, BaseAgent
-from spenv.games.debate.questions import parse_number
+from spenv.games.debate.questions import Step, parse_number, solve_with_leaves
 from spenv.observation import Observation
 
 LABELS = ("A", "B")
@@ -426,6 +435,12 @@ class KeywordJudge(DebateJudge):
             scores = {x: quote_evidence(state["transcript"], question, answers, x) for x in LABELS}
             full = len(_content_words(question))
             kind = "quote evidence"
+        elif (steps := solve_with_leaves(question)) is not None:
+            scores = {
+                x: derivation_evidence(_side_texts(state, x), steps, answers[x]) for x in LABELS
+            }
+            full = 2.1  # complete: the question's last step, stated, reaching the side's answer
+            kind = "arithmetic evidence"
         else:
             scores = {
                 x: claim_evidence(_side_texts(state, x), question, answers[x]) for x in LABELS
@@ -514,6 +529,43 @@ def claim_evidence(texts: Iterable[str], question: str, own_answer: str) -> floa
     claims that lead nowhere earn nothing, however many."""
     s = score_side(texts, question, own_answer, "")
     return (2 + 0.1 * s.coverage if s.derived else 0) - 3 * s.false
+
+
+def derivation_evidence(
+    texts: Iterable[str], steps: Sequence[tuple[Step, tuple[int, ...]]], own_answer: str
+) -> float:
+    """A side's arithmetic evidence on a generated question, whose intended computation the
+    judge reads back from the question text (:func:`questions.solve_with_leaves`): 2 when the
+    side states the question's last step as a true claim and that step's value is its own
+    answer, plus a tenth for each step of the computation it states (a step is stated by a true
+    claim ``x op y = value`` over the step's own operands, or over all the question numbers the
+    step is computed from, in any order: ``3 * 15 = 45``, ``45 - 7 = 38``, ``3 * 15 - 7 = 38``),
+    minus 3 per distinct false claim. Any other true claim earns nothing, so a chain of true
+    identities or a sum of the question's numbers adjusted to reach a wrong answer gets no
+    credit: only the question's own computation leads to an answer."""
+    target = parse_number(own_answer)
+    stated = [False] * len(steps)
+    false = 0
+    seen: set[tuple[str, str, Fraction]] = set()
+    for text in texts:
+        for claim in find_claims(text):
+            if claim.key in seen:
+                continue
+            seen.add(claim.key)
+            if not claim.true:
+                false += 1
+                continue
+            if claim.relation != "=":
+                continue
+            ops = tuple(sorted(claim.operands))
+            for k, (step, leaves) in enumerate(steps):
+                if claim.value != step.value:
+                    continue
+                direct = tuple(sorted((Fraction(step.left), Fraction(step.right))))
+                if ops == direct or ops == tuple(Fraction(x) for x in leaves):
+                    stated[k] = True
+    derived = stated[-1] and target is not None and target == steps[-1][0].value
+    return (2 + 0.1 * sum(stated) if derived else 0) - 3 * false
 
 
 def _other(label: str) -> str:

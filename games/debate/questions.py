@@ -648,13 +648,34 @@ def _template_regex(template: _Template) -> re.Pattern[str]:
 _TEMPLATE_RES = tuple((t, _template_regex(t)) for t in TEMPLATES)
 
 
-def solve(question: str) -> list[Step] | None:
-    """The worked steps of a generated question, read back from its text (None for any other
-    text). The last step's value is the correct answer."""
+def _read_back(question: str) -> tuple[_Template, dict[str, int]] | None:
     text = question.strip()
     for template, regex in _TEMPLATE_RES:
         m = regex.match(text)
         if m:
             values = {k: int(v) for k, v in m.groupdict().items() if k not in ("name", "item")}
-            return worked_steps(template, values)
+            return template, values
     return None
+
+
+def solve(question: str) -> list[Step] | None:
+    """The worked steps of a generated question, read back from its text (None for any other
+    text). The last step's value is the correct answer."""
+    found = _read_back(question)
+    return None if found is None else worked_steps(*found)
+
+
+def solve_with_leaves(question: str) -> list[tuple[Step, tuple[int, ...]]] | None:
+    """:func:`solve`, each step with the question numbers it is computed from (sorted): the
+    numbers one expression of the whole step would use (``a * b - c`` for ``s0 - c``)."""
+    found = _read_back(question)
+    if found is None:
+        return None
+    template, values = found
+    leaves: list[tuple[int, ...]] = []
+    for left, _op, right in template.steps:
+        used: list[int] = []
+        for name in (left, right):
+            used.extend(leaves[int(name[1:])] if name.startswith("s") else (values[name],))
+        leaves.append(tuple(sorted(used)))
+    return list(zip(worked_steps(template, values), leaves, strict=True))

@@ -987,3 +987,36 @@ def test_a_full_derivation_outweighs_a_one_number_coincidence() -> None:
         env = make(rounds=1)
         debate(env, [a_text, b_text], question=question, correct_debater=side)
         assert env.episode().info["judge_correct"] is True
+
+
+def test_the_keyword_judge_credits_only_the_questions_own_computation() -> None:
+    from spenv.games.debate.judges import derivation_evidence
+    from spenv.games.debate.questions import solve_with_leaves
+
+    q = qmod.generate(5)
+    steps = solve_with_leaves(q.question)
+    assert steps is not None and [str(s) for s, _ in steps] == q.meta["steps"]
+    (_, leaves0), (last, leaves_last) = steps[0], steps[-1]
+    assert set(leaves_last) >= set(leaves0)
+    honest = "; ".join(f"{s.expr} = {s.value}" for s, _ in steps)
+    assert derivation_evidence([honest], steps, q.correct) == pytest.approx(2 + 0.1 * len(steps))
+    # The last step alone, over its own operands or written out over the question numbers.
+    assert derivation_evidence([str(last)], steps, q.correct) == pytest.approx(2.1)
+    # The same true steps do not support the other answer, and a false claim costs 3.
+    assert derivation_evidence([honest], steps, q.incorrect) == pytest.approx(0.0)
+    assert derivation_evidence([honest + "; 2 + 2 = 5"], steps, q.correct) == pytest.approx(
+        2 + 0.1 * len(steps) - 3
+    )
+    # True claims that are not the question's computation earn nothing, even when one of
+    # them ends on the side's answer.
+    total = sum(leaves_last)
+    wrong = q.incorrect
+    summed = " + ".join(map(str, leaves_last))
+    contrived = f"{summed} = {total}; {total} - {total} + {wrong} = {wrong}"
+    assert derivation_evidence([contrived], steps, q.incorrect) == 0.0
+    # One expression of the whole computation (seed 5: 38 × 3 = 114, 114 − 89 = 25).
+    assert q.meta["steps"] == ["38 × 3 = 114", "114 − 89 = 25"]
+    assert derivation_evidence(["38 * 3 - 89 = 25"], steps, "25") == pytest.approx(2.1)
+    assert derivation_evidence(["3 × 38 = 114, and 114 - 89 = 25"], steps, "25") == pytest.approx(
+        2.2
+    )

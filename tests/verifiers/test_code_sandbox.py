@@ -798,6 +798,14 @@ def test_trusted_tests_reuse_one_judge_per_worker(sb: Sandbox) -> None:
     assert [v.status for v in fresh] == [v.status for v in verdicts[:5]]
     two = sb.run_tests_many(jobs, workers=2, trusted_tests=True)
     assert [v.status for v in two] == [v.status for v in verdicts]
+    # No judge outlives the call, and the sandbox still copies (envs holding one are copied).
+    import pickle
+
+    assert (
+        pickle.loads(pickle.dumps(sb))
+        .run_tests("def f():\n    return 2\n", jobs[0]["tests"][1:])
+        .ok
+    )
 
 
 def test_a_trusted_judge_that_dies_or_hangs_fails_its_job_and_is_replaced(sb: Sandbox) -> None:

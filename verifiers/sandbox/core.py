@@ -145,6 +145,8 @@ def _compiled_boot(python: str) -> bytes | None:
 
 
 _CHECK_RE = re.compile(r"^def\s+check\s*\(", re.M)
+#: Per thread: (sandbox, judge pool) while run_tests_many(trusted_tests=True) runs a job there.
+_THREAD = threading.local()
 
 
 class Sandbox:
@@ -209,7 +211,6 @@ class Sandbox:
             if self._cg_layout is None and cgroups is True:
                 raise SandboxUnavailable("cgroups=True but no writable cgroup hierarchy was found")
         self._bwrap_args: dict[int, list[str]] = {}  # tmp size -> bwrap argv prefix
-        self._local = threading.local()  # .judges: the judge pool of run_tests_many, if any
         self._site_dirs = "" if self.backend == "docker" else _site_dirs(self.python)
         # The bootstrap compiled once by the sandbox's interpreter, in a memfd every run reads
         # at offset 0 (compiling its source costs each run more than starting the interpreter).
@@ -384,7 +385,8 @@ class Sandbox:
         }
         served = {"mode": "serve", "solution": solution, "per_test_timeout": per_test_timeout}
         served["files"] = []
-        judges: _JudgePool | None = getattr(self._local, "judges", None)
+        current = getattr(_THREAD, "judges", None)
+        judges: _JudgePool | None = current[1] if current and current[0] is self else None
         if judges is None:
             raw, nonce, sol_raw, sol_nonce = self._execute_tests(judge, served, lim)
         else:
@@ -429,11 +431,11 @@ class Sandbox:
         pool = _JudgePool(self)
 
         def one(kw: Mapping[str, Any]) -> Verdict:
-            self._local.judges = pool  # this thread's run_tests judges in the pool's judges
+            _THREAD.judges = (self, pool)  # this thread's run_tests judges in the pool's judges
             try:
                 return self.run_tests(**kw)
             finally:
-                self._local.judges = None
+                _THREAD.judges = None
 
         try:
             return self._map(one, jobs, workers)

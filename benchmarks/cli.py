@@ -57,6 +57,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
             allow_mixed=args.allow_mixed,
             retry_errors=args.retry_errors,
             progress=not args.quiet and sys.stderr.isatty(),
+            run=args.run,
         )
     except (ConfigMismatch, ValueError, FileNotFoundError, DistributedError) as exc:
         print(f"spenv: {exc}", file=sys.stderr)
@@ -79,6 +80,16 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     con.print(t)
     con.print(f"95% bootstrap intervals over items; results in {args.out}/results.json")
+    overlap = results.get("training_overlap")
+    if overlap:
+        for note in overlap["notes"]:
+            con.print(f"[yellow]training overlap: {note}[/yellow]")
+        if not overlap["notes"]:
+            srcs = "; ".join(f"{x['env']}: {x['source']}" for x in overlap["sources"]) or "none"
+            con.print(
+                f"no suite overlaps the training problems of {overlap['run']} "
+                f"(problem sources: {srcs})"
+            )
     failed = sum(
         m.get("status_counts", {}).get("agent_error", 0) for m in results["suites"].values()
     )
@@ -238,6 +249,11 @@ def add_parser(sub: Any) -> None:
         "--retry-errors",
         action="store_true",
         help="ask again for items on file with a sample the agent failed to produce",
+    )
+    pt.add_argument(
+        "--run",
+        help="the training run the agent came from (its folder, a checkpoint, or config.yaml): "
+        "suites whose problems it trained on are noted (found by itself for hf:RUN/checkpoints/..)",
     )
     pt.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_backend(pt)

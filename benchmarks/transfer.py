@@ -45,6 +45,7 @@ from spenv.benchmarks.metrics import (
 )
 from spenv.benchmarks.store import AppendLog, read_records, write_json_atomic
 from spenv.benchmarks.suites import SUITES, TEMPLATES, Item, Template, data_root, load_items
+from spenv.benchmarks.transfer_overlap import find_run_config, overlap_report
 from spenv.observation import Observation
 from spenv.rollout import ProgressBar
 
@@ -286,7 +287,8 @@ def grade_samples(
             from spenv.verifiers.code import Sandbox
 
             sandbox = Sandbox()
-        verdicts = sandbox.run_tests_many([job for _, _, job, _ in code_jobs])
+        # HumanEval's tests are trusted: one long-lived judge per worker, a fresh sandbox per sample
+        verdicts = sandbox.run_tests_many([job for _, _, job, _ in code_jobs], trusted_tests=True)
         for (i, j, _job, how), v in zip(code_jobs, verdicts, strict=True):
             out[i][j] = {
                 "response": answers[i][j],
@@ -460,6 +462,7 @@ def run_transfer(
     sandbox: Any = None,
     code_timeout: float = 10.0,
     resamples: int = DEFAULT_RESAMPLES,
+    run: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``agent`` on ``suites`` and write results to ``out``; returns ``results.json``.
 
@@ -471,6 +474,11 @@ def run_transfer(
     ``retry_errors`` asks again for those with a sample the agent failed to produce (a server
     that was down), and their new record replaces the old one. ``backend``, ``address``,
     ``gpus_per_task`` and ``max_retries`` go to :func:`spenv.distributed.run_sharded`.
+    ``run`` is the training run the agent came from (its folder, a checkpoint in it, or its
+    ``config.yaml``; found by itself for an ``hf:`` agent that is a checkpoint of a run): the
+    suites' problems that were among its training problems are counted, and
+    ``results["training_overlap"]`` says so, with a note per suite that overlaps
+    (:mod:`spenv.benchmarks.transfer_overlap`); None when no run is known.
     """
     t_start = time.perf_counter()
     if n < 1:
@@ -495,6 +503,8 @@ def run_transfer(
     loaded: dict[str, list[Item]] = {
         s: load_items(s, data_dir=data_dir, limit=limit, source=source) for s in suites
     }
+    found = find_run_config(agent, run)
+    overlap = overlap_report(*found, loaded, data_dir) if found is not None else None
     timings = {"load": time.perf_counter() - t0, "generate": 0.0, "agent": 0.0, "grade": 0.0}
     timings["write"] = 0.0
     agent_time_known = True
@@ -570,6 +580,7 @@ def run_transfer(
 
     results = summarize(out, suites, loaded, seed=seed, resamples=resamples, config=cfg)
     results["mixed_configs"] = mixed
+    results["training_overlap"] = overlap
     write_json_atomic(out / "results.json", results)
     timings["total"] = time.perf_counter() - t_start
     if not agent_time_known:
@@ -600,6 +611,7 @@ def run_transfer(
         sampling_applied=applied,
         agent_sampling=_agent_sampling(agent, seed, sampling) if backend == "local" else None,
         items_resumed=done_before,
+        training_overlap=overlap,
         timings=timings,
         eval_packages=package_versions(_EVAL_PACKAGES),
     )

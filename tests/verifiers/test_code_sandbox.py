@@ -774,6 +774,58 @@ def test_run_tests_many(sb: Sandbox) -> None:
     ]
 
 
+# A trusted test that counts the jobs its judge has run (in the judge's own work directory).
+COUNT_JOBS = "open('jobs', 'a').write('x')\nJOBS = len(open('jobs').read())"
+
+
+def test_trusted_tests_reuse_one_judge_per_worker(sb: Sandbox) -> None:
+    jobs = [
+        {"solution": f"def f():\n    return {i}\n", "tests": [COUNT_JOBS, "assert f() == 2"]}
+        for i in range(5)
+    ]
+    jobs.append(  # the judge's files are not the solution's
+        {
+            "solution": "def f():\n    return open('jobs').read()\n",
+            "tests": [COUNT_JOBS, "assert f() == 'x' * JOBS"],
+        }
+    )
+    verdicts = sb.run_tests_many(jobs, workers=1, trusted_tests=True)
+    assert [v.status for v in verdicts] == ["wrong", "wrong", "ok", "wrong", "wrong", "wrong"]
+    assert all(v.data["tests"][0]["passed"] for v in verdicts)  # one judge saw all six jobs
+    assert "FileNotFoundError" in verdicts[5].data["tests"][1]["error"]
+    # The same verdicts as a fresh judge per job, which sees one job only.
+    fresh = sb.run_tests_many(jobs[:5], workers=2)
+    assert [v.status for v in fresh] == [v.status for v in verdicts[:5]]
+    two = sb.run_tests_many(jobs, workers=2, trusted_tests=True)
+    assert [v.status for v in two] == [v.status for v in verdicts]
+    # No judge outlives the call, and the sandbox still copies (envs holding one are copied).
+    import pickle
+
+    assert (
+        pickle.loads(pickle.dumps(sb))
+        .run_tests("def f():\n    return 2\n", jobs[0]["tests"][1:])
+        .ok
+    )
+
+
+def test_a_trusted_judge_that_dies_or_hangs_fails_its_job_and_is_replaced(sb: Sandbox) -> None:
+    ok = {"solution": "def f():\n    return 2\n", "tests": [COUNT_JOBS, "assert f() == 2"]}
+    jobs = [
+        ok,
+        {**ok, "tests": ["import os\nos._exit(3)", "assert f() == 2"]},
+        ok,
+        {**ok, "tests": ["while True:\n    pass", "assert f() == 2"], "timeout": 1.0},
+        {**ok, "tests": [COUNT_JOBS, "assert JOBS == 1", "assert f() == 2"]},
+    ]
+    t0 = time.monotonic()
+    verdicts = sb.run_tests_many(jobs, workers=1, trusted_tests=True)
+    assert time.monotonic() - t0 < 15
+    assert [v.ok for v in verdicts] == [True, False, True, False, True], verdicts
+    assert verdicts[1].score == 0.0 and verdicts[1].status in ("error", "wrong")
+    assert verdicts[3].status == "timeout" and verdicts[3].data["judge"]["status"] == "timeout"
+    assert verdicts[4].data["tests"][1]["passed"]  # a fresh judge after the one that hung
+
+
 @BWRAP
 def test_sandbox_failure_is_an_error_verdict(bw: Sandbox) -> None:
     broken = Sandbox(bw.backend, limits=SMALL)
@@ -782,6 +834,9 @@ def test_sandbox_failure_is_an_error_verdict(bw: Sandbox) -> None:
     assert r.status == "sandbox_error" and r.verdict().status == "error"
     v = broken.run_tests("def f(): pass", ["assert True"])
     assert v.status == "error" and "sandbox" in v.detail
+    jobs = [{"solution": "def f(): pass", "tests": ["assert True"]}] * 2
+    for v in broken.run_tests_many(jobs, workers=1, trusted_tests=True):
+        assert v.status == "error" and "sandbox" in v.detail, v
 
 
 # ------------------------------------------------------------------------------- docker
@@ -1006,6 +1061,19 @@ def test_leaving_early_is_a_failure(bw: Sandbox, how: str, when: str) -> None:
     assert v.score == 0.0 and not v.ok, (how, when, v)
 
 
+@pytest.mark.parametrize("forged", [ALWAYS_EQUAL, INT_LIKE])
+def test_trusted_judges_refuse_forgeries_and_early_exits(sb: Sandbox, forged: str) -> None:
+    check = "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 3\n"
+    jobs = [{"solution": forged, "tests": check, "entry_point": "f"}]
+    for how in ("sys.exit", "os._exit", "SIGKILL own group", "close every fd"):
+        head, _, last = EXITS[how].format(at="    ").rpartition("\n")
+        sol = (head + "\n" if head else "") + "def f(x):\n" + last + "\n"
+        jobs.append({"solution": sol, "tests": check, "entry_point": "f", "timeout": 6})
+    honest = {"solution": "def f(x):\n    return x + 1\n", "tests": check, "entry_point": "f"}
+    verdicts = sb.run_tests_many([*jobs, honest], workers=1, trusted_tests=True)
+    assert [v.score for v in verdicts] == [0.0] * len(jobs) + [1.0], verdicts
+
+
 def test_tests_swallowing_exceptions_still_fail_a_dead_solution(bw: Sandbox) -> None:
     sol = "import os\ndef f(x):\n    os._exit(0)\n"
     tests = ["try:\n    f(1)\nexcept BaseException:\n    pass\nassert True"]
@@ -1068,6 +1136,13 @@ def f(x):
 """
     tests = [f"assert f(1) == 2 or {secret!r}", f"SECRET = {secret!r}\nassert f(2) == 3"]
     v = bw.run_tests(snoop, tests, timeout=20)
+    assert v.ok, v
+    assert "FOUND []" in v.data["run"]["stdout"], v.data["run"]["stdout"]
+    # A long-lived judge (trusted tests) that already judged a job holding the secret.
+    first = {"solution": "def f(x):\n    return x + 1\n", "tests": tests}
+    v = bw.run_tests_many(
+        [first, {**first, "solution": snoop, "timeout": 20}], workers=1, trusted_tests=True
+    )[1]
     assert v.ok, v
     assert "FOUND []" in v.data["run"]["stdout"], v.data["run"]["stdout"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from spenv.verifiers.code import Sandbox, bwrap_available, check_humaneval
+from spenv.verifiers.code import Sandbox, bwrap_available, check_humaneval, check_humaneval_many
 
 pytestmark = pytest.mark.backend("bwrap")
 
@@ -76,9 +76,14 @@ def _off_by_one(src: str) -> str | None:
     return None
 
 
-def test_all_canonical_solutions_pass(sandbox: Sandbox, problems: list[dict[str, Any]]) -> None:
+# trusted: each worker judges its problems in one long-lived judge sandbox (the fast path)
+@pytest.mark.parametrize("trusted", [False, True])
+def test_all_canonical_solutions_pass(
+    sandbox: Sandbox, problems: list[dict[str, Any]], trusted: bool
+) -> None:
     assert len(problems) == 164
-    verdicts = sandbox.run_tests_many([_job(p, p["canonical_solution"]) for p in problems])
+    jobs = [_job(p, p["canonical_solution"]) for p in problems]
+    verdicts = sandbox.run_tests_many(jobs, trusted_tests=trusted)
     failed = {p["task_id"]: v.detail for p, v in zip(problems, verdicts, strict=True) if not v.ok}
     assert failed == {}
     for p, v in zip(problems, verdicts, strict=True):
@@ -95,14 +100,17 @@ def test_return_none_bodies_fail(sandbox: Sandbox, problems: list[dict[str, Any]
     assert all(v.score == 0.0 and not v.data["tests"][0]["passed"] for v in verdicts)
 
 
-def test_off_by_one_mutants_fail(sandbox: Sandbox, problems: list[dict[str, Any]]) -> None:
+@pytest.mark.parametrize("trusted", [False, True])
+def test_off_by_one_mutants_fail(
+    sandbox: Sandbox, problems: list[dict[str, Any]], trusted: bool
+) -> None:
     mutants = []
     for p in problems:
         mutated = _off_by_one(p["canonical_solution"])
         if mutated is not None and mutated != p["canonical_solution"]:
             mutants.append((p["task_id"], _job(p, mutated)))
     assert len(mutants) == 128
-    verdicts = sandbox.run_tests_many([job for _, job in mutants])
+    verdicts = sandbox.run_tests_many([job for _, job in mutants], trusted_tests=trusted)
     survivors = {tid for (tid, _), v in zip(mutants, verdicts, strict=True) if v.ok}
     assert survivors == SURVIVING_MUTANTS
     caught = [v for (tid, _), v in zip(mutants, verdicts, strict=True) if tid not in survivors]
@@ -118,3 +126,23 @@ def test_check_humaneval_helper(sandbox: Sandbox, problems: list[dict[str, Any]]
     assert v.status == "format_error"
     with pytest.raises(ValueError, match="entry_point"):
         check_humaneval({"prompt": "", "test": ""}, "")
+
+
+def test_check_humaneval_many(sandbox: Sandbox, problems: list[dict[str, Any]]) -> None:
+    few = problems[:4]
+    wrong, broken = "    return not True\n", "    return (\n"
+    bodies = [wrong, few[1]["canonical_solution"], broken, few[3]["canonical_solution"]]
+    many = check_humaneval_many(few, bodies, sandbox=sandbox, workers=2)
+    one = [check_humaneval(p, b, sandbox=sandbox) for p, b in zip(few, bodies, strict=True)]
+    assert (
+        [v.status for v in many]
+        == [v.status for v in one]
+        == [
+            "wrong",
+            "ok",
+            "format_error",
+            "ok",
+        ]
+    )
+    with pytest.raises(ValueError, match="one completion"):
+        check_humaneval_many(few, bodies[:2], sandbox=sandbox)

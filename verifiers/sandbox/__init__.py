@@ -58,7 +58,7 @@ Modules: :mod:`.limits` (:class:`Limits`, :class:`RunResult`), :mod:`.core` (:cl
 """
 
 from spenv.verifiers.sandbox.backends import bwrap_available, docker_available
-from spenv.verifiers.sandbox.core import Sandbox, check_humaneval
+from spenv.verifiers.sandbox.core import Sandbox, check_humaneval, check_humaneval_many
 from spenv.verifiers.sandbox.limits import (
     BACKENDS,
     LIMIT_KINDS,
@@ -79,6 +79,7 @@ __all__ = [
     "SandboxUnavailable",
     "bwrap_available",
     "check_humaneval",
+    "check_humaneval_many",
     "docker_available",
     "run_limited",
 ]

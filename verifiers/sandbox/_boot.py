@@ -13,7 +13,12 @@ then does one of three things:
 ``judge``
     the tests' side, in another sandbox: runs the tests with each of the solution's functions
     replaced by a proxy that forwards the call over the channel, and reports each test over the
-    result fd, tagged with the run's token.
+    result fd, tagged with the run's token;
+``judge_server``
+    a long-lived judge for trusted reference tests: takes jobs (the tests, and the two ends of
+    a fresh solution sandbox's call channel, passed as file descriptors) over a control socket,
+    judges each job as ``judge`` does in a fresh namespace, and streams its tagged records back
+    over the socket, ending each job with a ``Z`` record.
 
 The solution never runs in the judge's interpreter, and the tests never exist in the solution's
 sandbox. Results that are not plain data, a solution that dies, exits or stops answering, and
@@ -23,8 +28,7 @@ It must run on the sandbox's interpreter with ``-S`` (no site) and imports littl
 each import costs milliseconds per run.
 """
 
-import contextlib
-import posix as _os  # not os: importing os (and signal, types) costs milliseconds per run
+import posix as _os  # not os, contextlib: importing them costs milliseconds per run
 import sys
 
 
@@ -78,8 +82,10 @@ def _spenv_boot():
     for rel, content in payload.pop("files"):
         parts = rel.split("/")
         for i in range(1, len(parts)):
-            with contextlib.suppress(FileExistsError):
+            try:  # noqa: SIM105 (contextlib costs milliseconds per run)
                 _os.mkdir("/".join(parts[:i]))
+            except FileExistsError:
+                pass
         if type(content) is str:
             content = content.encode("utf-8")
         with open(rel, "wb") as f:
@@ -103,10 +109,21 @@ def _spenv_boot():
             _spenv_init(child)  # never returns
     if payload["mode"] == "run":
         _spenv_program(payload, emit)
-    elif payload["mode"] == "serve":
-        _spenv_serve(payload, emit, chan)
     else:
-        _spenv_judge(payload, emit, chan)
+        if payload["mode"] == "serve":
+            _spenv_serve(payload, emit, chan)
+        elif payload["mode"] == "judge_server":
+            _spenv_judge_server(chan)
+        else:
+            _spenv_judge(payload, emit, chan)
+        # Done: leave without the interpreter's finalization (milliseconds per run, and
+        # nothing the verdict depends on), once the program's output is flushed.
+        for stream in (sys.stdout, sys.stderr):
+            try:  # noqa: SIM105
+                stream.flush()
+            except BaseException:
+                pass
+        _os._exit(0)
 
 
 def _spenv_init(child):
@@ -716,6 +733,111 @@ def _spenv_judge(payload, emit, chan):
         emit(f"T {index} {flag} {_clock() - t0:.6f} {err or ''}")
         index += 1
     emit("D")
+
+
+# --------------------------------------------------------------------- the long-lived judge
+class _SpenvCap:
+    """A capped text sink standing in for stdout/stderr while one job is judged."""
+
+    cap = 1 << 16
+
+    def __init__(self):
+        self.parts = []
+        self.size = 0
+
+    def write(self, s):
+        if type(s) is not str:
+            raise TypeError("write() argument must be str")
+        room = self.cap - self.size
+        if room > 0:
+            self.parts.append(s[:room])
+            self.size += min(len(s), room)
+        return len(s)
+
+    def flush(self):
+        pass
+
+    def text(self):
+        return "".join(self.parts)
+
+
+def _spenv_recv_job(sock, _socket):
+    """One job from the host: (payload, fds), or None at end of file or on a broken message."""
+    import marshal
+
+    fds = []
+    try:
+        head, anc, flags, _addr = sock.recvmsg(4, _socket.CMSG_SPACE(16))
+        for level, kind, data in anc:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                size = len(data) - len(data) % 4
+                fds += [int.from_bytes(data[i : i + 4], sys.byteorder) for i in range(0, size, 4)]
+        if not head or flags & getattr(_socket, "MSG_CTRUNC", 8):
+            raise ValueError("no job")
+        while len(head) < 4:
+            more = sock.recv(4 - len(head))
+            if not more:
+                raise ValueError("torn job")
+            head += more
+        n = int.from_bytes(head, "big")
+        chunks, got = [], 0
+        while got < n:
+            b = sock.recv(min(n - got, 1 << 20))
+            if not b:
+                raise ValueError("torn job")
+            chunks.append(b)
+            got += len(b)
+        job = marshal.loads(b"".join(chunks))
+        if type(job) is not dict or len(fds) != 2:
+            raise ValueError("malformed job")
+    except (OSError, ValueError, EOFError, TypeError):
+        for fd in fds:
+            try:  # noqa: SIM105
+                _os.close(fd)
+            except OSError:
+                pass
+        return None
+    return job, fds
+
+
+def _spenv_judge_server(chan):
+    import _socket
+    import time
+
+    sock = _socket.socket(fileno=chan[0])
+    if chan[1] != chan[0]:
+        _os.close(chan[1])
+    real = sys.stdout, sys.stderr
+    while True:
+        got = _spenv_recv_job(sock, _socket)
+        if got is None:
+            return
+        job, fds = got
+        nonce = job.pop("nonce", "")
+
+        def emit(line, nonce=nonce):
+            sock.sendall((nonce + " " + line + "\n").encode("utf-8", "replace"))
+
+        out, err = _SpenvCap(), _SpenvCap()
+        c0 = time.process_time()
+        try:
+            sys.stdout, sys.stderr = out, err
+            emit("S")
+            _spenv_judge(job, emit, (fds[0], fds[1]))
+        except OSError:
+            return  # the host is gone
+        except BaseException as e:
+            emit("U judge: " + _spenv_fmt(e))
+        finally:
+            sys.stdout, sys.stderr = real
+            for fd in fds:
+                try:  # noqa: SIM105
+                    _os.close(fd)
+                except OSError:
+                    pass
+        emit("O " + _spenv_esc(out.text()))
+        emit("R " + _spenv_esc(err.text()))
+        emit(f"Z {time.process_time() - c0:.6f}")
 
 
 if __name__ == "__main__":

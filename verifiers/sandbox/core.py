@@ -36,6 +36,7 @@ from spenv.verifiers.sandbox.backends import (
     _which_python,
 )
 from spenv.verifiers.sandbox.cgroups import _cg_layout, _Cgroup
+from spenv.verifiers.sandbox.judges import _JudgePool
 from spenv.verifiers.sandbox.limits import (
     _DRAIN_SECONDS,
     _ENV_MARK,
@@ -144,6 +145,8 @@ def _compiled_boot(python: str) -> bytes | None:
 
 
 _CHECK_RE = re.compile(r"^def\s+check\s*\(", re.M)
+#: Per thread: (sandbox, judge pool) while run_tests_many(trusted_tests=True) runs a job there.
+_THREAD = threading.local()
 
 
 class Sandbox:
@@ -382,7 +385,12 @@ class Sandbox:
         }
         served = {"mode": "serve", "solution": solution, "per_test_timeout": per_test_timeout}
         served["files"] = []
-        raw, nonce, sol_raw, sol_nonce = self._execute_tests(judge, served, lim)
+        current = getattr(_THREAD, "judges", None)
+        judges: _JudgePool | None = current[1] if current and current[0] is self else None
+        if judges is None:
+            raw, nonce, sol_raw, sol_nonce = self._execute_tests(judge, served, lim)
+        else:
+            raw, nonce, sol_raw, sol_nonce = judges.run(judge, served, lim)
         records = _parse_records(raw.results, nonce)
         run = self._classify(raw, records, lim)
         sol_records = _parse_records(sol_raw.results, sol_nonce)
@@ -398,11 +406,41 @@ class Sandbox:
         return self._map(lambda kw: self.run(**kw), jobs, workers)
 
     def run_tests_many(
-        self, jobs: Iterable[Mapping[str, Any]], *, workers: int | None = None
+        self,
+        jobs: Iterable[Mapping[str, Any]],
+        *,
+        workers: int | None = None,
+        trusted_tests: bool = False,
     ) -> list[Verdict]:
         """:meth:`run_tests` over many jobs concurrently (each a dict of its keyword arguments:
-        ``solution``, ``tests``, ``entry_point``, ...); verdicts in input order."""
-        return self._map(lambda kw: self.run_tests(**kw), list(jobs), workers)
+        ``solution``, ``tests``, ``entry_point``, ...); verdicts in input order.
+
+        ``trusted_tests=True`` says every job's tests (and ``setup``) are trusted reference
+        tests (HumanEval's ``check``, MBPP's asserts), never tests an agent wrote: each worker
+        then judges its jobs in one long-lived judge sandbox, started once, instead of a fresh
+        judge sandbox per job. Every solution still runs in a fresh sandbox of its own, and the
+        judge still never runs it: the judge gets each job's tests and the ends of that
+        solution's call channel, runs the tests in a fresh namespace and reports them. A judge
+        that dies or runs past a job's time limit fails that job and is replaced. The judges
+        end before this returns."""
+        jobs = list(jobs)
+        if not trusted_tests:
+            return self._map(lambda kw: self.run_tests(**kw), jobs, workers)
+        if self.backend == "docker":
+            self._execute_tests({}, {}, self.limits)  # raises: docker has no call channel
+        pool = _JudgePool(self)
+
+        def one(kw: Mapping[str, Any]) -> Verdict:
+            _THREAD.judges = (self, pool)  # this thread's run_tests judges in the pool's judges
+            try:
+                return self.run_tests(**kw)
+            finally:
+                _THREAD.judges = None
+
+        try:
+            return self._map(one, jobs, workers)
+        finally:
+            pool.close()
 
     # -- internals
     def _map(self, fn: Callable[[Any], Any], jobs: list[Any], workers: int | None) -> list[Any]:
@@ -441,13 +479,14 @@ class Sandbox:
         channel: tuple[int, int] | None = None,
         stop_fd: int | None = None,
         judge: bool = False,
+        hooks: dict[str, Any] | None = None,
     ) -> tuple[_Raw, str]:
         nonce = secrets.token_hex(16)
         payload["nonce"] = nonce
         data = marshal.dumps(payload, 2)  # version 2: readable by any Python 3
         if self.backend == "docker":
             return self._execute_docker(data, stdin, lim, nonce), nonce
-        return self._execute_local(data, stdin, lim, channel, stop_fd, judge), nonce
+        return self._execute_local(data, stdin, lim, channel, stop_fd, judge, hooks), nonce
 
     def _execute_tests(self, judge: dict[str, Any], solution: dict[str, Any], lim: Limits) -> Any:
         """Run the solution's server and the judge in two sandboxes joined by a call channel;
@@ -492,10 +531,12 @@ class Sandbox:
         channel: tuple[int, int] | None = None,
         stop_fd: int | None = None,
         judge: bool = False,
+        hooks: dict[str, Any] | None = None,
     ) -> _Raw:
         """One run. ``channel``: two fds (the child reads the first, writes the second) passed
         into the sandbox and closed here once it started; ``stop_fd``: readable when the caller
-        wants the run ended."""
+        wants the run ended; ``hooks``: given, ``hooks["kill"]`` is set, once the run started,
+        to a function that kills its whole tree at once."""
         raw = _Raw()
         chan_fds = list(channel or ())
         # The judge reads PYTHONHASHSEED=0 (set in every sandbox's environment): str hashes, and
@@ -624,6 +665,8 @@ class Sandbox:
                 elif not bwrap:
                     _kill_marked(mark)
 
+            if hooks is not None:
+                hooks["kill"] = kill_tree
             assert proc.stdout is not None and proc.stderr is not None
             _pump(
                 proc,
@@ -907,6 +950,21 @@ def _default_sandbox() -> Sandbox:
         return _DEFAULT["sb"]
 
 
+def _humaneval_job(problem: Mapping[str, Any], completion: str, timeout: float) -> dict[str, Any]:
+    for key in ("prompt", "test", "entry_point"):
+        if key not in problem:
+            raise ValueError(f"problem has no {key!r} field (a HumanEval problem record needed)")
+    if not isinstance(completion, str):
+        raise TypeError(f"completion must be a str, got {type(completion).__name__}")
+    return {
+        "solution": problem["prompt"] + completion,
+        "tests": problem["test"],
+        "entry_point": problem["entry_point"],
+        "timeout": timeout,
+        "setup": problem["prompt"],
+    }
+
+
 def check_humaneval(
     problem: Mapping[str, Any],
     completion: str,
@@ -917,14 +975,25 @@ def check_humaneval(
     """Grade a HumanEval completion (the function body that follows ``problem["prompt"]``) in
     the sandbox: prompt + completion is the solution; ``check(entry_point)`` runs in the judge's
     sandbox beside the prompt (whose helpers the tests call), with the entry point a proxy."""
-    for key in ("prompt", "test", "entry_point"):
-        if key not in problem:
-            raise ValueError(f"problem has no {key!r} field (a HumanEval problem record needed)")
+    job = _humaneval_job(problem, completion, timeout)
+    return (sandbox or _default_sandbox()).run_tests(**job)
+
+
+def check_humaneval_many(
+    problems: Sequence[Mapping[str, Any]],
+    completions: Sequence[str],
+    *,
+    sandbox: Sandbox | None = None,
+    timeout: float = 10.0,
+    workers: int | None = None,
+) -> list[Verdict]:
+    """:func:`check_humaneval` for each (problem, completion) pair, ``workers`` at a time
+    (default: the sandbox's ``workers``); verdicts in input order. HumanEval's tests are
+    trusted, so each worker judges its problems in one long-lived judge sandbox
+    (:meth:`Sandbox.run_tests_many` with ``trusted_tests=True``); every completion still runs
+    in a fresh sandbox of its own."""
+    if isinstance(completions, str) or len(problems) != len(completions):
+        raise ValueError("give one completion (a str) per problem")
+    jobs = [_humaneval_job(p, c, timeout) for p, c in zip(problems, completions, strict=True)]
     sb = sandbox or _default_sandbox()
-    return sb.run_tests(
-        problem["prompt"] + completion,
-        problem["test"],
-        entry_point=problem["entry_point"],
-        timeout=timeout,
-        setup=problem["prompt"],
-    )
+    return sb.run_tests_many(jobs, workers=workers, trusted_tests=True)

@@ -603,14 +603,7 @@ class TextEnv(AECEnv):
         infos = self.infos
         agents = self.agents
         if len(agents) == 2 and len(views) == 2:  # two seats (most games): no loop
-            info = infos[agents[0]]
-            obs = views[0]
-            info["observation"] = obs
-            info["legal_actions"] = obs.legal_actions
-            info = infos[agents[1]]
-            obs = views[1]
-            info["observation"] = obs
-            info["legal_actions"] = obs.legal_actions
+            show_two(infos, agents[0], views[0], agents[1], views[1])
             return
         for a, obs in zip(agents, views, strict=True):
             info = infos[a]
@@ -730,6 +723,19 @@ class TextEnv(AECEnv):
                 self._extras[n] = dict(extra)
             else:
                 got.update(extra)
+
+
+def show_two(
+    infos: dict[str, dict[str, Any]], a: str, va: Observation, b: str, vb: Observation
+) -> None:
+    """Put two seats' current views into their infos (``observation`` and ``legal_actions``):
+    the two-seat refresh of :meth:`TextEnv._refresh_all`, shared with games' speed paths."""
+    info = infos[a]
+    info["observation"] = va
+    info["legal_actions"] = va.legal_actions
+    info = infos[b]
+    info["observation"] = vb
+    info["legal_actions"] = vb.legal_actions
 
 
 # Episode records of observations that games share across games (``_shared_views``): each

@@ -659,12 +659,15 @@ class TextEnv(AECEnv):
         system = self.system_prompts()
         per_decision = self.decision_rewards()
         elapsed, extras = self._elapsed, self._extras
-        record = _shared_record if self._shared_views else _fresh_record
+        shared = self._shared_views
         turns = []
         for i, (agent, obs, raw, move, valid, error) in enumerate(self._turns):
-            od = record(obs)
-            if od.get("system") == system.get(agent):
-                del od["system"]
+            if shared:
+                od = _shared_record(obs, system.get(agent))
+            else:
+                od = _fresh_record(obs)
+                if od.get("system") == system.get(agent):
+                    del od["system"]
             turn = Turn(
                 i,
                 agent,
@@ -739,10 +742,11 @@ def show_two(
 
 
 # Episode records of observations that games share across games (``_shared_views``): each
-# observation's stored dict is built once; a turn gets a shallow copy (its nested ``state`` is
-# shared with the other turns of that observation: records are read, not edited in place).
-_RECORDS: dict[int, tuple[Observation, dict[str, Any]]] = {}
-_RECORDS_LIMIT = 8192
+# observation's stored dict is built once, with and without its system prompt (left out when it
+# is the seat's, stored once per episode), and turns share it: records are read, not edited in
+# place (one dict less per turn to build, and for the garbage collector to walk).
+_RECORDS: dict[int, list[Any]] = {}
+_RECORDS_LIMIT = 16384
 
 
 def _fresh_record(obs: Observation) -> dict[str, Any]:
@@ -751,10 +755,16 @@ def _fresh_record(obs: Observation) -> dict[str, Any]:
     return od
 
 
-def _shared_record(obs: Observation) -> dict[str, Any]:
+def _shared_record(obs: Observation, system: str | None) -> dict[str, Any]:
     hit = _RECORDS.get(id(obs))
     if hit is None or hit[0] is not obs:
         if len(_RECORDS) >= _RECORDS_LIMIT:
             _RECORDS.clear()
-        hit = _RECORDS[id(obs)] = (obs, _fresh_record(obs))
-    return dict(hit[1])
+        hit = _RECORDS[id(obs)] = [obs, _fresh_record(obs), None]
+    if obs.system != system:
+        return hit[1]
+    bare = hit[2]
+    if bare is None:
+        bare = hit[2] = dict(hit[1])
+        del bare["system"]
+    return bare

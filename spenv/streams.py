@@ -170,3 +170,32 @@ class Stream:
         """numpy's state dict of the stream's position."""
         pos = self.position()
         return pcg64_state(*pos) if type(pos) is tuple else pos
+
+
+class GeneratorStream(Stream):
+    """A :class:`Stream` that stands in for a numpy ``Generator`` (an agent's ``rng``).
+
+    ``random()`` is drawn arithmetically while that is all the holder asks for; any other
+    attribute (``integers``, ``choice``, ``bit_generator``, ...) is the numpy generator's, made
+    at the stream's position on first use (a recycled one from :data:`SPARE_GENERATORS` when
+    there is one), after which every draw goes through it. The draws are exactly those of a
+    numpy PCG64 generator at the same (state, inc).
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        spare = SPARE_GENERATORS.pop() if SPARE_GENERATORS else None
+        return getattr(self.generator(spare), name)
+
+    def recycle(self) -> None:
+        """Hand the numpy generator (if one was made) back for reuse; the stream is done."""
+        gen = self.gen
+        if gen is not None and len(SPARE_GENERATORS) < _SPARES_LIMIT:
+            self.gen = None
+            SPARE_GENERATORS.append(gen)
+
+
+#: numpy generators that finished streams handed back, reused by the next that needs one.
+SPARE_GENERATORS: list[np.random.Generator] = []
+_SPARES_LIMIT = 256

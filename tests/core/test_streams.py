@@ -66,3 +66,37 @@ def test_env_draws_mixing_uniform_and_np_random_replay_exactly() -> None:
     assert env.episode().info["deals"][0] == list(
         [("J", "Q"), ("J", "K"), ("Q", "J"), ("Q", "K"), ("K", "J"), ("K", "Q")][int(deal * 6)]
     )
+
+
+def test_a_generator_stream_is_numpys_generator_draw_for_draw() -> None:
+    """An agent's per-game ``rng`` in a run: ``random()`` without numpy, anything else through
+    a numpy generator made (or reused) at the same position."""
+    from spenv.rollout import agent_game_state
+    from spenv.streams import SPARE_GENERATORS, GeneratorStream
+
+    state = agent_game_state(5, 3, 0)
+    ref = np.random.Generator(np.random.PCG64())
+    ref.bit_generator.state = state
+    stream = GeneratorStream(state["state"]["state"], state["state"]["inc"])
+    assert [stream.random() for _ in range(9)] == ref.random(9).tolist()
+    assert stream.gen is None  # nothing but random() so far: no numpy generator
+    assert stream.integers(0, 10**6, 5).tolist() == ref.integers(0, 10**6, 5).tolist()
+    assert stream.random() == ref.random()
+    assert stream.choice(7) == ref.choice(7)
+    assert stream.bit_generator.state == ref.bit_generator.state
+    made = stream.gen
+    stream.recycle()
+    assert stream.gen is None and SPARE_GENERATORS[-1] is made
+    again = GeneratorStream(11, 13)
+    assert again.permutation(4).tolist() is not None and again.gen is made  # reused
+    fresh = np.random.Generator(np.random.PCG64())
+    fresh.bit_generator.state = pcg64_state(11, 13)
+    assert again.random() == (fresh.permutation(4), fresh.random())[1]
+
+
+def test_a_run_gives_scripted_agents_their_own_generator_back() -> None:
+    runner = spenv.Runner("KuhnPoker-v1", ["random", "random"], games=4, seed=0)
+    spec_agent = runner.agents[0]
+    before = spec_agent.rng
+    assert len(list(runner)) == 4
+    assert spec_agent.rng is before  # per-game streams only while the run lasts

@@ -48,7 +48,7 @@ from spenv.agent import Agent, AgentResolver, BaseAgent, check_agent, default_re
 from spenv.env import AgentFailure, TextEnv
 from spenv.episode import Episode, EpisodeWriter
 from spenv.registry import make
-from spenv.streams import GeneratorStream, pcg64_math_ok, pcg64_state
+from spenv.streams import GeneratorStream, pcg64_math_ok, pcg64_state, prime_seeds
 
 if TYPE_CHECKING:  # asyncio and concurrent.futures load only when an async agent plays
     import asyncio
@@ -290,6 +290,10 @@ class _AsyncDriver:
             loop.close()
 
 
+#: Per-game seeds derived ahead at a time, and the fewest worth a vectorized pass.
+_PRIME_CHUNK = 1024
+_PRIME_MIN = 64
+
 #: Decisions in flight per async agent that sets no ``max_concurrency``.
 DEFAULT_CONCURRENCY = 64
 
@@ -452,6 +456,7 @@ class Runner:
         self.progress = progress
         self.on_episode = on_episode
         self.calls = 0  # number of act/act_batch calls made (one per agent per tick)
+        self._primed = (0, 0)  # the per-game seeds whose generator states are derived ahead
         self._token = uuid.uuid4().hex[:12]
 
     def seating(self, index: int) -> tuple[int, int | None]:
@@ -466,9 +471,22 @@ class Runner:
     def _start(self, env: TextEnv, position: int) -> _Slot:
         index = self.start + position
         rotation, seed = self.seating(index)
+        if seed is not None and not self._primed[0] <= seed < self._primed[1]:
+            self._prime(seed)
         seats, players = self._seatings[rotation]
         env.reset(seed=seed, options=self.reset_options or None)
         return _Slot(env, index, seats, players)
+
+    def _prime(self, seed: int) -> None:
+        """Derive the generator states of the next per-game seeds in one vectorized pass
+        (:func:`spenv.streams.prime_seeds`): numpy's seeding, exactly, at a fraction of its
+        per-seed cost. Only for runs with many seeds left; a short run seeds game by game."""
+        last = self.seating(self.start + self.games - 1)[1]
+        assert last is not None
+        count = min(_PRIME_CHUNK, last - seed + 1)
+        self._primed = (seed, seed + max(count, 1))
+        if count >= _PRIME_MIN:
+            prime_seeds(range(seed, seed + count))
 
     def _episode(self, slot: _Slot, error: str | None = None) -> Episode:
         env = slot.env

@@ -100,3 +100,26 @@ def test_a_run_gives_scripted_agents_their_own_generator_back() -> None:
     before = spec_agent.rng
     assert len(list(runner)) == 4
     assert spec_agent.rng is before  # per-game streams only while the run lasts
+
+
+def test_bulk_seeding_is_numpys_seeding() -> None:
+    """The vectorized derivation of many seeds' states (a run's per-game seeds) is exactly
+    ``default_rng(seed)``'s, and a run's seeded games replay after priming."""
+    from spenv.streams import _SEED_STATES, _seed_states_bulk, bulk_seeding_ok, prime_seeds
+
+    assert bulk_seeding_ok()
+    rng = np.random.default_rng(0)
+    seeds = [0, 1, 2**32 - 1, *rng.integers(0, 2**32, 200).tolist()]
+    for seed, (state, inc) in zip(seeds, _seed_states_bulk(seeds), strict=True):
+        st = np.random.default_rng(seed).bit_generator.state["state"]
+        assert (state, inc) == (st["state"], st["inc"])
+    _SEED_STATES.clear()
+    prime_seeds(range(2**32 - 3, 2**32 + 3))  # seeds from 2**32 on are left to seed_state
+    assert set(_SEED_STATES) == {2**32 - 3, 2**32 - 2, 2**32 - 1}
+    eps = spenv.run_games("KuhnPoker-v1", ["random", "random"], games=300, seed=40_000)
+    assert 40_000 in _SEED_STATES and 40_149 in _SEED_STATES  # derived ahead, in one pass
+    for ep in eps[::37]:
+        assert spenv.replay(ep).replay_key() == ep.replay_key()
+        ref = np.random.default_rng(ep.seed)
+        deal = int(ref.random() * 6)
+        assert tuple(ep.info["deals"][0]) == [(a, b) for a in "JQK" for b in "JQK" if a != b][deal]

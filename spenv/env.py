@@ -660,13 +660,14 @@ class TextEnv(AECEnv):
         per_decision = self.decision_rewards()
         elapsed, extras = self._elapsed, self._extras
         shared = self._shared_views
+        seat_system = system.get
         turns = []
         for i, (agent, obs, raw, move, valid, error) in enumerate(self._turns):
             if shared:
-                od = _shared_record(obs, system.get(agent))
+                od = _shared_record(obs, seat_system(agent))
             else:
                 od = _fresh_record(obs)
-                if od.get("system") == system.get(agent):
+                if od.get("system") == seat_system(agent):
                     del od["system"]
             turn = Turn(
                 i,
@@ -678,9 +679,9 @@ class TextEnv(AECEnv):
                 valid,
                 error,
                 elapsed.get(i) if elapsed else None,
-                dict(extras[i]) if i in extras else {},
+                dict(extras[i]) if extras and i in extras else {},
             )
-            if i in per_decision:
+            if per_decision and i in per_decision:
                 turn.reward = float(per_decision[i])
             turns.append(turn)
         end = self._finished if self._finished is not None else time.time()

@@ -550,7 +550,7 @@ class Runner:
         except Exception:
             finished.append((slot, traceback.format_exc(limit=8)))
             return
-        if env.done:  # free the slot now, so the next tick's batch is full
+        if env._outcomes:  # done (inlined): free the slot now, so the next tick's batch is full
             finished.append((slot, None))
 
     def _deliver(
@@ -664,7 +664,7 @@ class Runner:
                 if slot.waiting:
                     continue
                 env = slot.env
-                if env.done:  # a game can end at reset
+                if env._outcomes:  # done (a game can end at reset)
                     finished.append((slot, None))
                     continue
                 seat = env.agent_selection

@@ -32,7 +32,7 @@ import re
 import time
 from typing import Any, ClassVar
 
-from spenv.env import TextEnv, show_two
+from spenv.env import TextEnv
 from spenv.observation import Observation
 
 CARDS = ("J", "Q", "K")
@@ -216,9 +216,15 @@ class KuhnPokerEnv(TextEnv):
                 views = self._views = table.finals.get(hist) or self._build_views()
                 terminations = self.terminations
                 terminations["player_0"] = terminations["player_1"] = True
-                show_two(infos, "player_0", views[0], "player_1", views[1])
-                infos["player_0"]["outcome"] = outcomes["player_0"]
-                infos["player_1"]["outcome"] = outcomes["player_1"]
+                v0, v1 = views
+                info = infos["player_0"]
+                info["observation"] = v0
+                info["legal_actions"] = v0.legal_actions
+                info["outcome"] = outcomes["player_0"]
+                info = infos["player_1"]
+                info["observation"] = v1
+                info["legal_actions"] = v1.legal_actions
+                info["outcome"] = outcomes["player_1"]
             cumulative = self._cumulative_rewards
             rewards = self.rewards
             cumulative["player_0"] += rewards["player_0"]
@@ -226,7 +232,13 @@ class KuhnPokerEnv(TextEnv):
         else:
             self.agent_selection = _SEATS[(self._first + len(hist)) % 2]
             views = self._views = self._table.views.get(hist) or self._build_views()
-            show_two(infos, "player_0", views[0], "player_1", views[1])
+            v0, v1 = views
+            info = infos["player_0"]
+            info["observation"] = v0
+            info["legal_actions"] = v0.legal_actions
+            info = infos["player_1"]
+            info["observation"] = v1
+            info["legal_actions"] = v1.legal_actions
         if self.render_mode == "human":
             self.render()
 

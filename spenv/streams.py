@@ -277,7 +277,12 @@ class GeneratorStream(Stream):
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
-        spare = SPARE_GENERATORS.pop() if SPARE_GENERATORS else None
+        if name.startswith("__"):  # copy, pickle and friends probe for these
+            raise AttributeError(name)
+        try:
+            spare = SPARE_GENERATORS.pop()
+        except IndexError:  # none to reuse (or another thread took the last)
+            spare = None
         return getattr(self.generator(spare), name)
 
     def recycle(self) -> None:

@@ -34,11 +34,12 @@ value and its optimal moves.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent, RandomAgent
-from spenv.env import TextEnv
+from spenv.env import TextEnv, show_two
 from spenv.observation import Observation
 
 _SEATS = ("player_0", "player_1")
@@ -199,8 +200,122 @@ class TicTacToeEnv(TextEnv):
     def _new_game(self, options: dict[str, Any]) -> str:
         self._board = EMPTY_BOARD
         self._history = []
-        self._views = self._cached_views()
+        if not self._fast_path:
+            self._node = None
+            self._views = self._cached_views()
+            return _SEATS[0]
+        nodes = self._positions
+        if nodes is None:
+            nodes = self._positions = self._position_table()
+        node = nodes.get(EMPTY_BOARD)
+        if node is None:
+            node = nodes[EMPTY_BOARD] = _Node(self._cached_views())
+        self._node = node
+        self._views = node.views
         return _SEATS[0]
+
+    def _position_table(self) -> dict[str, _Node]:
+        """The fast path's positions for this env's context (shared by every env with it)."""
+        key = (self.env_id, self.retries, self.invalid_reward)
+        nodes = self._nodes.get(key)
+        if nodes is None:
+            if len(self._nodes) >= self._NODES_LIMIT:
+                self._nodes.clear()
+            nodes = self._nodes[key] = {}
+        return nodes
+
+    # ------------------------------------------------------------------ the hot path
+    # An opt-in speed path (``_fast_path``): a legal move's outcome (the next board, who moves,
+    # both views; at the end the outcomes, rewards and final views) depends only on the game's
+    # context (env id, retries, invalid_reward) and the board, so the generic path's result for
+    # each (board, legal move) is kept in a shared table of positions, and a move found there
+    # is played from it in a few assignments: what TextEnv.step, _accept, _apply and _finish
+    # do, inlined. Anything else (parsed or invalid moves, dead steps) goes through TextEnv and
+    # fills the table. tests/core/test_fast_paths.py checks that both paths give the same
+    # trajectories and records.
+    _fast_path: ClassVar[bool] = True
+    _nodes: ClassVar[dict[tuple, dict[str, _Node]]] = {}
+    _NODES_LIMIT = 64
+    _node: _Node | None = None  # the current position while the game is on (fast path only)
+    _positions: dict[str, _Node] | None = None  # this context's table
+
+    def step(self, action: Any) -> None:
+        """:meth:`TextEnv.step`; a legal move already in the position table runs inlined."""
+        node = self._node
+        if node is None or type(action) is not str:
+            TextEnv.step(self, action)  # dead steps, non-text actions, the fast path off
+            if node is not None:
+                self._node = None if self._outcomes else node
+            return
+        edge = node.children.get(action)
+        if edge is None:
+            if action in node.views[_SEAT_INDEX[self.agent_selection]].legal_actions:
+                TextEnv.step(self, action)
+                self._learn(node, action)
+            else:  # a parsed or invalid move: the board may have changed
+                TextEnv.step(self, action)
+                self._node = None if self._outcomes else self._positions.get(self._board)
+            return
+        nxt, move, cell = edge
+        agent = self.agent_selection
+        # (No step reward is pending here: TicTacToe gives rewards only as the game ends.)
+        self._cumulative_rewards[agent] = 0.0
+        infos = self.infos
+        self._turns.append((agent, infos[agent]["observation"], action, move, True, None))
+        self._feedback = None
+        self._turn += 1
+        self._board = nxt.board
+        self._history.append(cell)
+        final = nxt.final
+        if final is None:
+            self._node = nxt
+            self.agent_selection = nxt.agent
+            views = self._views = nxt.views
+            show_two(infos, "player_0", views[0], "player_1", views[1])
+        else:
+            outcomes, given, views = final
+            self._node = None
+            if given is not None:
+                rewards, totals = self.rewards, self._totals
+                for a, r in given.items():
+                    rewards[a] += r
+                    totals[a] += r
+                self._rewards_dirty = True
+            self._outcomes = dict(outcomes)
+            self._finished = time.time()
+            self._views = None
+            terminations = self.terminations
+            terminations["player_0"] = terminations["player_1"] = True
+            show_two(infos, "player_0", views[0], "player_1", views[1])
+            infos["player_0"]["outcome"] = outcomes["player_0"]
+            infos["player_1"]["outcome"] = outcomes["player_1"]
+            if given is not None:
+                cumulative = self._cumulative_rewards
+                for a, r in self.rewards.items():
+                    cumulative[a] += r
+        if self.render_mode == "human":
+            self.render()
+
+    def _learn(self, node: _Node, action: str) -> None:
+        """After the generic path played the legal move ``action`` from ``node``: keep what it
+        did in the position table, and move to the new position."""
+        board = self._board
+        if self._outcomes:
+            self._node = None
+            nxt = _Node(None)
+            nxt.final = (
+                dict(self._outcomes),
+                dict(self.rewards) if self._rewards_dirty else None,
+                (self.infos["player_0"]["observation"], self.infos["player_1"]["observation"]),
+            )
+        else:
+            nxt = self._positions.get(board)
+            if nxt is None:
+                nxt = self._positions[board] = _Node(self._views)
+                nxt.agent = self.agent_selection
+            self._node = nxt
+        nxt.board = board
+        node.children[action] = (nxt, _LEGAL[action], self._history[-1])
 
     def _cached_views(self) -> tuple[Observation, Observation]:
         outcomes = self._outcomes
@@ -318,6 +433,22 @@ class TicTacToeEnv(TextEnv):
 
     def episode_info(self) -> dict[str, Any]:
         return {"board": self._board, "moves": list(self._history), "winner": winner(self._board)}
+
+
+class _Node:
+    """A position of the fast path's table: the board, who moves, both views (``views``; for a
+    final position ``final``: outcomes, rewards given by the last move or None, final views),
+    and the legal moves played from it so far (``children``: action -> (position, move,
+    cell))."""
+
+    __slots__ = ("agent", "board", "children", "final", "views")
+
+    def __init__(self, views: Any) -> None:
+        self.views = views
+        self.board = EMPTY_BOARD
+        self.agent = _SEATS[0]
+        self.final: tuple | None = None
+        self.children: dict[str, tuple[_Node, str, int]] = {}
 
 
 # ---------------------------------------------------------------------------------- agents

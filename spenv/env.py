@@ -603,14 +603,7 @@ class TextEnv(AECEnv):
         infos = self.infos
         agents = self.agents
         if len(agents) == 2 and len(views) == 2:  # two seats (most games): no loop
-            info = infos[agents[0]]
-            obs = views[0]
-            info["observation"] = obs
-            info["legal_actions"] = obs.legal_actions
-            info = infos[agents[1]]
-            obs = views[1]
-            info["observation"] = obs
-            info["legal_actions"] = obs.legal_actions
+            show_two(infos, agents[0], views[0], agents[1], views[1])
             return
         for a, obs in zip(agents, views, strict=True):
             info = infos[a]
@@ -666,12 +659,16 @@ class TextEnv(AECEnv):
         system = self.system_prompts()
         per_decision = self.decision_rewards()
         elapsed, extras = self._elapsed, self._extras
-        record = _shared_record if self._shared_views else _fresh_record
+        shared = self._shared_views
+        seat_system = system.get
         turns = []
         for i, (agent, obs, raw, move, valid, error) in enumerate(self._turns):
-            od = record(obs)
-            if od.get("system") == system.get(agent):
-                del od["system"]
+            if shared:
+                od = _shared_record(obs, seat_system(agent))
+            else:
+                od = _fresh_record(obs)
+                if od.get("system") == seat_system(agent):
+                    del od["system"]
             turn = Turn(
                 i,
                 agent,
@@ -682,9 +679,9 @@ class TextEnv(AECEnv):
                 valid,
                 error,
                 elapsed.get(i) if elapsed else None,
-                dict(extras[i]) if i in extras else {},
+                dict(extras[i]) if extras and i in extras else {},
             )
-            if i in per_decision:
+            if per_decision and i in per_decision:
                 turn.reward = float(per_decision[i])
             turns.append(turn)
         end = self._finished if self._finished is not None else time.time()
@@ -732,11 +729,25 @@ class TextEnv(AECEnv):
                 got.update(extra)
 
 
+def show_two(
+    infos: dict[str, dict[str, Any]], a: str, va: Observation, b: str, vb: Observation
+) -> None:
+    """Put two seats' current views into their infos (``observation`` and ``legal_actions``):
+    the two-seat refresh of :meth:`TextEnv._refresh_all`, shared with games' speed paths."""
+    info = infos[a]
+    info["observation"] = va
+    info["legal_actions"] = va.legal_actions
+    info = infos[b]
+    info["observation"] = vb
+    info["legal_actions"] = vb.legal_actions
+
+
 # Episode records of observations that games share across games (``_shared_views``): each
-# observation's stored dict is built once; a turn gets a shallow copy (its nested ``state`` is
-# shared with the other turns of that observation: records are read, not edited in place).
-_RECORDS: dict[int, tuple[Observation, dict[str, Any]]] = {}
-_RECORDS_LIMIT = 8192
+# observation's stored dict is built once, with and without its system prompt (left out when it
+# is the seat's, stored once per episode), and turns share it: records are read, not edited in
+# place (one dict less per turn to build, and for the garbage collector to walk).
+_RECORDS: dict[int, list[Any]] = {}
+_RECORDS_LIMIT = 16384
 
 
 def _fresh_record(obs: Observation) -> dict[str, Any]:
@@ -745,10 +756,16 @@ def _fresh_record(obs: Observation) -> dict[str, Any]:
     return od
 
 
-def _shared_record(obs: Observation) -> dict[str, Any]:
+def _shared_record(obs: Observation, system: str | None) -> dict[str, Any]:
     hit = _RECORDS.get(id(obs))
     if hit is None or hit[0] is not obs:
         if len(_RECORDS) >= _RECORDS_LIMIT:
             _RECORDS.clear()
-        hit = _RECORDS[id(obs)] = (obs, _fresh_record(obs))
-    return dict(hit[1])
+        hit = _RECORDS[id(obs)] = [obs, _fresh_record(obs), None]
+    if obs.system != system:
+        return hit[1]
+    bare = hit[2]
+    if bare is None:
+        bare = hit[2] = dict(hit[1])
+        del bare["system"]
+    return bare

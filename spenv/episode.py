@@ -33,7 +33,13 @@ class EpisodeFormatError(ValueError):
 
 @dataclass(slots=True)
 class Turn:
-    """One decision: what the agent saw, what it answered, what the game made of it."""
+    """One decision: what the agent saw, what it answered, what the game made of it.
+
+    ``observation`` is the observation's stored form (without ``env_id``, and without the
+    system prompt when it is the seat's, kept once in :attr:`Episode.system`). Games that reuse
+    their observations across games share that dict between the turns that saw the same
+    observation, in this episode and others: treat it as read-only (copy it to change it).
+    """
 
     index: int
     agent: str

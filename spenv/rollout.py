@@ -48,6 +48,7 @@ from spenv.agent import Agent, AgentResolver, BaseAgent, check_agent, default_re
 from spenv.env import AgentFailure, TextEnv
 from spenv.episode import Episode, EpisodeWriter
 from spenv.registry import make
+from spenv.streams import GeneratorStream, pcg64_math_ok, pcg64_state, prime_seeds
 
 if TYPE_CHECKING:  # asyncio and concurrent.futures load only when an async agent plays
     import asyncio
@@ -105,29 +106,32 @@ def agent_game_state(seed: int, game: int, slot: int) -> dict[str, Any]:
     the stream does not depend on what else the process plays. Setting a state is ten times
     cheaper than seeding a new generator, which matters for games that last microseconds.
     """
+    return pcg64_state(*_agent_state_ints(seed, game, slot))
+
+
+def _agent_state_ints(seed: int, game: int, slot: int) -> tuple[int, int]:
     d = hashlib.blake2b(f"spenv.agent:{seed}:{game}:{slot}".encode(), digest_size=32).digest()
-    return {
-        "bit_generator": "PCG64",
-        "state": {"state": int.from_bytes(d[:16], "big"), "inc": int.from_bytes(d[16:], "big") | 1},
-        "has_uint32": 0,
-        "uinteger": 0,
-    }
+    return int.from_bytes(d[:16], "big"), int.from_bytes(d[16:], "big") | 1
 
 
 class _Streamed:
     """A scripted agent whose random draws come from one stream per game.
 
     Before each decision of game ``g`` the runner points the agent's ``rng`` at that game's
-    generator, set from :func:`agent_game_state` (run seed, ``g``, ``slot``: the seat that built
-    the spec) on the game's first decision and recycled when the game ends. One object per agent,
-    so self-play still answers a tick's decisions in one pass.
+    generator, at the state :func:`agent_game_state` gives (run seed, ``g``, ``slot``: the seat
+    that built the spec) on the game's first decision: a :class:`~spenv.streams.GeneratorStream`,
+    which draws ``random()`` without a numpy generator and makes one only when the agent asks
+    for anything else; it is recycled when the game ends. The agent's own generator is put back
+    when the run ends. One object per agent, so self-play still answers a tick's decisions in
+    one pass.
     """
 
-    __slots__ = ("agent", "name", "seed", "slot")
+    __slots__ = ("agent", "name", "own_rng", "seed", "slot")
 
     def __init__(self, agent: Agent, seed: int, slot: int) -> None:
         self.agent = agent
         self.name = getattr(agent, "name", type(agent).__name__)
+        self.own_rng = getattr(agent, "rng", None)
         self.seed, self.slot = seed, slot
 
 
@@ -286,6 +290,10 @@ class _AsyncDriver:
             loop.close()
 
 
+#: Per-game seeds derived ahead at a time, and the fewest worth a vectorized pass.
+_PRIME_CHUNK = 1024
+_PRIME_MIN = 64
+
 #: Decisions in flight per async agent that sets no ``max_concurrency``.
 DEFAULT_CONCURRENCY = 64
 
@@ -438,7 +446,6 @@ class Runner:
             )
             for r in range(n)
         ]
-        self._free_rngs: list[Any] = []
         self.games = games
         self.start = start
         self.seed = seed
@@ -449,6 +456,7 @@ class Runner:
         self.progress = progress
         self.on_episode = on_episode
         self.calls = 0  # number of act/act_batch calls made (one per agent per tick)
+        self._primed = (0, 0)  # the per-game seeds whose generator states are derived ahead
         self._token = uuid.uuid4().hex[:12]
 
     def seating(self, index: int) -> tuple[int, int | None]:
@@ -463,9 +471,22 @@ class Runner:
     def _start(self, env: TextEnv, position: int) -> _Slot:
         index = self.start + position
         rotation, seed = self.seating(index)
+        if seed is not None and not self._primed[0] <= seed < self._primed[1]:
+            self._prime(seed)
         seats, players = self._seatings[rotation]
         env.reset(seed=seed, options=self.reset_options or None)
         return _Slot(env, index, seats, players)
+
+    def _prime(self, seed: int) -> None:
+        """Derive the generator states of the next per-game seeds in one vectorized pass
+        (:func:`spenv.streams.prime_seeds`): numpy's seeding, exactly, at a fraction of its
+        per-seed cost. Only for runs with many seeds left; a short run seeds game by game."""
+        last = self.seating(self.start + self.games - 1)[1]
+        assert last is not None
+        count = min(_PRIME_CHUNK, last - seed + 1)
+        self._primed = (seed, seed + max(count, 1))
+        if count >= _PRIME_MIN:
+            prime_seeds(range(seed, seed + count))
 
     def _episode(self, slot: _Slot, error: str | None = None) -> Episode:
         env = slot.env
@@ -498,6 +519,9 @@ class Runner:
             yield from self._run(writer, bar, driver)
         finally:
             driver.close()
+            for player in self._players:
+                if type(player) is _Streamed:
+                    player.agent.rng = player.own_rng  # type: ignore[attr-defined]
             if writer is not None:
                 writer.close()
             if bar is not None:
@@ -526,7 +550,7 @@ class Runner:
         except Exception:
             finished.append((slot, traceback.format_exc(limit=8)))
             return
-        if env.done:  # free the slot now, so the next tick's batch is full
+        if env._outcomes:  # done (inlined): free the slot now, so the next tick's batch is full
             finished.append((slot, None))
 
     def _deliver(
@@ -571,14 +595,15 @@ class Runner:
         return True
 
     def _agent_rng(self, seed: int, index: int, k: int) -> Any:
-        rngs = self._free_rngs
-        if rngs:
-            rng = rngs.pop()
-        else:
-            import numpy as np
+        """The agent's generator for one game: a :class:`~spenv.streams.GeneratorStream` (no
+        numpy generator unless the agent asks for more than ``random()``)."""
+        state, inc = _agent_state_ints(seed, index, k)
+        if pcg64_math_ok():
+            return GeneratorStream(state, inc)
+        import numpy as np
 
-            rng = np.random.Generator(np.random.PCG64())
-        rng.bit_generator.state = agent_game_state(seed, index, k)
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = pcg64_state(state, inc)
         return rng
 
     def _ask_streamed(
@@ -602,8 +627,9 @@ class Runner:
 
     def _forget(self, slot: _Slot) -> None:
         """Tell agents that keep per-game state that the game is over; recycle its streams."""
-        if slot.rngs:
-            self._free_rngs.extend(slot.rngs.values())
+        for rng in slot.rngs.values():
+            if type(rng) is GeneratorStream:
+                rng.recycle()
         keyed = self._keyed
         if not keyed:
             return
@@ -638,7 +664,7 @@ class Runner:
                 if slot.waiting:
                     continue
                 env = slot.env
-                if env.done:  # a game can end at reset
+                if env._outcomes:  # done (a game can end at reset)
                     finished.append((slot, None))
                     continue
                 seat = env.agent_selection

@@ -76,6 +76,98 @@ def _seed_state_arith(seed: int) -> tuple[int, int]:
     return (state * _MULT + inc) & _MASK128, inc
 
 
+# SeedSequence's entropy mixing (numpy's INIT_A, MULT_A, MIX_MULT_L, MIX_MULT_R): the sequence
+# of hash constants it uses does not depend on the seed, so many seeds mix at once as arrays.
+_INIT_A = 0x43B0D7E5
+_MULT_A = 0x931E8875
+_MIX_L = 0xCA01F9DD
+_MIX_R = 0x4973F715
+
+
+def _hash_consts(init: int, mult: int, n: int) -> list[int]:
+    out, h = [], init
+    for _ in range(n):
+        h = (h * mult) & _MASK32
+        out.append(h)
+    return out
+
+
+_CONSTS_A = _hash_consts(_INIT_A, _MULT_A, 16)  # the 4 + 12 hashmix calls of a one-word seed
+_CONSTS_B = _hash_consts(_INIT_B, _MULT_B, 8)  # generate_state(4): eight 32-bit words
+_CONSTS_B0 = [_INIT_B, *_CONSTS_B[:-1]]  # the constant each word is xored with
+
+
+def _seed_states_bulk(seeds: list[int]) -> list[tuple[int, int]]:
+    """:func:`_seed_state_arith` of many seeds below 2**32, as uint32 array arithmetic."""
+    with np.errstate(over="ignore"):
+        u32 = np.uint32
+        ca = [u32(c) for c in _CONSTS_A]
+        seeds_arr = np.asarray(seeds, dtype=np.uint32)
+        h0 = u32(_INIT_A)
+        pool = []
+        k = 0
+        for i in range(4):
+            v = (seeds_arr if i == 0 else np.zeros_like(seeds_arr)) ^ (h0 if k == 0 else ca[k - 1])
+            v = v * ca[k]
+            pool.append(v ^ (v >> u32(16)))
+            k += 1
+        mix_l, mix_r = u32(_MIX_L), u32(_MIX_R)
+        for src in range(4):
+            for dst in range(4):
+                if src != dst:
+                    v = (pool[src] ^ ca[k - 1]) * ca[k]
+                    v ^= v >> u32(16)
+                    r = mix_l * pool[dst] - mix_r * v
+                    pool[dst] = r ^ (r >> u32(16))
+                    k += 1
+        w = []
+        for j in range(8):
+            v = (pool[j % 4] ^ u32(_CONSTS_B0[j])) * u32(_CONSTS_B[j])
+            w.append((v ^ (v >> u32(16))).astype(np.uint64))
+        s32 = np.uint64(32)
+        inc_hi = ((w[5] << s32) | w[4]).tolist()
+        inc_lo = ((w[7] << s32) | w[6]).tolist()
+        st_hi = ((w[1] << s32) | w[0]).tolist()
+        st_lo = ((w[3] << s32) | w[2]).tolist()
+    out = []
+    for a, b, c, d in zip(inc_hi, inc_lo, st_hi, st_lo, strict=True):
+        inc = (((a << 64) | b) << 1 | 1) & _MASK128
+        state = (inc + ((c << 64) | d)) & _MASK128
+        out.append(((state * _MULT + inc) & _MASK128, inc))
+    return out
+
+
+def prime_seeds(seeds: range) -> None:
+    """Compute the (state, increment) of many upcoming seeds at once and keep them for
+    :func:`seed_state` (a run's per-game seeds: each costs a fraction of a one-off
+    :func:`_seed_state_arith`). Seeds already kept, negative or of 2**32 and more are left
+    alone; nothing happens unless the arithmetic matches numpy here (:func:`pcg64_math_ok`)."""
+    if not pcg64_math_ok() or bulk_seeding_ok() is False:
+        return
+    todo = [s for s in seeds if 0 <= s < 2**32 and s not in _SEED_STATES]
+    if not todo:
+        return
+    todo = todo[: _SEED_STATES_LIMIT // 2]
+    if len(_SEED_STATES) + len(todo) > _SEED_STATES_LIMIT:
+        _SEED_STATES.clear()
+    _SEED_STATES.update(zip(todo, _seed_states_bulk(todo), strict=True))
+
+
+_bulk_ok: bool | None = None
+
+
+def bulk_seeding_ok() -> bool:
+    """Whether the bulk arithmetic gives numpy's seeding for a sample of seeds (checked once)."""
+    global _bulk_ok
+    if _bulk_ok is None:
+        sample = [0, 1, 2, 12345, 20_240_601, 2**31, 2**32 - 1]
+        try:
+            _bulk_ok = _seed_states_bulk(sample) == [_seed_state_arith(s) for s in sample]
+        except Exception:
+            _bulk_ok = False
+    return _bulk_ok
+
+
 def seed_state(seed: int) -> tuple[int, int]:
     """The PCG64 (state, increment) of ``np.random.default_rng(seed)``, for a non-negative int."""
     got = _SEED_STATES.get(seed)
@@ -170,3 +262,37 @@ class Stream:
         """numpy's state dict of the stream's position."""
         pos = self.position()
         return pcg64_state(*pos) if type(pos) is tuple else pos
+
+
+class GeneratorStream(Stream):
+    """A :class:`Stream` that stands in for a numpy ``Generator`` (an agent's ``rng``).
+
+    ``random()`` is drawn arithmetically while that is all the holder asks for; any other
+    attribute (``integers``, ``choice``, ``bit_generator``, ...) is the numpy generator's, made
+    at the stream's position on first use (a recycled one from :data:`SPARE_GENERATORS` when
+    there is one), after which every draw goes through it. The draws are exactly those of a
+    numpy PCG64 generator at the same (state, inc).
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and friends probe for these
+            raise AttributeError(name)
+        try:
+            spare = SPARE_GENERATORS.pop()
+        except IndexError:  # none to reuse (or another thread took the last)
+            spare = None
+        return getattr(self.generator(spare), name)
+
+    def recycle(self) -> None:
+        """Hand the numpy generator (if one was made) back for reuse; the stream is done."""
+        gen = self.gen
+        if gen is not None and len(SPARE_GENERATORS) < _SPARES_LIMIT:
+            self.gen = None
+            SPARE_GENERATORS.append(gen)
+
+
+#: numpy generators that finished streams handed back, reused by the next that needs one.
+SPARE_GENERATORS: list[np.random.Generator] = []
+_SPARES_LIMIT = 256

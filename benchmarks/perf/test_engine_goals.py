@@ -29,7 +29,7 @@ import pytest
 import ttt_loops as ttt
 from perfkit import NOTES, ROUNDS, paired_rounds, record_ratio
 
-from spenv.rollout import run_games
+from spenv.rollout import Runner, run_games
 
 #: Hands per round (Kuhn: 2000 one-hand games, or 666 three-hand TextArena games).
 KUHN_GAMES = kuhn.GAMES
@@ -41,6 +41,14 @@ def _decisions(episodes: list[Any]) -> int:
     return sum(len(e.turns) for e in episodes)
 
 
+def _streamed_decisions(runner: Runner) -> int:
+    n = 0
+    for e in runner:
+        assert e.status == "completed"
+        n += len(e.turns)
+    return n
+
+
 def _kuhn_contenders() -> dict[str, Any]:
     env = kuhn.make_spenv()
     env.reset(seed=0)
@@ -50,6 +58,11 @@ def _kuhn_contenders() -> dict[str, Any]:
     return {
         "run_games": lambda r: _decisions(
             run_games("KuhnPoker-v1", ["random", "random"], games=g, seed=10_000_000 + r * g)
+        ),
+        # The same run, its episodes counted as they stream out and not kept: what keeping
+        # every record costs (chiefly the garbage collector walking them) is the difference.
+        "Runner, not kept": lambda r: _streamed_decisions(
+            Runner("KuhnPoker-v1", ["random", "random"], games=g, seed=40_000_000 + r * g)
         ),
         "raw, per-game seeds": lambda r: kuhn.play_spenv(
             seeded, random.Random(r), g, reseed_from=20_000_000 + r * g
@@ -70,6 +83,7 @@ def test_kuhn_engine_goals(benchmark: Any) -> None:
         ("raw", "TextArena", 5),
         ("raw", "OpenSpiel", 0.5),
         ("raw, per-game seeds", "raw", None),
+        ("Runner, not kept", "raw, per-game seeds", None),
     ]
     _run_and_report(benchmark, "Kuhn", _kuhn_contenders(), pairs)
 

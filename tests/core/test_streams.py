@@ -66,3 +66,60 @@ def test_env_draws_mixing_uniform_and_np_random_replay_exactly() -> None:
     assert env.episode().info["deals"][0] == list(
         [("J", "Q"), ("J", "K"), ("Q", "J"), ("Q", "K"), ("K", "J"), ("K", "Q")][int(deal * 6)]
     )
+
+
+def test_a_generator_stream_is_numpys_generator_draw_for_draw() -> None:
+    """An agent's per-game ``rng`` in a run: ``random()`` without numpy, anything else through
+    a numpy generator made (or reused) at the same position."""
+    from spenv.rollout import agent_game_state
+    from spenv.streams import SPARE_GENERATORS, GeneratorStream
+
+    state = agent_game_state(5, 3, 0)
+    ref = np.random.Generator(np.random.PCG64())
+    ref.bit_generator.state = state
+    stream = GeneratorStream(state["state"]["state"], state["state"]["inc"])
+    assert [stream.random() for _ in range(9)] == ref.random(9).tolist()
+    assert stream.gen is None  # nothing but random() so far: no numpy generator
+    assert stream.integers(0, 10**6, 5).tolist() == ref.integers(0, 10**6, 5).tolist()
+    assert stream.random() == ref.random()
+    assert stream.choice(7) == ref.choice(7)
+    assert stream.bit_generator.state == ref.bit_generator.state
+    made = stream.gen
+    stream.recycle()
+    assert stream.gen is None and SPARE_GENERATORS[-1] is made
+    again = GeneratorStream(11, 13)
+    assert again.permutation(4).tolist() is not None and again.gen is made  # reused
+    fresh = np.random.Generator(np.random.PCG64())
+    fresh.bit_generator.state = pcg64_state(11, 13)
+    assert again.random() == (fresh.permutation(4), fresh.random())[1]
+
+
+def test_a_run_gives_scripted_agents_their_own_generator_back() -> None:
+    runner = spenv.Runner("KuhnPoker-v1", ["random", "random"], games=4, seed=0)
+    spec_agent = runner.agents[0]
+    before = spec_agent.rng
+    assert len(list(runner)) == 4
+    assert spec_agent.rng is before  # per-game streams only while the run lasts
+
+
+def test_bulk_seeding_is_numpys_seeding() -> None:
+    """The vectorized derivation of many seeds' states (a run's per-game seeds) is exactly
+    ``default_rng(seed)``'s, and a run's seeded games replay after priming."""
+    from spenv.streams import _SEED_STATES, _seed_states_bulk, bulk_seeding_ok, prime_seeds
+
+    assert bulk_seeding_ok()
+    rng = np.random.default_rng(0)
+    seeds = [0, 1, 2**32 - 1, *rng.integers(0, 2**32, 200).tolist()]
+    for seed, (state, inc) in zip(seeds, _seed_states_bulk(seeds), strict=True):
+        st = np.random.default_rng(seed).bit_generator.state["state"]
+        assert (state, inc) == (st["state"], st["inc"])
+    _SEED_STATES.clear()
+    prime_seeds(range(2**32 - 3, 2**32 + 3))  # seeds from 2**32 on are left to seed_state
+    assert set(_SEED_STATES) == {2**32 - 3, 2**32 - 2, 2**32 - 1}
+    eps = spenv.run_games("KuhnPoker-v1", ["random", "random"], games=300, seed=40_000)
+    assert 40_000 in _SEED_STATES and 40_149 in _SEED_STATES  # derived ahead, in one pass
+    for ep in eps[::37]:
+        assert spenv.replay(ep).replay_key() == ep.replay_key()
+        ref = np.random.default_rng(ep.seed)
+        deal = int(ref.random() * 6)
+        assert tuple(ep.info["deals"][0]) == [(a, b) for a in "JQK" for b in "JQK" if a != b][deal]

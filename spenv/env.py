@@ -182,8 +182,7 @@ class TextEnv(AECEnv):
         if env_id is not None:
             self.env_id = env_id
         # The declared options (see spenv.options): checked, then set as attributes.
-        for name, value in parse_options(self._declared(), options, self.env_id).items():
-            setattr(self, name, value)
+        self.__dict__.update(parse_options(self._declared(), options, self.env_id))
         self._system: dict[str, str] = {}
         self.possible_agents = list(type(self).possible_agents)
         self._zeros = dict.fromkeys(self.possible_agents, 0.0)

@@ -28,6 +28,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 RECORDS = ("changed", "always", "own")
@@ -207,27 +208,46 @@ class Option:
             ) from None
 
 
-_DECLARED: dict[type, dict[str, Option]] = {}
+class Declared(dict):
+    """The options of a class by name (a ``dict``), with their defaults worked out once."""
+
+    __slots__ = ("copied", "defaults")
+
+    def __init__(self, options: Mapping[str, Option]) -> None:
+        super().__init__(options)
+        self.defaults = {name: opt.default for name, opt in options.items()}
+        #: Options whose default is a mapping or list: each env gets its own copy.
+        self.copied = tuple(n for n, d in self.defaults.items() if type(d) in _CONTAINERS)
 
 
-def declared_options(cls: type) -> dict[str, Option]:
+_DECLARED: dict[type, Declared] = {}
+
+
+def declared_options(cls: type) -> Declared:
     """Every option of ``cls``: the ``OPTIONS`` of its bases first, then its own (a name
     declared again replaces the base's declaration in place)."""
     found = _DECLARED.get(cls)
     if found is None:
-        found = {}
+        options: dict[str, Option] = {}
         for klass in reversed(cls.__mro__):
             for opt in klass.__dict__.get("OPTIONS", ()):
-                found[opt.name] = opt
-        _DECLARED[cls] = found
+                options[opt.name] = opt
+        found = _DECLARED[cls] = Declared(options)
     return found
 
 
 def parse_options(
     declared: Mapping[str, Option], given: Mapping[str, Any], owner: str
 ) -> dict[str, Any]:
-    """Each declared option's value (given or default), checked; unknown names raise
-    ``ValueError`` listing the known ones."""
+    """Each declared option's value (given, checked, or its default) in declaration order;
+    unknown names raise ``ValueError`` listing the known ones."""
+    if not isinstance(declared, Declared):
+        declared = Declared(declared)
+    out = dict(declared.defaults)
+    for name in declared.copied:
+        out[name] = _copy(out[name])
+    if not given:
+        return out
     unknown = [k for k in given if k not in declared]
     if unknown:
         name = unknown[0]
@@ -236,13 +256,12 @@ def parse_options(
         raise ValueError(
             f"{owner} has no option {name!r}{hint}; its options: {', '.join(declared)}"
         )
-    out = {}
-    for name, opt in declared.items():
-        if name in given:
-            out[name] = opt.parse(given[name], owner)
-        else:
-            out[name] = _copy(opt.default)
+    for name, value in given.items():
+        out[name] = declared[name].parse(value, owner)
     return out
+
+
+_CONTAINERS = (dict, list, MappingProxyType)
 
 
 def _copy(value: Any) -> Any:

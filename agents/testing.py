@@ -57,11 +57,6 @@ _EXTRA_TEXT = [
 CORPUS_TAGS = ("in-domain", "out-of-domain")
 
 
-#: Options the corpus games are played with, fixed so that a game's new defaults do not change
-#: the tokenizer (Debate-v1's generated passages would fill it with invented names).
-_CORPUS_OPTIONS: dict[str, dict[str, Any]] = {"Debate-v1": {"questions": "arithmetic"}}
-
-
 def _game_text(games_per_env: int, seed: int) -> list[str]:
     """Texts from playing the corpus games with their random agents: prompts and answers."""
     from spenv.agents.specs import make_agent
@@ -88,7 +83,7 @@ def _game_text(games_per_env: int, seed: int) -> list[str]:
     for env_id in corpus:
         try:
             agents = [_Recorder(make_agent("random", env_id, seed=seed + k)) for k in range(2)]
-            opts = _CORPUS_OPTIONS.get(env_id, {})
+            opts = dict(spec(env_id).sample_options)  # fixed: a new default changes nothing
             run_games(env_id, agents, games=games_per_env, seed=seed, env_options=opts)
         except Exception:  # a game that cannot be played by random agents adds no text
             continue

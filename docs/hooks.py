@@ -1,7 +1,8 @@
 """MkDocs hooks: the home page is the README, and each registered game gets a generated page.
 
 A game's page comes from its registry entry (seats, reference and default agents, entry point)
-and its env class's docstring and constructor options, so a new game documents itself.
+and its env class's docstring and declared options (``OPTIONS``: name, default, doc; see
+``spenv.options``), so a new game documents itself.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import inspect
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from mkdocs.structure.files import File
@@ -24,6 +26,7 @@ def _home() -> str:
 
 def _game_page(spec) -> str:
     import spenv
+    from spenv.options import describe
 
     env = spenv.make(spec.id)
     cls = type(env)
@@ -48,14 +51,17 @@ def _game_page(spec) -> str:
     lines.append(f"| entry point | `{entry}` |")
     lines.append(f"| class | `{cls.__module__}.{cls.__qualname__}` |")
     lines += ["", "## Options", ""]
-    options = env.env_options()
-    if options:
-        lines += ["| option | default |", "|---|---|"]
-        for key, value in options.items():
-            shown = repr(value).replace("|", "\\|")
+    declared = describe(cls._declared()) if hasattr(cls, "_declared") else []
+    registered = {**spec.kwargs}
+    if declared:
+        lines += ["| option | default | what it sets |", "|---|---|---|"]
+        for key, default, what in declared:
+            value = registered.get(key, default)
+            shown = repr(dict(value) if isinstance(value, Mapping) else value)
             if len(shown) > 60:
                 shown = shown[:57] + "..."
-            lines.append(f"| `{key}` | `{shown}` |")
+            shown, what = shown.replace("|", "\\|"), what.replace("|", "\\|")
+            lines.append(f"| `{key}` | `{shown}` | {what} |")
     else:
         lines.append("None.")
     env.close()

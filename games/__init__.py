@@ -91,6 +91,9 @@ register(
     ),
     episode_metrics={"judge": "spenv.games.debate.metrics:judge_accuracy"},
     tags=("out-of-domain",),
+    # Sample games use the arithmetic questions: the generated passages' invented names would
+    # fill the tiny test tokenizer's vocabulary.
+    sample_options={"questions": "arithmetic"},
 )
 register(
     "CodeAndTest-v1",

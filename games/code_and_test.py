@@ -116,9 +116,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent
-from spenv.env import TextEnv, int_option
+from spenv.env import TextEnv
 from spenv.games.toolcalls import parse_calls, render_tools
 from spenv.observation import Observation
+from spenv.options import Bool, Custom, Int, Number, OneOf, Option
 from spenv.verifiers.verdict import Verdict
 
 __all__ = [
@@ -399,6 +400,12 @@ def load_problems(source: str = "mbpp") -> tuple[Problem, ...]:
         return _load_cached(source, stamp)
 
 
+def _source_option(source: Any) -> str:
+    if not isinstance(source, str) or source.startswith("mbpp:"):
+        raise ValueError("choose MBPP's split with the split option")
+    return source
+
+
 def _eval_overlap(source: str, split: str) -> str | None:
     """Which evaluation the problems of ``source``/``split`` belong to, or None."""
     if source == "humaneval" or (source.startswith("hf:") and "humaneval" in source.lower()):
@@ -642,76 +649,77 @@ class CodeAndTestEnv(TextEnv):
     zero_sum = False
     _moves: ClassVar[dict[str, str]] = {}
 
-    def __init__(
-        self,
-        *,
-        source: str = "mbpp",
-        split: str | None = None,
-        n_mutants: int = 3,
-        max_tests: int = 30,
-        time_limit: float = 4.0,
-        per_test_timeout: float = 1.0,
-        backend: str = "auto",
-        allow_eval_overlap: bool = False,
-        scoring: str = "classic",
-        n_solutions: int = 4,
-        test_source: str = "both",
-        test_repeats: int = 5,
-        **kwargs: Any,
-    ) -> None:
-        if scoring not in SCORINGS:
-            raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
-        if test_source not in TEST_SOURCES:
-            raise ValueError(f"test_source must be one of {TEST_SOURCES}, got {test_source!r}")
-        int_option("n_solutions", n_solutions, 1)
-        int_option("test_repeats", test_repeats, 1, 100)
-        if not isinstance(source, str) or source.startswith("mbpp:"):
-            raise ValueError(
-                f"source must be 'mbpp', 'humaneval', 'hf:NAME' or a JSONL path (choose MBPP's "
-                f"split with the split option), got {source!r}"
-            )
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option(
+            "source",
+            "mbpp",
+            Custom(_source_option, "'mbpp', 'humaneval', 'hf:NAME' or a JSONL path"),
+            "where the problems come from",
+            record="always",
+        ),
+        Option(
+            "split",
+            None,
+            None,
+            "which problems of the source (None: MBPP's train split, or all of another source)",
+            record="always",
+        ),
+        Option(
+            "allow_eval_overlap",
+            False,
+            Bool(),
+            "allow playing on problems an evaluation uses",
+        ),
+        Option("scoring", "classic", OneOf(*SCORINGS), "classic, or cure (CURE's rewards)"),
+        Option(
+            "n_solutions",
+            4,
+            Int(1),
+            "solutions asked of the coder under cure scoring (1 under classic)",
+            record="own",
+        ),
+        Option("test_source", "both", OneOf(*TEST_SOURCES), "tests the cure solutions face"),
+        Option("test_repeats", 5, Int(1, 100), "runs of the tester's tests (unstable: no credit)"),
+        Option("n_mutants", 3, Int(0), "buggy variants of the reference the tests must catch"),
+        Option("max_tests", 30, Int(1), "most asserts the tester may write"),
+        Option("time_limit", 4.0, Number(gt=0), "wall seconds per sandbox run"),
+        Option("per_test_timeout", 1.0, Number(gt=0), "seconds per test"),
+        Option(
+            "backend",
+            "auto",
+            OneOf("auto", "bwrap", "process", "docker"),
+            "the sandbox backend",
+        ),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        source, split = self.source, self.split
         splits = ("all", *MBPP_SPLITS) if source == "mbpp" else ("train", "test", "all")
         if split is None:
-            split = "train" if source == "mbpp" else "all"
+            split = self.split = "train" if source == "mbpp" else "all"
         if split not in splits:
-            raise ValueError(f"split for source {source!r} must be one of {splits}, got {split!r}")
-        if not isinstance(allow_eval_overlap, bool):
-            raise ValueError(f"allow_eval_overlap must be a bool, got {allow_eval_overlap!r}")
+            raise ValueError(
+                f"{self.env_id} option split for source {source!r} must be one of {splits}, "
+                f"got {split!r}"
+            )
         overlap = _eval_overlap(source, split)
-        if overlap and not allow_eval_overlap:
+        if overlap and not self.allow_eval_overlap:
             raise ValueError(
                 f"CodeAndTest problems from {source!r} (split {split!r}) are {overlap}: playing "
                 "(and training) on them contaminates that evaluation. Use the default training "
                 "source (source='mbpp', split='train'), or pass allow_eval_overlap=True to play "
                 "on them anyway"
             )
-        for name, value, lo in (("n_mutants", n_mutants, 0), ("max_tests", max_tests, 1)):
-            int_option(name, value, lo)
-        for name, value in (("time_limit", time_limit), ("per_test_timeout", per_test_timeout)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if backend not in ("auto", "bwrap", "process", "docker"):
-            raise ValueError(f"backend must be auto, bwrap, process or docker, got {backend!r}")
-        super().__init__(**kwargs)
-        self.source = source
-        self.split = split
-        self.allow_eval_overlap = allow_eval_overlap
-        self.scoring = scoring
-        self.n_solutions = n_solutions if scoring == "cure" else 1
-        self.test_source = test_source
-        self.test_repeats = test_repeats
-        self.n_mutants = n_mutants
-        self.max_tests = max_tests
-        self.time_limit = float(time_limit)
-        self.per_test_timeout = float(per_test_timeout)
-        self.backend = backend
+        if self.scoring != "cure":
+            self.n_solutions = 1
         if source == "mbpp":
             self._problems = list(load_problems("mbpp" if split == "all" else f"mbpp:{split}"))
         else:
             self._problems = [p for p in load_problems(source) if _in_split(p.task_id, split)]
         # The sandbox now, so that a machine without an isolating backend fails here, clearly,
         # rather than every game scoring an error.
-        self._sandbox = _sandbox(backend)
+        self._sandbox = _sandbox(self.backend)
         if not self._problems:
             raise ValueError(f"no problems of {source!r} in split {split!r}")
         self._by_id = {p.task_id: i for i, p in enumerate(self._problems)}
@@ -731,27 +739,12 @@ class CodeAndTestEnv(TextEnv):
 
     # ------------------------------------------------------------------ bookkeeping
     def env_options(self) -> dict[str, Any]:
+        """The declared options (``source`` and ``split`` always: an evaluation reads them to
+        notice overlap), with ``n_solutions`` when it differs from its scoring's default."""
         opts = super().env_options()
-        # Where the problems come from, always: an evaluation reads it to notice overlap.
-        opts["source"] = self.source
-        opts["split"] = self.split
-        defaults = {
-            "allow_eval_overlap": False,
-            "scoring": "classic",
-            "n_solutions": 1 if self.scoring == "classic" else 4,
-            "test_source": "both",
-            "test_repeats": 5,
-            "n_mutants": 3,
-            "max_tests": 30,
-            "time_limit": 4.0,
-            "per_test_timeout": 1.0,
-            "backend": "auto",
-        }
-        for k, d in defaults.items():
-            v = getattr(self, k)
-            if v != d:
-                opts[k] = v
-        return opts
+        if self.n_solutions != (4 if self.scoring == "cure" else 1):
+            opts["n_solutions"] = self.n_solutions
+        return {k: opts[k] for k in self._declared() if k in opts}  # in declaration order
 
     def system_prompts(self) -> dict[str, str]:
         p = self._problem
@@ -822,8 +815,6 @@ class CodeAndTestEnv(TextEnv):
             state["result"] = dict(self._result)
             state["outcome"] = self._outcomes.get(agent)
         elif acting:
-            if self._feedback:
-                lines.append(self._feedback)
             if agent == "coder":
                 lines.append(
                     f"Write your complete solution defining `{p.entry_point}` in a <code> tag."

@@ -75,8 +75,9 @@ from itertools import product
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent
-from spenv.env import TextEnv, int_option
+from spenv.env import TextEnv
 from spenv.observation import Observation
+from spenv.options import Int, OneOf, Option
 
 SEATS = ("player_0", "player_1")
 ITEMS = ("book", "hat", "ball")
@@ -245,13 +246,14 @@ class DealOrNoDealEnv(TextEnv):
     zero_sum = False
     _moves: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, *, max_turns: int = 10, objective: str = "selfish", **kwargs: Any) -> None:
-        int_option("max_turns", max_turns, 2, MAX_TURNS_LIMIT)
-        if objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-        super().__init__(**kwargs)
-        self.max_turns = max_turns
-        self.objective = objective
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("max_turns", 10, Int(2, MAX_TURNS_LIMIT), "turns in the whole game (both seats)"),
+        Option("objective", "selfish", OneOf(*OBJECTIVES), "what each seat's reward counts"),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        max_turns, objective = self.max_turns, self.objective
         self.zero_sum = objective == "competitive"  # the default forfeit pays the other then
         penalty = (
             "you forfeit: you score " + f"{self.invalid_reward:g}"
@@ -278,17 +280,6 @@ class DealOrNoDealEnv(TextEnv):
         self._deal: tuple[Triple, Triple] | None = None
         self._end: str | None = None
         self._pending: tuple[str, Triple | None, str] = ("say", None, "")
-
-    def env_options(self) -> dict[str, Any]:
-        opts = super().env_options()
-        if self.max_turns != 10:
-            opts["max_turns"] = self.max_turns
-        if self.objective != "selfish":
-            opts["objective"] = self.objective
-        return opts
-
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
 
     # ------------------------------------------------------------------ game state
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -424,8 +415,6 @@ class DealOrNoDealEnv(TextEnv):
             else:
                 lines.append("No proposal is on the table.")
             if acting:
-                if self._feedback:
-                    lines.append(self._feedback)
                 last = " This is the last turn." if t == n - 1 else ""
                 lines.append(
                     f"Your turn: turn {t + 1} of {n}.{last} Write your message, with "

@@ -83,9 +83,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent
-from spenv.env import TextEnv, int_option
+from spenv.env import TextEnv
 from spenv.games.toolcalls import ParsedTurn, parse_calls, render_tools
 from spenv.observation import Observation
+from spenv.options import Bool, Int, Maybe, Number, OneOf, Option, PathText
 
 __all__ = [
     "QuestionGame",
@@ -272,26 +273,29 @@ class QuestionGame(TextEnv):
 
     zero_sum = False
     _moves: ClassVar[dict[str, str]] = {}
-    _DEFAULTS: ClassVar[dict[str, Any]] = {}
+    #: The options both games have: the corpus their documents come from, and the reward of
+    #: the asking seat for an invalid question (each game declares its own default).
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option(
+            "corpus",
+            None,
+            Maybe(PathText()),
+            "the documents: None (the built-in encyclopedia) or a path (see load_corpus)",
+        ),
+        Option("n_docs", 2000, Int(4), "documents drawn from a large corpus"),
+        Option("corpus_seed", 0, Int(0), "which documents are drawn"),
+    )
     #: The asking and the answering seat, and the name verdicts give as their verifier.
     _ASKER = "proposer"
     _ANSWERER = "solver"
     _VERIFIER = "search_self_play"
-    _system: dict[str, str]
     _verdicts: list[dict[str, Any]]
     _turn_rewards: dict[int, float]
     _result: dict[str, Any]
-    invalid_question_reward: float
 
-    def env_options(self) -> dict[str, Any]:
-        opts = super().env_options()
-        for k, d in self._DEFAULTS.items():
-            if getattr(self, k) != d:
-                opts[k] = getattr(self, k)
-        return opts
-
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._corpus = load_corpus(self.corpus, n_docs=self.n_docs, corpus_seed=self.corpus_seed)
 
     def _verdict(
         self, check: str, subject: str, ok: bool, score: float, detail: str, **data: Any
@@ -335,69 +339,23 @@ class SearchSelfPlayEnv(QuestionGame):
     metadata: ClassVar[dict[str, Any]] = {**TextEnv.metadata, "name": "search_self_play_v1"}
     env_id = "SearchSelfPlay-v1"
     possible_agents: ClassVar[list[str]] = list(SEATS)
-    _DEFAULTS: ClassVar[dict[str, Any]] = {
-        "corpus": None,
-        "n_docs": 2000,
-        "corpus_seed": 0,
-        "solver_attempts": 4,
-        "max_steps": 4,
-        "max_calls": 4,
-        "search_k": 5,
-        "max_doc_chars": 1500,
-        "rag_chars": 6000,
-        "solver_reward": "em",
-        "invalid_question_reward": -1.0,
-        "closed_book_check": False,
-    }
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("solver_attempts", 4, Int(1), "independent attempts of the solver per question"),
+        Option("max_steps", 4, Int(1), "turns of the proposer and of each solver attempt"),
+        Option("max_calls", 4, Int(1), "tool calls in one turn"),
+        Option("search_k", 5, Int(1), "hits a search returns"),
+        Option("max_doc_chars", 1500, Int(50), "characters of a document an open shows"),
+        Option("rag_chars", 6000, Int(100), "characters of documents the RAG check shows"),
+        Option("solver_reward", "em", OneOf("f1", "em"), "how an answer is scored"),
+        Option(
+            "invalid_question_reward", -1.0, Number(), "the proposer's reward for a bad question"
+        ),
+        Option("closed_book_check", False, Bool(), "reject questions answered without documents"),
+    )
 
-    def __init__(
-        self,
-        *,
-        corpus: str | Path | None = None,
-        n_docs: int = 2000,
-        corpus_seed: int = 0,
-        solver_attempts: int = 4,
-        max_steps: int = 4,
-        max_calls: int = 4,
-        search_k: int = 5,
-        max_doc_chars: int = 1500,
-        rag_chars: int = 6000,
-        solver_reward: str = "em",
-        invalid_question_reward: float = -1.0,
-        closed_book_check: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        for name, value, lo in (
-            ("n_docs", n_docs, 4),
-            ("corpus_seed", corpus_seed, 0),
-            ("solver_attempts", solver_attempts, 1),
-            ("max_steps", max_steps, 1),
-            ("max_calls", max_calls, 1),
-            ("search_k", search_k, 1),
-            ("max_doc_chars", max_doc_chars, 50),
-            ("rag_chars", rag_chars, 100),
-        ):
-            int_option(name, value, lo)
-        if solver_reward not in ("f1", "em"):
-            raise ValueError(f"solver_reward must be 'f1' or 'em', got {solver_reward!r}")
-        if not isinstance(closed_book_check, bool):
-            raise ValueError(f"closed_book_check must be True or False, got {closed_book_check!r}")
-        if corpus is not None and not isinstance(corpus, str | Path):
-            raise ValueError(f"corpus must be None or a path, got {type(corpus).__name__}")
-        super().__init__(**kwargs)
-        self.corpus = None if corpus is None else str(corpus)
-        self.n_docs = n_docs
-        self.corpus_seed = corpus_seed
-        self.solver_attempts = solver_attempts
-        self.max_steps = max_steps
-        self.max_calls = max_calls
-        self.search_k = search_k
-        self.max_doc_chars = max_doc_chars
-        self.rag_chars = rag_chars
-        self.solver_reward = solver_reward
-        self.invalid_question_reward = float(invalid_question_reward)
-        self.closed_book_check = closed_book_check
-        self._corpus = load_corpus(self.corpus, n_docs=n_docs, corpus_seed=corpus_seed)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        max_calls, solver_attempts, max_steps = self.max_calls, self.solver_attempts, self.max_steps
         tools_p = render_tools(["search", "open", "question"], max_calls=max_calls)
         tools_s = render_tools(["search", "open", "answer"], max_calls=max_calls)
         self._system = {
@@ -574,8 +532,6 @@ class SearchSelfPlayEnv(QuestionGame):
         if log:
             lines.append("Your tool calls so far and their results:")
             lines += self._render_log(log)
-        if self._feedback:
-            lines.append(self._feedback)
         last = self._step + 1 == self.max_steps
         lines.append(
             f"Turn {self._step + 1} of {self.max_steps}. "
@@ -627,8 +583,6 @@ class SearchSelfPlayEnv(QuestionGame):
             state.update(log=list(log), step=step + 1, max_steps=self.max_steps)
             if self._first_round and not self._feedback:  # a re-ask is a prompt of its own
                 repeat = self.solver_attempts - a
-        if self._feedback:
-            lines.append(self._feedback)
         return self._decision("solver", "\n".join(lines), state, repeat)
 
     def _decision(

@@ -77,6 +77,7 @@ from typing import Any, ClassVar
 from spenv.agents.base import Agent, BaseAgent
 from spenv.env import TextEnv
 from spenv.observation import Observation
+from spenv.options import Int, Option
 
 RESOURCES = ("Wood", "Gold")
 START_AMOUNT = 10
@@ -170,17 +171,18 @@ class SimpleNegotiationEnv(TextEnv):
     env_id = "SimpleNegotiation-v1"
     possible_agents: ClassVar[list[str]] = list(_SEATS)
 
-    def __init__(self, *, max_turns: int = DEFAULT_MAX_TURNS, **kwargs: Any) -> None:
-        if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
-            raise ValueError(f"max_turns must be a positive integer, got {max_turns!r}")
-        super().__init__(**kwargs)
-        self.max_turns = max_turns
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("max_turns", DEFAULT_MAX_TURNS, Int(1), "turns in the whole game (both seats)"),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        max_turns = self.max_turns
         penalty = (
             "loses the game"
             if self.retries == 0
             else f"you are asked again; invalid answer number {self.retries + 1} loses the game"
         )
-        self._system = {}
         for i, seat in enumerate(_SEATS):
             own = (max_turns + 1 - i) // 2
             self._system[seat] = _RULES.format(
@@ -197,15 +199,6 @@ class SimpleNegotiationEnv(TextEnv):
                 penalty=penalty,
             )
         self._parsed: tuple[str, str] | None = None
-
-    def env_options(self) -> dict[str, Any]:
-        opts = super().env_options()
-        if self.max_turns != DEFAULT_MAX_TURNS:
-            opts["max_turns"] = self.max_turns
-        return opts
-
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
 
     # ------------------------------------------------------------------ game state
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -340,8 +333,6 @@ class SimpleNegotiationEnv(TextEnv):
             state["scores"] = MappingProxyType({agent: score, other: oscore})
         elif acting:
             legal = None
-            if self._feedback:
-                lines.append(self._feedback)
             if pending is not None:
                 (g_res, g_n), (a_res, a_n) = pending["gives"], pending["gets"]
                 lines.append(

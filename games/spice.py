@@ -57,21 +57,20 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 from typing import Any, ClassVar
 
 from spenv.agents.base import Agent, BaseAgent
-from spenv.env import TextEnv, int_option
+from spenv.env import TextEnv
 from spenv.games.search_self_play import (
     _TEMPLATES,
     QuestionGame,
     exact_match,
-    load_corpus,
     normalize_answer,
     supports,
 )
 from spenv.games.toolcalls import ToolSpec, parse_calls, register_tool, render_tools
 from spenv.observation import Observation
+from spenv.options import Bool, Int, Number, Option
 
 __all__ = [
     "SEATS",
@@ -166,59 +165,20 @@ class SpiceEnv(QuestionGame):
     _ANSWERER = "reasoner"
     _VERIFIER = "spice"
 
-    _DEFAULTS: ClassVar[dict[str, Any]] = {
-        "corpus": None,
-        "n_docs": 2000,
-        "corpus_seed": 0,
-        "attempts": 8,
-        "max_doc_chars": 2000,
-        "max_answer_words": 8,
-        "reward_sigma": 0.1,
-        "invalid_question_reward": -0.1,
-        "doc_check": True,
-    }
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("attempts", 8, Int(1), "independent answers of the reasoner per question"),
+        Option("max_doc_chars", 2000, Int(50), "characters of the document the challenger sees"),
+        Option("max_answer_words", 8, Int(1), "most words of a free-form gold answer"),
+        Option("reward_sigma", 0.1, Number(gt=0), "width of the challenger's variance reward"),
+        Option(
+            "invalid_question_reward", -0.1, Number(), "the challenger's reward for a bad question"
+        ),
+        Option("doc_check", True, Bool(), "reject gold answers the document does not support"),
+    )
 
-    def __init__(
-        self,
-        *,
-        corpus: str | Path | None = None,
-        n_docs: int = 2000,
-        corpus_seed: int = 0,
-        attempts: int = 8,
-        max_doc_chars: int = 2000,
-        max_answer_words: int = 8,
-        reward_sigma: float = 0.1,
-        invalid_question_reward: float = -0.1,
-        doc_check: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        for name, value, lo in (
-            ("n_docs", n_docs, 4),
-            ("corpus_seed", corpus_seed, 0),
-            ("attempts", attempts, 1),
-            ("max_doc_chars", max_doc_chars, 50),
-            ("max_answer_words", max_answer_words, 1),
-        ):
-            int_option(name, value, lo)
-        if isinstance(reward_sigma, bool) or not isinstance(reward_sigma, int | float):
-            raise ValueError(f"reward_sigma must be a positive number, got {reward_sigma!r}")
-        if not reward_sigma > 0:
-            raise ValueError(f"reward_sigma must be a positive number, got {reward_sigma!r}")
-        if not isinstance(doc_check, bool):
-            raise ValueError(f"doc_check must be True or False, got {doc_check!r}")
-        if corpus is not None and not isinstance(corpus, str | Path):
-            raise ValueError(f"corpus must be None or a path, got {type(corpus).__name__}")
-        super().__init__(**kwargs)
-        self.corpus = None if corpus is None else str(corpus)
-        self.n_docs = n_docs
-        self.corpus_seed = corpus_seed
-        self.attempts = attempts
-        self.max_doc_chars = max_doc_chars
-        self.max_answer_words = max_answer_words
-        self.reward_sigma = float(reward_sigma)
-        self.invalid_question_reward = float(invalid_question_reward)
-        self.doc_check = doc_check
-        self._corpus = load_corpus(self.corpus, n_docs=n_docs, corpus_seed=corpus_seed)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        attempts, max_answer_words = self.attempts, self.max_answer_words
         self._ids: list[str] | None = None
         tools = render_tools(["question", "choices", "answer"])
         self._system = {
@@ -308,8 +268,6 @@ class SpiceEnv(QuestionGame):
             else:
                 lines.append("Write <answer>...</answer>.")
                 repeat = 1 if self._feedback else self.attempts - self._attempt
-        if acting and self._feedback:
-            lines.append(self._feedback)
         return Observation(
             system=self._system[agent],
             user="\n".join(lines),

@@ -193,9 +193,6 @@ class TicTacToeEnv(TextEnv):
         self._board = EMPTY_BOARD
         self._history: list[int] = []
 
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
-
     # ------------------------------------------------------------------ game state
     def _new_game(self, options: dict[str, Any]) -> str:
         self._board = EMPTY_BOARD

@@ -41,6 +41,7 @@ asks for ``np_random`` (see :mod:`spenv.streams`).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import secrets
 import sys
 import time
@@ -54,6 +55,7 @@ from pettingzoo.utils.env import AECIterable
 
 from spenv.episode import Episode, Turn
 from spenv.observation import Observation
+from spenv.options import Int, Number, Option, declared_options, parse_options, recorded_options
 from spenv.spaces import ACTION_SPACE_LENGTH, OBSERVATION_SPACE_LENGTH, UnicodeText
 from spenv.streams import Stream, pcg64_state
 
@@ -77,20 +79,6 @@ class AgentFailure:
 
     def __repr__(self) -> str:
         return f"AgentFailure({self.message!r})"
-
-
-def int_option(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    """Check an integer game option (``True`` is not an integer here) against ``lo`` and, when
-    given, ``hi``; the error names the option, its range and the value given."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < lo
-        or (hi is not None and value > hi)
-    ):
-        bounds = f">= {lo}" if hi is None else f"from {lo} to {hi}"
-        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
-    return value
 
 
 class _AgentIterable(AECIterable):
@@ -122,14 +110,31 @@ def _agent_generator(env: AECEnv, max_iter: int) -> Any:
 class TextEnv(AECEnv):
     """Base class for turn-based text games (a PettingZoo ``AECEnv``).
 
-    Constructor options common to every game:
+    Constructor options are declared, not written as keyword parameters: each game lists its
+    own in ``OPTIONS`` (see :mod:`spenv.options`), and this constructor checks every keyword
+    argument against the declarations of the class and its bases, sets each option as an
+    attribute and records the non-default ones in :meth:`env_options`. Options common to every
+    game (declared here):
 
     - ``retries`` (int, default 0): how many invalid moves an agent may make in one game before
       it forfeits. Every invalid attempt is recorded in the episode; while retries remain, the
       agent is asked again with the error shown in its prompt.
     - ``invalid_reward`` (float, default -1.0): the offender's reward on forfeit, for games that
       use the default ``_forfeit`` (others define their own; see each game's docstring).
-    - ``render_mode``: ``"human"`` prints the acting agent's prompt, ``"ansi"`` returns it.
+
+    Two keyword arguments are not options (never recorded): ``render_mode`` (``"human"`` prints
+    the acting agent's prompt, ``"ansi"`` returns it) and ``env_id`` (the registered id).
+
+    System prompts: a game stores each seat's system prompt in ``self._system`` (seat -> text,
+    usually built in its constructor from its options); :meth:`system_prompts` returns them.
+
+    The retry message: when an agent is asked again after an invalid move, the base class adds
+    one line to the prompt the game's ``_observe`` builds, just before its last line (the
+    game's instruction for the move): "Your previous answer was not a valid move: <error>. Try
+    again (<n> attempts left)." Games need not handle it; one that places the line itself (its
+    ``_observe`` puts ``self.feedback`` in the prompt, e.g. to keep its other views cached) keeps
+    its placement. ``self.feedback`` is that line while the agent is being asked again
+    (``None`` otherwise).
     """
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -149,29 +154,39 @@ class TextEnv(AECEnv):
     #: Whether the game reuses its (immutable) observation objects across games (cached
     #: views); the episode record then builds each observation's stored form once.
     _shared_views: ClassVar[bool] = False
+    #: The constructor options this class declares (its bases' are added; see spenv.options).
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option(
+            "retries",
+            0,
+            Int(0),
+            "invalid moves an agent may make in one game before it forfeits (each is recorded; "
+            "until then it is asked again with the error)",
+        ),
+        Option(
+            "invalid_reward",
+            -1.0,
+            Number(),
+            "the offender's reward on forfeit (games with the default forfeit)",
+        ),
+    )
 
     def __init__(
-        self,
-        *,
-        retries: int = 0,
-        invalid_reward: float = -1.0,
-        render_mode: str | None = None,
-        env_id: str | None = None,
+        self, *, render_mode: str | None = None, env_id: str | None = None, **options: Any
     ) -> None:
         super().__init__()
-        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-            raise ValueError(f"retries must be a non-negative integer, got {retries!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         if env_id is not None:
             self.env_id = env_id
+        # The declared options (see spenv.options): checked, then set as attributes.
+        self.__dict__.update(parse_options(self._declared(), options, self.env_id))
+        self._system: dict[str, str] = {}
         self.possible_agents = list(type(self).possible_agents)
         self._zeros = dict.fromkeys(self.possible_agents, 0.0)
         self._falses = dict.fromkeys(self.possible_agents, False)
-        self.retries = retries
-        self.invalid_reward = float(invalid_reward)
         self.render_mode = render_mode
         self.agents: list[str] = []
         self.rewards: dict[str, float] = {}
@@ -278,14 +293,18 @@ class TextEnv(AECEnv):
         """True once the game has ended (all agents terminated or truncated)."""
         return bool(self._outcomes)
 
+    @classmethod
+    def _declared(cls) -> dict[str, Option]:
+        """Every option this class declares or inherits, by name (see :mod:`spenv.options`)."""
+        return declared_options(cls)
+
     def env_options(self) -> dict[str, Any]:
-        """The constructor options, as recorded in episodes (override to add a game's own)."""
-        opts: dict[str, Any] = {}
-        if self.retries:
-            opts["retries"] = self.retries
-        if self.invalid_reward != -1.0:
-            opts["invalid_reward"] = self.invalid_reward
-        return opts
+        """The constructor options, as recorded in episodes: each declared option whose value
+        differs from its default (or declared ``record="always"``), in declaration order.
+
+        A game overrides this only to add a value it derives (then it declares that option
+        ``record="own"``)."""
+        return recorded_options(self._declared(), self)
 
     # ----------------------------------------------------------------- the AEC API
     def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None) -> None:
@@ -506,7 +525,7 @@ class TextEnv(AECEnv):
                     f"Your previous answer was not a valid move: {error}. "
                     f"Try again ({left} attempt{'s' if left != 1 else ''} left)."
                 )
-                self._refresh(agent)
+                self._reask(agent)
         else:
             self._accept(agent, obs, raw, move)  # type: ignore[arg-type]
 
@@ -610,6 +629,18 @@ class TextEnv(AECEnv):
             info["observation"] = obs
             info["legal_actions"] = obs.legal_actions
 
+    def _reask(self, agent: str) -> None:
+        """Refresh ``agent``'s view to ask it again: the game's prompt with the retry line
+        (``self._feedback``) inserted before its last line (the instruction for the move)."""
+        obs = self._observe(agent)
+        if self._feedback not in obs.user:  # a game may place the line itself
+            head, sep, last = obs.user.rpartition("\n")
+            user = f"{head}{sep}{self._feedback}\n{last}"
+            obs = dataclasses.replace(obs, user=user)
+        info = self.infos[agent]
+        info["observation"] = obs
+        info["legal_actions"] = obs.legal_actions
+
     def _refresh(self, agent: str) -> None:
         obs = self._observe(agent)
         info = self.infos[agent]
@@ -651,8 +682,9 @@ class TextEnv(AECEnv):
         return {}
 
     def system_prompts(self) -> dict[str, str]:
-        """Each agent's system prompt (stored once per episode, not once per turn)."""
-        return {}
+        """Each agent's system prompt (stored once per episode, not once per turn): a copy of
+        ``self._system``, which a game fills in its constructor."""
+        return dict(self._system)
 
     def episode(self, players: Mapping[str, str] | None = None) -> Episode:
         """The record of the current game (complete once the game has ended)."""

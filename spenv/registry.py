@@ -64,6 +64,10 @@ class EnvSpec:
     episode_metrics: Mapping[str, str] = field(default_factory=dict)
     #: Labels that group games (``"in-domain"`` and ``"out-of-domain"`` of SPIRAL's evaluation).
     tags: tuple[str, ...] = ()
+    #: Constructor options for playing sample games of this game (the games whose text trains
+    #: the tiny test tokenizer, :mod:`spenv.agents.testing`): fixed here so that a new default
+    #: of the game does not change that text. Empty: the game's defaults.
+    sample_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -139,12 +143,14 @@ def register(
     agent_metrics: Mapping[str, str] | None = None,
     episode_metrics: Mapping[str, str] | None = None,
     tags: tuple[str, ...] | list[str] = (),
+    sample_options: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> EnvSpec:
     """Register an env under a versioned id (``Name-vN``) with what is known of the game: its
     seats, reference agents, the programs it needs, its prompt persona, its optimal agent, its
     measurements and its labels (see :class:`EnvSpec`). Every game fact lives here, so the demo,
-    the trainer, the evaluation and the leaderboard loop over entries and name no game."""
+    the trainer, the evaluation and the leaderboard loop over entries and name no game (and
+    ``sample_options``, the options its sample games are played with)."""
     if not isinstance(id, str) or not _ID_RE.match(id):
         raise ValueError(f"env ids look like 'Name-v1', got {id!r}")
     if id in _REGISTRY and not overwrite:
@@ -165,6 +171,7 @@ def register(
         agent_metrics=dict(agent_metrics or {}),
         episode_metrics=dict(episode_metrics or {}),
         tags=tuple(tags),
+        sample_options=dict(sample_options or {}),
     )
     _REGISTRY[id] = spec
     return spec

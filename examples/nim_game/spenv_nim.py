@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from spenv.env import TextEnv
 from spenv.observation import Observation
+from spenv.options import Int, Option
 
 SEATS = ("player_0", "player_1")
 _MOVE = re.compile(r"\[\s*([0-9]{1,3})\s*\]", re.ASCII)
@@ -38,22 +39,23 @@ class NimEnv(TextEnv):
     possible_agents: ClassVar[list[str]] = list(SEATS)
     _moves: ClassVar[dict[str, str]] = {"[1]": "1", "[2]": "2", "[3]": "3"}
 
-    def __init__(self, *, min_pile: int = 5, max_pile: int = 21, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if not (isinstance(min_pile, int) and isinstance(max_pile, int) and min_pile >= 1):
-            raise ValueError(f"min_pile and max_pile must be positive integers, got {min_pile!r}")
-        if max_pile < min_pile or max_pile > 1000:
-            raise ValueError(f"max_pile must be in [min_pile, 1000], got {max_pile!r}")
-        self.min_pile, self.max_pile = min_pile, max_pile
+    # The constructor options: the base class checks them, sets them as attributes, records
+    # them in env_options() (these two always) and lists them on the game's docs page.
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("min_pile", 5, Int(1, 1000), "fewest stones the pile starts with", record="always"),
+        Option("max_pile", 21, Int(1, 1000), "most stones the pile starts with", record="always"),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if self.max_pile < self.min_pile:
+            raise ValueError(
+                f"{self.env_id} option max_pile must be >= min_pile ({self.min_pile}), "
+                f"got {self.max_pile!r}"
+            )
         self._system = {seat: _RULES.format(seat=seat) for seat in SEATS}
         self._pile = 0
         self._taken: list[int] = []
-
-    def env_options(self) -> dict[str, Any]:
-        return {**super().env_options(), "min_pile": self.min_pile, "max_pile": self.max_pile}
-
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
 
     # The four hooks: a new game, one agent's view, parsing an answer, applying a move.
     def _new_game(self, options: dict[str, Any]) -> str:
@@ -69,8 +71,6 @@ class NimEnv(TextEnv):
             lines.append(f"The game is over: {self._outcomes[agent]}.")
         elif acting:
             legal = tuple(f"[{k}]" for k in range(1, min(3, self._pile) + 1))
-            if self._feedback:
-                lines.append(self._feedback)
             lines.append("Your move: " + ", ".join(legal) + ".")
         else:
             lines.append(f"Waiting for {self.agent_selection}.")

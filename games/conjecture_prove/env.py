@@ -107,7 +107,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from spenv.env import TextEnv, int_option
+from spenv.env import TextEnv
 from spenv.games.conjecture_prove.checking import (
     Backend,
     CoqBackend,
@@ -117,6 +117,7 @@ from spenv.games.conjecture_prove.checking import (
 from spenv.games.conjecture_prove.library import canonical, lemmas
 from spenv.games.toolcalls import parse_calls
 from spenv.observation import Observation
+from spenv.options import Custom, Int, Maybe, Number, OneOf, Option
 from spenv.verifiers.proof import ScanError
 from spenv.verifiers.verdict import Verdict
 
@@ -129,14 +130,18 @@ MAX_PROOF_CHARS = 20000
 DETAIL_CHARS = 600
 #: The checkers: ``none`` is explicitly unchecked play (no rewards).
 CHECKERS = ("coq", "lean", "none")
-_DEFAULTS: dict[str, Any] = {
-    "checker": "coq",
-    "prover_attempts": 4,
-    "tau": 0.25,
-    "rounds": 1,
-    "timeout": None,
-    "extra_lemmas": None,
-}
+
+
+def _extra_option(value: Any) -> Any:
+    """The ``extra_lemmas`` option as kept and recorded: a path, or a list of plain dicts (the
+    lemmas themselves are checked when they are read)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Sequence) and all(isinstance(x, Mapping) for x in value):
+        return [dict(x) for x in value]
+    raise ValueError
+
+
 _STATUS_TEXT = {
     "ill_formed": "ill-formed",
     "duplicate": "a duplicate of a known lemma",
@@ -251,52 +256,46 @@ class ConjectureProveEnv(TextEnv):
     possible_agents: ClassVar[list[str]] = list(SEATS)
     zero_sum = False
 
-    def __init__(
-        self,
-        *,
-        checker: str = "coq",
-        prover_attempts: int = 4,
-        tau: float = 0.25,
-        rounds: int = 1,
-        timeout: float | None = None,
-        extra_lemmas: str | Sequence[Mapping[str, Any]] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        for key, value in (("prover_attempts", prover_attempts), ("rounds", rounds)):
-            int_option(key, value, 1)
-        if isinstance(tau, bool) or not isinstance(tau, int | float) or not 0 < tau <= 1:
-            raise ValueError(f"tau must be a pass rate in (0, 1], got {tau!r}")
-        if tau * prover_attempts < 1:
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("checker", "coq", OneOf(*CHECKERS), "the proof checker (none: unchecked play)"),
+        Option("prover_attempts", 4, Int(1), "independent proofs asked per conjecture (k)"),
+        Option(
+            "tau",
+            0.25,
+            Number(gt=0, le=1, allowed="a pass rate in (0, 1]"),
+            "the highest pass rate a conjecture may have to pay its conjecturer",
+        ),
+        Option("rounds", 1, Int(1), "conjectures per game"),
+        Option(
+            "timeout",
+            None,
+            Maybe(Number(gt=0, allowed="a positive number of seconds", cast=False)),
+            "seconds per checker run (None: the checker's default)",
+        ),
+        Option(
+            "extra_lemmas",
+            None,
+            Custom(_extra_option, "None, a JSONL path or a list of lemma mappings"),
+            "lemmas added to the library",
+        ),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        checker, prover_attempts, rounds = self.checker, self.prover_attempts, self.rounds
+        if self.tau * prover_attempts < 1:
             raise ValueError(
-                f"tau={tau:g} with prover_attempts={prover_attempts}: no pass rate p with "
-                f"0 < p <= tau exists; use prover_attempts >= {1 / tau:g}"
+                f"tau={self.tau:g} with prover_attempts={prover_attempts}: no pass rate p with "
+                f"0 < p <= tau exists; use prover_attempts >= {1 / self.tau:g}"
             )
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-        ):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if checker not in CHECKERS:
-            raise ValueError(f"checker must be one of {CHECKERS}, got {checker!r}")
-        super().__init__(**kwargs)
-        self.checker = checker
-        self.prover_attempts = prover_attempts
-        self.tau = float(tau)
-        self.rounds = rounds
-        self.timeout = timeout
         lang = "lean" if checker == "lean" else "coq"
-        extra = _read_extra(lang, extra_lemmas)
-        #: As given (a path, or a list of mappings): recorded in ``env_options`` for replay.
-        self.extra_lemmas = (
-            extra_lemmas
-            if extra_lemmas is None or isinstance(extra_lemmas, str)
-            else [dict(x) for x in extra_lemmas]
-        )
+        extra = _read_extra(lang, self.extra_lemmas)
         #: True when no checker runs (``checker="none"``): every round is ``unchecked``.
         self.unchecked = checker == "none"
         if self.unchecked:
             self.backend: Backend = CoqBackend(lemmas(), extra)
         else:
-            self.backend = make_backend(checker, lemmas(), extra, timeout=timeout)
+            self.backend = make_backend(checker, lemmas(), extra, timeout=self.timeout)
         self._library = self._library_view()
         self._templates = tuple(e for e in self._library if "lhs" in e)
         self._known_canon = {canonical(s): name for name, s in self._library_statements()}
@@ -379,17 +378,6 @@ class ConjectureProveEnv(TextEnv):
         return [self.backend.declaration(n, p, pr) for n, p, pr in self._proven]
 
     # ------------------------------------------------------------------ records
-    def env_options(self) -> dict[str, Any]:
-        opts = super().env_options()
-        for key, default in _DEFAULTS.items():
-            value = getattr(self, key)
-            if value != default:
-                opts[key] = value
-        return opts
-
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
-
     # ------------------------------------------------------------------ game flow
     def _new_game(self, options: dict[str, Any]) -> str:
         self._rounds = []
@@ -621,8 +609,6 @@ class ConjectureProveEnv(TextEnv):
             state["outcome"] = outcome
         elif acting:
             legal = None
-            if self._feedback:
-                lines.append(self._feedback)
             if agent == "conjecturer":
                 seed = rnd.seed
                 lines.append(f"Seed lemma {seed['name']}: {_one_line(seed['statement'])}")

@@ -96,7 +96,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from spenv.env import TextEnv, int_option
+from spenv.env import TextEnv
 from spenv.episode import Episode
 from spenv.games.debate.judges import (
     JUDGES,
@@ -108,21 +108,20 @@ from spenv.games.debate.judges import (
     parse_verdict,
 )
 from spenv.games.debate.passages import verify_quote
-from spenv.games.debate.questions import Question, Source, open_source, question_from_mapping
+from spenv.games.debate.questions import (
+    GENERATED,
+    Question,
+    Source,
+    open_source,
+    question_from_mapping,
+)
 from spenv.observation import Observation
+from spenv.options import Int, OneOf, Option
 
 SEATS = ("debater_a", "debater_b")
 _LABEL_OF = {"debater_a": "A", "debater_b": "B"}
 _SEAT_OF = {"A": "debater_a", "B": "debater_b"}
 _QUOTE = "  | "
-_DEFAULTS = {
-    "rounds": 3,
-    "max_chars": 1500,
-    "judge": "keyword",
-    "judge_retries": 2,
-    "protocol": "debate",
-    "reward": "hard",
-}
 PROTOCOLS = ("debate", "consultancy")
 REWARDS = ("hard", "soft")
 _QUOTE_TAG_RE = re.compile(r"<\s*([uv]_)?quote\s*>(.*?)<\s*/\s*([uv]_)?quote\s*>", re.S | re.I)
@@ -196,38 +195,35 @@ class DebateEnv(TextEnv):
     possible_agents: ClassVar[list[str]] = list(SEATS)
     zero_sum = True
 
-    def __init__(
-        self,
-        *,
-        rounds: int = 3,
-        max_chars: int = 1500,
-        judge: Any = "keyword",
-        judge_retries: int = 2,
-        data: str | None = None,
-        suite: str | None = None,
-        data_dir: str | None = None,
-        quality: str | None = None,
-        questions: str = "passages",
-        protocol: str = "debate",
-        reward: str = "hard",
-        **kwargs: Any,
-    ) -> None:
-        if protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
-        if reward not in REWARDS:
-            raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
-        for key, value, low in (
-            ("rounds", rounds, 1),
-            ("max_chars", max_chars, 1),
-            ("judge_retries", judge_retries, 0),
-        ):
-            int_option(key, value, low)
-        super().__init__(**kwargs)
-        self.rounds = rounds
-        self.max_chars = max_chars
-        self.judge_retries = judge_retries
-        self.protocol = protocol
-        self.reward = reward
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("rounds", 3, Int(1), "rounds of arguments (each debater speaks once a round)"),
+        Option("max_chars", 1500, Int(1), "most characters of one argument"),
+        Option("judge_retries", 2, Int(0), "times an unparsable judge is asked again"),
+        Option("protocol", "debate", OneOf(*PROTOCOLS), "debate, or consultancy (one speaker)"),
+        Option("reward", "hard", OneOf(*REWARDS), "the judge's verdict (hard) or probability"),
+        Option(
+            "judge",
+            "keyword",
+            None,
+            "a judge spec, an agent, a list of them (a jury) or 'a+b+c'",
+            record="own",
+        ),
+        Option("data", None, None, "a JSONL file of questions", record="own"),
+        Option("suite", None, None, "a packaged benchmark suite as the questions", record="own"),
+        Option("data_dir", None, None, "where the suite's files are", record="own"),
+        Option("quality", None, None, "a QuALITY-format file of passages", record="own"),
+        Option(
+            "questions",
+            "passages",
+            OneOf(*GENERATED),
+            "the generated set used when no other source is given",
+            record="own",
+        ),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        judge, rounds, max_chars = self.judge, self.rounds, self.max_chars
         self._jurors = [_make_juror(j) for j in jury_specs(judge)]
         single = len(self._jurors) == 1 and not isinstance(judge, list | tuple)
         #: The judge as recorded in ``env_options``: a spec, or a list of specs for a jury.
@@ -235,14 +231,18 @@ class DebateEnv(TextEnv):
             self._jurors[0].spec if single else [j.spec for j in self._jurors]
         )
         self._source: Source = open_source(
-            data=data, suite=suite, data_dir=data_dir, quality=quality, questions=questions
+            data=self.data,
+            suite=self.suite,
+            data_dir=self.data_dir,
+            quality=self.quality,
+            questions=self.questions,
         )
         penalty = (
             "loses the debate"
             if self.retries == 0
             else f"is asked again, up to {self.retries} time(s) in all; then you lose the debate"
         )
-        rules = _CONSULTANT_RULES if protocol == "consultancy" else _DEBATER_RULES
+        rules = _CONSULTANT_RULES if self.protocol == "consultancy" else _DEBATER_RULES
         self._system = {
             seat: rules.format(
                 seat=seat,
@@ -258,17 +258,12 @@ class DebateEnv(TextEnv):
 
     # ------------------------------------------------------------------ records
     def env_options(self) -> dict[str, Any]:
+        """The declared options, the judge as specs, and the question source as opened."""
         opts = super().env_options()
-        for key in ("rounds", "max_chars", "judge_retries", "protocol", "reward"):
-            if getattr(self, key) != _DEFAULTS[key]:
-                opts[key] = getattr(self, key)
-        if self.judge_spec != _DEFAULTS["judge"]:
+        if self.judge_spec != self._declared()["judge"].default:
             opts["judge"] = self.judge_spec
         opts.update(self._source.options())
         return opts
-
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
 
     @property
     def question(self) -> Question | None:
@@ -461,8 +456,6 @@ class DebateEnv(TextEnv):
             )
         elif acting:
             legal = None
-            if self._feedback:
-                lines.append(self._feedback)
             lines.append(
                 f"Round {self._round()} of {self.rounds}: write your argument for answer {label} "
                 f"(at most {self.max_chars} characters)."

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 from spenv.env import TextEnv
 from spenv.observation import Observation
+from spenv.options import Int, Option
 
 CARDS = ("J", "Q", "K")
 _RANK = {"J": 0, "Q": 1, "K": 2}
@@ -127,12 +128,13 @@ class KuhnPokerEnv(TextEnv):
     _tables: ClassVar[dict[tuple, _HandTable]] = {}
     _TABLES_LIMIT = 10_000
 
-    def __init__(self, *, hands: int = 1, **kwargs: Any) -> None:
-        if isinstance(hands, bool) or not isinstance(hands, int) or hands < 1:
-            raise ValueError(f"hands must be a positive integer, got {hands!r}")
-        super().__init__(**kwargs)
-        self.hands = hands
-        self._system = dict(_system_prompts(hands, self.retries))
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("hands", 1, Int(1), "hands in a match (chips carry over, the opener alternates)"),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._system = dict(_system_prompts(self.hands, self.retries))
 
     # ------------------------------------------------------------------ the hot path
     # Self-play and evaluation play this game millions of times. ``reset()`` is TextEnv's (its
@@ -241,15 +243,6 @@ class KuhnPokerEnv(TextEnv):
             info["legal_actions"] = v1.legal_actions
         if self.render_mode == "human":
             self.render()
-
-    def env_options(self) -> dict[str, Any]:
-        opts = super().env_options()
-        if self.hands != 1:
-            opts["hands"] = self.hands
-        return opts
-
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
 
     # ------------------------------------------------------------------ game state
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:

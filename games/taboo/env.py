@@ -71,10 +71,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from spenv.env import TextEnv, int_option
+from spenv.env import TextEnv
 from spenv.games.taboo import vocab as _words
 from spenv.games.taboo.vocab import clean, mentions, normalize_guess
 from spenv.observation import Observation
+from spenv.options import Custom, Int, OneOf, Option
 
 SEATS = ("attacker", "defender")
 #: The longest relayed message, in characters (longer ones are cut and marked).
@@ -191,22 +192,23 @@ class TabooEnv(TextEnv):
     zero_sum = True
     _moves: ClassVar[dict[str, str]] = {}
 
-    def __init__(
-        self,
-        *,
-        max_turns: int = 5,
-        draw_rewards: float | Mapping[str, float] | None = None,
-        split: str = "train",
-        **kwargs: Any,
-    ) -> None:
-        int_option("max_turns", max_turns, 1, MAX_TURNS_LIMIT)
-        draws = _check_draw_rewards(draw_rewards)
-        if split not in ("train", "test", "all"):
-            raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
-        super().__init__(**kwargs)
-        self.max_turns = max_turns
-        self.draw_rewards = draws
-        self.split = split
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("max_turns", 5, Int(1, MAX_TURNS_LIMIT), "messages each seat may send"),
+        Option(
+            "draw_rewards",
+            MappingProxyType(DEFAULT_DRAW_REWARDS),
+            Custom(
+                _check_draw_rewards,
+                "a number from -1 to 0, or a mapping of both seats to one (None: the default)",
+            ),
+            "each seat's reward when the game ends undecided",
+        ),
+        Option("split", "train", OneOf("train", "test", "all"), "which secret words are drawn"),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        max_turns, draws, split = self.max_turns, self.draw_rewards, self.split
         self._word_list = _words.words(split)  # cached per process
         penalty = (
             "you forfeit: you lose the game"
@@ -230,19 +232,6 @@ class TabooEnv(TextEnv):
         self._end: str | None = None
         self._guess: str | None = None
         self._pending: tuple[str, str, bool] = ("say", "", False)
-
-    def env_options(self) -> dict[str, Any]:
-        opts = super().env_options()
-        if self.max_turns != 5:
-            opts["max_turns"] = self.max_turns
-        if self.draw_rewards != DEFAULT_DRAW_REWARDS:
-            opts["draw_rewards"] = dict(self.draw_rewards)
-        if self.split != "train":
-            opts["split"] = self.split
-        return opts
-
-    def system_prompts(self) -> dict[str, str]:
-        return dict(self._system)
 
     # ------------------------------------------------------------------ game state
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -312,8 +301,6 @@ class TabooEnv(TextEnv):
             state["outcome"] = outcome
             state["end"] = self._end
         elif acting:
-            if self._feedback:
-                lines.append(self._feedback)
             if attacker:
                 lines.append(
                     f"Your turn: write your message {mine + 1} of {n} to the defender. "

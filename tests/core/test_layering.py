@@ -37,6 +37,7 @@ KERNEL = frozenset(
         "spenv.episode",
         "spenv.streams",
         "spenv.env",
+        "spenv.options",
         "spenv.agent",
         "spenv.registry",
         "spenv.rollout",

@@ -51,8 +51,18 @@ attempts; the proposer does not see the solver's answers until the game ends.
 
 Every verdict is recorded in the episode's ``verdicts`` (``format``, ``rag``, ``closed_book``,
 and one ``answer_match`` per attempt: score = the exact match, ``data`` with F1 and the answer).
-Nothing in the env calls a model: the checks are decisions of the solver seat, which the runner
-batches like any other.
+By default nothing in the env calls a model: the checks are decisions of the solver seat, which
+the runner batches like any other. In self-play one policy then answers its own proposer's
+checks and can pass a question with no content. Constructor option ``checker`` (an agent
+object; the env builds no agents) closes that: the env itself asks it the ``rag`` and
+``closed_book`` checks with the observation the solver seat would get (role ``checker``), reads
+its text as the seat's, and the solver seat only makes the attempts. Those verdicts carry
+``answered_by: "checker"``; its answers are in ``info["checker_answers"]`` and in the episode's
+reset options as ``checker_answers`` (a replay uses them instead of calling it); ``env_options``
+records it as ``"agent:NAME"``, which as ``checker=`` can only replay. A checker that raises or
+returns no text ends the game unscored (``ended_by="checker_error"``, both seats 0). It is
+called synchronously (not batched). A self-play run should pass a frozen copy of the policy (or
+a fixed model) as ``checker``.
 
 Corpus (constructor option ``corpus``, one path for every kind; see :func:`load_corpus`):
 ``None`` (the default) is the built-in fictional encyclopedia of

@@ -33,7 +33,13 @@ Rules:
    always or never succeeds. Outcomes: the reasoner wins with ``p > 1/2``, draws at 1/2, loses
    below; the challenger wins when its reward is at least 1/2.
 
-The env calls no model: the doc check is a decision of the reasoner seat. Every verdict is in
+By default the env calls no model: the doc check is a decision of the reasoner seat (so in
+self-play one policy answers its own challenger's check). Constructor option ``checker`` (an
+agent object) answers the doc check instead, as in ``SearchSelfPlay-v1``: called by the env with
+the reasoner's observation (role ``checker``), verdict ``answered_by: "checker"``, answers in
+``info["checker_answers"]`` and reset option ``checker_answers`` for replay, ``"agent:NAME"`` in
+``env_options``, a failing checker ends the game unscored. A self-play run should pass a frozen
+copy of the policy (or a fixed model) as ``checker``. Every verdict is in
 the episode's ``verdicts`` (``format``, ``doc_check``, one ``answer_match`` per attempt).
 
 Corpus: the ``corpus`` option of ``SearchSelfPlay-v1`` (:func:`~spenv.games.search_self_play.

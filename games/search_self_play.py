@@ -51,8 +51,18 @@ attempts; the proposer does not see the solver's answers until the game ends.
 
 Every verdict is recorded in the episode's ``verdicts`` (``format``, ``rag``, ``closed_book``,
 and one ``answer_match`` per attempt: score = the exact match, ``data`` with F1 and the answer).
-Nothing in the env calls a model: the checks are decisions of the solver seat, which the runner
-batches like any other.
+By default nothing in the env calls a model: the checks are decisions of the solver seat, which
+the runner batches like any other. In self-play one policy then answers its own proposer's
+checks and can pass a question with no content. Constructor option ``checker`` (an agent
+object; the env builds no agents) closes that: the env itself asks it the ``rag`` and
+``closed_book`` checks with the observation the solver seat would get (role ``checker``), reads
+its text as the seat's, and the solver seat only makes the attempts. Those verdicts carry
+``answered_by: "checker"``; its answers are in ``info["checker_answers"]`` and in the episode's
+reset options as ``checker_answers`` (a replay uses them instead of calling it); ``env_options``
+records it as ``"agent:NAME"``, which as ``checker=`` can only replay. A checker that raises or
+returns no text ends the game unscored (``ended_by="checker_error"``, both seats 0). It is
+called synchronously (not batched). A self-play run should pass a frozen copy of the policy (or
+a fixed model) as ``checker``.
 
 Corpus (constructor option ``corpus``, one path for every kind; see :func:`load_corpus`):
 ``None`` (the default) is the built-in fictional encyclopedia of
@@ -75,6 +85,7 @@ documents (the rag check) it extracts from them; with neither (closed book) it a
 from __future__ import annotations
 
 import collections
+import dataclasses
 import re
 import string
 import threading
@@ -293,9 +304,16 @@ class QuestionGame(TextEnv):
     _turn_rewards: dict[int, float]
     _result: dict[str, Any]
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, checker: Any = None, **options: Any) -> None:
         super().__init__(**options)
+        self._set_checker(checker)
         self._corpus = load_corpus(self.corpus, n_docs=self.n_docs, corpus_seed=self.corpus_seed)
+
+    def env_options(self) -> dict[str, Any]:
+        opts = super().env_options()
+        if self._checker_spec is not None:
+            opts["checker"] = self._checker_spec
+        return opts
 
     def _verdict(
         self, check: str, subject: str, ok: bool, score: float, detail: str, **data: Any
@@ -310,8 +328,112 @@ class QuestionGame(TextEnv):
                 "detail": detail,
                 "elapsed": 0.0,
                 **data,
+                **(
+                    {"answered_by": "checker"}
+                    if self._checker is not None and check in ("rag", "closed_book", "doc_check")
+                    else {}
+                ),
             }
         )
+
+    # ------------------------------------------------------------------ the checker
+    #: The agent that answers the validity checks instead of the answering seat (None: the
+    #: seat answers them), its spec as recorded, and this game's answers (and recorded ones).
+    _checker: Any = None
+    _checker_spec: str | None = None
+    _checker_log: list[str | dict[str, str]]
+    _checker_recorded: list[str | dict[str, str]] | None = None
+
+    def _set_checker(self, checker: Any) -> None:
+        """Take the ``checker`` option: None, an agent object, or ``"agent:NAME"`` (a recorded
+        checker that can only replay its answers)."""
+        self._checker_log = []
+        if checker is None:
+            return
+        if isinstance(checker, str):
+            if not checker.startswith("agent:"):
+                raise ValueError(
+                    f"checker must be an agent object (the env builds no agents, e.g. "
+                    f"spenv.agents.make_agent('hf:PATH')), got {checker!r}"
+                )
+            self._checker, self._checker_spec = _MissingChecker(checker), checker
+            return
+        if not callable(getattr(checker, "act", None)):
+            raise ValueError(f"checker must be an agent with act(obs), got {checker!r:.100}")
+        name = str(getattr(checker, "name", type(checker).__name__)).replace("+", "_")
+        self._checker, self._checker_spec = checker, f"agent:{name}"
+
+    def _checker_options(self, options: Mapping[str, Any]) -> None:
+        """Validate reset option ``checker_answers`` (raises ``ValueError``)."""
+        rec = options.get("checker_answers")
+        if rec is None:
+            return
+        if self._checker is None:
+            raise ValueError("checker_answers given, but this env has no checker")
+        if not isinstance(rec, list | tuple) or not all(_is_answer(a) for a in rec):
+            raise ValueError(
+                'checker_answers must be a list of answers (strings, or {"error": message}), '
+                f"got {rec!r:.200}"
+            )
+
+    def _start_checker(self, options: Mapping[str, Any]) -> None:
+        self._checker_log = []
+        rec = options.get("checker_answers")
+        self._checker_recorded = None if rec is None else list(rec)
+
+    def _ask_checker(self, obs: Observation) -> str | dict[str, str]:
+        """The checker's answer to the seat's observation (role ``checker``): the next recorded
+        one when replaying, else the agent's; a failure is ``{"error": ...}``, never raised."""
+        i = len(self._checker_log)
+        entry: str | dict[str, str]
+        if self._checker_recorded is not None:
+            if i < len(self._checker_recorded):
+                entry = self._checker_recorded[i]
+            else:
+                entry = {"error": f"the recorded checker answers ran out after {i}"}
+        else:
+            view = dataclasses.replace(obs, role="checker", state={**obs.state, "role": "checker"})
+            try:
+                answer = self._checker.act(view)
+            except Exception as exc:  # any checker failure is recorded, never raised
+                entry = {"error": f"checker failed: {type(exc).__name__}: {exc}"}
+            else:
+                entry = answer if isinstance(answer, str) else {
+                    "error": f"checker answered {type(answer).__name__}, not text"
+                }  # fmt: skip
+        self._checker_log.append(entry)
+        return entry
+
+    def _checker_failed(self, check: str, error: str) -> None:
+        """A checker that gave no text ends the game unscored: nobody is paid for it."""
+        self._verdicts.append(
+            {
+                "verifier": self._VERIFIER,
+                "check": check,
+                "subject": "question",
+                "status": "error",
+                "score": 0.0,
+                "detail": error,
+                "elapsed": 0.0,
+                "answered_by": "checker",
+            }
+        )
+        self._result = {"ended_by": "checker_error", "valid": None, "reason": error}
+        self._give({self._ASKER: 0.0, self._ANSWERER: 0.0})
+        self._finish({self._ASKER: "draw", self._ANSWERER: "draw"})
+
+    def _checker_info(self) -> dict[str, Any]:
+        if self._checker is None:
+            return {}
+        return {"checker": self._checker_spec, "checker_answers": list(self._checker_log)}
+
+    def episode(self, players: Mapping[str, str] | None = None) -> Any:
+        """The record; with a checker, the reset options also carry its answers
+        (``checker_answers``), so a replay uses them instead of calling it."""
+        ep = super().episode(players)
+        if self._checker is not None and "checker_answers" not in ep.reset_options:
+            ep.reset_options["checker_answers"] = list(self._checker_log)
+        return ep
 
     def _reject(self, reason: str) -> None:
         """End the game on an invalid question: the asker is penalised, the answerer draws."""
@@ -394,6 +516,7 @@ class SearchSelfPlayEnv(QuestionGame):
     # ------------------------------------------------------------------ bookkeeping
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
         out = dict(options)
+        self._checker_options(options)
         target = options.get("target")
         if target is not None:
             if isinstance(target, str):
@@ -407,6 +530,7 @@ class SearchSelfPlayEnv(QuestionGame):
 
     def _new_game(self, options: dict[str, Any]) -> str:
         self._reset_state()
+        self._start_checker(options)
         target = options.get("target")
         if target is not None:
             self._target, self._target_doc = target["answer"], target["doc_id"]
@@ -687,12 +811,27 @@ class SearchSelfPlayEnv(QuestionGame):
             return
         self._phase = "rag"
         self._next("solver")
+        self._run_checker()
 
-    def _check_answer(self, index: int, answer: str | None) -> None:
+    def _run_checker(self) -> None:
+        """With a checker, it answers the rag (and closed-book) check instead of the solver
+        seat, with the observation the seat would get; its text is read as the seat's is."""
+        while self._checker is not None and self._phase in ("rag", "closed") and not self._outcomes:
+            entry = self._ask_checker(self._solver_view())
+            if not isinstance(entry, str):
+                self._checker_failed(
+                    "rag" if self._phase == "rag" else "closed_book", entry["error"]
+                )
+                return
+            parsed = parse_calls(entry, {"answer"}, max_calls=self.max_calls)
+            self._check_answer(None, parsed.first("answer"))
+
+    def _check_answer(self, index: int | None, answer: str | None) -> None:
         phase = self._phase
         given = answer if answer is not None else ""
         em, f1 = exact_match(given, self._target), f1_score(given, self._target)
-        self._turn_rewards[index] = em
+        if index is not None:
+            self._turn_rewards[index] = em
         self._checks[phase] = {"answer": answer, "em": em, "f1": f1}
         check = "rag" if phase == "rag" else "closed_book"
         if answer is None:
@@ -762,8 +901,28 @@ class SearchSelfPlayEnv(QuestionGame):
             "checks": {k: dict(v) for k, v in self._checks.items()},
             "solver_answers": list(self._answers),
             "solver_scores": [dict(s) for s in self._scores],
+            **self._checker_info(),
             **self._result,
         }
+
+
+class _MissingChecker:
+    """Stands for the checker of a recorded episode: it can only replay recorded answers."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def act(self, obs: Observation) -> str:
+        raise RuntimeError(
+            f"checker {self.name!r} was an agent that cannot be rebuilt; this env can only "
+            "replay its recorded answers (reset option checker_answers)"
+        )
+
+
+def _is_answer(a: Any) -> bool:
+    return isinstance(a, str) or (
+        isinstance(a, Mapping) and set(a) == {"error"} and isinstance(a["error"], str)
+    )
 
 
 # ------------------------------------------------------------------------------ agents

@@ -33,7 +33,13 @@ Rules:
    always or never succeeds. Outcomes: the reasoner wins with ``p > 1/2``, draws at 1/2, loses
    below; the challenger wins when its reward is at least 1/2.
 
-The env calls no model: the doc check is a decision of the reasoner seat. Every verdict is in
+By default the env calls no model: the doc check is a decision of the reasoner seat (so in
+self-play one policy answers its own challenger's check). Constructor option ``checker`` (an
+agent object) answers the doc check instead, as in ``SearchSelfPlay-v1``: called by the env with
+the reasoner's observation (role ``checker``), verdict ``answered_by: "checker"``, answers in
+``info["checker_answers"]`` and reset option ``checker_answers`` for replay, ``"agent:NAME"`` in
+``env_options``, a failing checker ends the game unscored. A self-play run should pass a frozen
+copy of the policy (or a fixed model) as ``checker``. Every verdict is in
 the episode's ``verdicts`` (``format``, ``doc_check``, one ``answer_match`` per attempt).
 
 Corpus: the ``corpus`` option of ``SearchSelfPlay-v1`` (:func:`~spenv.games.search_self_play.
@@ -138,6 +144,12 @@ def parse_choices(text: str) -> tuple[list[str] | None, str | None]:
     return options, None
 
 
+def _read_answer(raw: str) -> str:
+    """A reasoner's answer: its ``<answer>`` tag, else the text itself (cut to 500)."""
+    answer = parse_calls(raw, {"answer"}, max_calls=1).first("answer")
+    return raw.strip()[:500] if answer is None else answer
+
+
 def _label_of(answer: str) -> str | None:
     m = _BOXED_RE.search(answer) or _LABEL_RE.match(answer)
     return m.group(1).upper() if m else None
@@ -207,6 +219,7 @@ class SpiceEnv(QuestionGame):
 
     # ------------------------------------------------------------------ bookkeeping
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        self._checker_options(options)
         doc_id = options.get("doc_id")
         if doc_id is not None and str(doc_id) not in self._corpus:
             raise ValueError(f"doc_id {doc_id!r} is not in the corpus")
@@ -214,6 +227,7 @@ class SpiceEnv(QuestionGame):
 
     def _new_game(self, options: dict[str, Any]) -> str:
         self._reset_state()
+        self._start_checker(options)
         doc_id = options.get("doc_id")
         if doc_id is None:
             if self._ids is None:
@@ -303,19 +317,11 @@ class SpiceEnv(QuestionGame):
         if agent == "challenger":
             self._challenge(raw)
             return
-        parsed = parse_calls(raw, {"answer"}, max_calls=1)
-        answer = parsed.first("answer")
-        answer = raw.strip()[:500] if answer is None else answer
+        answer = _read_answer(raw)
         ok = self._is_correct(answer)
         self._turn_rewards[index] = float(ok)
         if self._phase == "doc_check":
-            detail = f"answer {answer!r} with the document: {'right' if ok else 'wrong'}"
-            self._verdict("doc_check", "question", ok, float(ok), detail, answer=answer)
-            if not ok:
-                self._reject("a reader given the document did not answer it correctly")
-                return
-            self._phase = "solve"
-            self._next("reasoner")
+            self._doc_checked(answer, ok)
             return
         self._answers.append(answer)
         self._correct.append(float(ok))
@@ -334,6 +340,25 @@ class SpiceEnv(QuestionGame):
         self._give({"challenger": reward, "reasoner": rate})
         outcome = "win" if rate > 0.5 else ("draw" if rate == 0.5 else "loss")
         self._finish({"challenger": "win" if reward >= 0.5 else "loss", "reasoner": outcome})
+
+    def _doc_checked(self, answer: str, ok: bool) -> None:
+        detail = f"answer {answer!r} with the document: {'right' if ok else 'wrong'}"
+        self._verdict("doc_check", "question", ok, float(ok), detail, answer=answer)
+        if not ok:
+            self._reject("a reader given the document did not answer it correctly")
+            return
+        self._phase = "solve"
+        self._next("reasoner")
+
+    def _run_checker(self) -> None:
+        """With a checker, it answers the doc check instead of the reasoner seat, with the
+        observation the seat would get; its text is read as the seat's is."""
+        entry = self._ask_checker(self._observe("reasoner"))
+        if not isinstance(entry, str):
+            self._checker_failed("doc_check", entry["error"])
+            return
+        answer = _read_answer(entry)
+        self._doc_checked(answer, self._is_correct(answer))
 
     def _is_correct(self, answer: str) -> bool:
         truth = self._answer or ""
@@ -389,6 +414,8 @@ class SpiceEnv(QuestionGame):
         self._result = {"valid": True}
         self._phase = "doc_check" if self.doc_check else "solve"
         self._next("reasoner")
+        if self._checker is not None and self._phase == "doc_check":
+            self._run_checker()
 
     # ------------------------------------------------------------------ the record
     def episode_info(self) -> dict[str, Any]:
@@ -400,6 +427,7 @@ class SpiceEnv(QuestionGame):
             "kind": "multiple_choice" if self._choices is not None else "free_form",
             "reasoner_answers": list(self._answers),
             "reasoner_correct": list(self._correct),
+            **self._checker_info(),
             **self._result,
         }
 

@@ -406,3 +406,75 @@ def test_cli_play_writes_verdicts(tmp_path: Path) -> None:
     for ep in episodes:
         assert by_check(ep, "format") and len(by_check(ep, "answer_match")) == 4
         spenv.replay(ep)
+
+
+def test_a_checker_answers_the_checks_and_replays(place: dict[str, str]) -> None:
+    """With ``checker`` (an agent object), the env asks it the rag and closed-book checks with
+    the solver's view (role ``checker``); the solver seat only makes the attempts; its answers
+    are recorded (verdicts, info, reset options) and a replay uses them without calling it."""
+    seen: list[Any] = []
+
+    class Checker(SearchAgent):
+        def act(self, obs: Any) -> str:
+            seen.append(obs)
+            return super().act(obs)
+
+    env = make(closed_book_check=True, solver_attempts=1, checker=Checker("reader", seed=0))
+    env.reset(seed=0, options={"target": {"answer": place["pop"], "doc_id": place["id"]}})
+    env.step(f"<search>{place['name']}</search>")
+    env.step(f"<open>{place['id']}</open>")
+    env.step(f"<question>What is the population of {place['name']}?</question>")
+    assert [o.state["phase"] for o in seen] == ["rag", "closed"]
+    assert all(o.role == "checker" and o.state["role"] == "checker" for o in seen)
+    assert place["pop"] in seen[0].text and "Documents" not in seen[1].text
+    view = env.infos["solver"]["observation"]
+    assert env.agent_selection == "solver" and view.state["phase"] == "solve"
+    env.step(f"<answer>{place['pop']}</answer>")
+    ep = env.episode()
+    assert ep.env_options["checker"] == "agent:reader"
+    assert ep.info["checker_answers"] == [
+        f"<answer>{place['pop']}</answer>",
+        "<answer>unknown</answer>",
+    ]
+    assert ep.reset_options["checker_answers"] == ep.info["checker_answers"]
+    rag, closed = by_check(ep, "rag")[0], by_check(ep, "closed_book")[0]
+    assert rag["answered_by"] == closed["answered_by"] == "checker" and rag["status"] == "ok"
+    assert [t.agent for t in ep.turns] == ["proposer"] * 3 + ["solver"]
+    assert ep.rewards == {"proposer": 0.0, "solver": 1.0}
+    seen.clear()
+    spenv.replay(ep)
+    assert seen == []  # the replay env has only "agent:reader": the recorded answers
+    # a wrong checker answer rejects the question; a failing checker ends the game unscored
+    env = make(checker=SearchAgent("random", seed=0))
+    ask_until_rag = [
+        f"<open>{place['id']}</open>",
+        f"<question>Population of {place['name']}?</question>",
+    ]
+    env.reset(seed=0, options={"target": place["pop"]})
+    for a in ask_until_rag:
+        env.step(a)
+    assert env.episode().rewards["proposer"] == -1.0
+
+    class Broken:
+        name = "broken"
+
+        def act(self, obs: Any) -> str:
+            raise OSError("model server down")
+
+    env = make(checker=Broken())
+    env.reset(seed=0, options={"target": place["pop"]})
+    for a in ask_until_rag:
+        env.step(a)
+    ep = env.episode()
+    assert ep.status == "completed" and ep.rewards == {"proposer": 0.0, "solver": 0.0}
+    assert ep.info["ended_by"] == "checker_error" and "model server down" in ep.info["reason"]
+    assert by_check(ep, "rag")[0]["status"] == "error"
+    # options are checked
+    for bad in ("reader", 3):
+        with pytest.raises(ValueError):
+            make(checker=bad)
+    with pytest.raises(ValueError):
+        make().reset(seed=0, options={"checker_answers": ["x"]})
+    with pytest.raises(ValueError):
+        env.reset(seed=0, options={"checker_answers": [3]})
+    assert "checker" not in make().env_options()

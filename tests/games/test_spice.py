@@ -242,3 +242,52 @@ def test_cli_play_writes_verdicts(tmp_path: Path) -> None:
                 "reasoner_correct"
             ]
         spenv.replay(ep)
+
+
+def test_a_checker_answers_the_doc_check_and_replays(place: dict[str, str]) -> None:
+    from spenv.games.spice import SpiceAgent
+
+    seen: list[Any] = []
+
+    class Checker(SpiceAgent):
+        def act(self, obs: Any) -> str:
+            seen.append(obs)
+            return super().act(obs)
+
+    env = make(attempts=2, checker=Checker("reader", seed=0))
+    env.reset(seed=0, options={"doc_id": place["id"]})
+    env.step(MCQ.format(**place))
+    (obs,) = seen
+    assert obs.role == "checker" and obs.state["phase"] == "doc_check" and place["name"] in obs.text
+    assert env.infos["reasoner"]["observation"].state["phase"] == "solve"
+    env.step("<answer>B</answer>")
+    env.step("<answer>A</answer>")
+    ep = env.episode()
+    assert ep.env_options["checker"] == "agent:reader"
+    assert ep.info["checker_answers"] == ["<answer>B</answer>"]
+    assert ep.reset_options["checker_answers"] == ["<answer>B</answer>"]
+    (doc,) = by_check(ep, "doc_check")
+    assert doc["answered_by"] == "checker" and doc["status"] == "ok"
+    assert [t.agent for t in ep.turns] == ["challenger", "reasoner", "reasoner"]
+    assert [t.reward for t in ep.turns] == [None, 1.0, 0.0]
+    assert ep.rewards["challenger"] == pytest.approx(1.0)
+    seen.clear()
+    spenv.replay(ep)
+    assert seen == []
+
+    # a wrong checker answer rejects the question; the reasoner is never asked
+    class Wrong:
+        name = "wrong"
+
+        def act(self, obs: Any) -> str:
+            return "<answer>A</answer>"
+
+    env = make(checker=Wrong())
+    env.reset(seed=0, options={"doc_id": place["id"]})
+    env.step(MCQ.format(**place))
+    ep = env.episode()
+    assert ep.rewards == {"challenger": -0.1, "reasoner": 0.0} and len(ep.turns) == 1
+    assert by_check(ep, "doc_check")[0]["status"] == "wrong"
+    for bad in ("reader", 3):
+        with pytest.raises(ValueError):
+            make(checker=bad)

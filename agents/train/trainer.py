@@ -466,7 +466,9 @@ class Trainer:
         cfg = self.cfg
         if not samples:
             return {"loss": 0.0}
-        rows = merge_samples(samples)
+        # One optimizer step per batch: the ratio is 1 and the loss linear in the advantage, so
+        # decisions merge across advantage signs too (half the rows, the same loss).
+        rows = merge_samples(samples, by_sign=cfg.iterations > 1)
         mb = cfg.micro_batch_size
         chunks = [rows[i : i + mb] for i in range(0, len(rows), mb)]
         norm = Normalizer(len(samples), sum(len(s.completion_ids) for s in samples))

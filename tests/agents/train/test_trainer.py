@@ -399,3 +399,40 @@ def test_a_step_with_the_exact_kl_runs_and_logs_both_penalties(tiny, tmp_path):
     assert rows[1]["kl"] > 0 and rows[1]["kl_magnet"] >= 0
     with pytest.raises(ConfigError, match="kl_estimator"):
         _cfg(tiny, tmp_path / "bad", loss={"kl_estimator": "k2"})
+
+
+def test_rows_merged_across_signs_give_the_same_loss_and_gradient_at_ratio_one(tiny):
+    """With one optimizer step per batch (old log-probs = current) the loss is linear in the
+    advantage, so opposite-sign decisions merge into one row; the trainer does so then."""
+    from transformers import AutoModelForCausalLM
+
+    from spenv.agents.train.loss import Normalizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny)
+    samples = [
+        Sample([5, 6], [20, 21], 1.0, "E", "r", 0, 0, advantage=0.5),
+        Sample([5, 6], [20, 21], -1.0, "E", "r", 0, 2, advantage=-2.0),
+        Sample([7], [22], 0.0, "E", "r", 0, 3, advantage=0.25),
+    ]
+    rows = merge_samples(samples, by_sign=False)
+    assert [(r.weight, r.advantage) for r in rows] == [(2, -0.75), (1, 0.25)]
+    grads = []
+    for items, weights in ((samples, None), (rows, [r.weight for r in rows])):
+        model.zero_grad()
+        batch = pack([s.prompt_ids for s in items], [s.completion_ids for s in items], 0)
+        logp = completion_logprobs(model, batch)
+        adv = torch.tensor([s.advantage for s in items])
+        w = None if weights is None else torch.tensor(weights, dtype=torch.float32)
+        loss, _ = policy_loss(
+            logp,
+            logp.detach(),
+            adv,
+            batch["completion_mask"],
+            normalizer=Normalizer(3, 5),
+            weights=w,
+        )
+        loss.backward()
+        grads.append((float(loss), [p.grad.clone() for p in model.parameters()]))
+    assert grads[0][0] == pytest.approx(grads[1][0], abs=1e-6)
+    for a, b in zip(grads[0][1], grads[1][1], strict=True):
+        assert torch.allclose(a, b, atol=1e-6)

@@ -120,6 +120,10 @@ class LossConfig:
     cycling of self-play around a mixed equilibrium. At 0 no magnet model is loaded."""
     magnet_every: int = 10
     """Steps between magnet refreshes (the magnet becomes the current policy)."""
+    kl_estimator: str = "k3"
+    """How both KL penalties are computed: ``k3`` (the sampled token's estimate, as TRL) or
+    ``exact`` (the exact KL of the whole next-token distributions at each completion position,
+    from the logits: it also pulls on moves that were not sampled)."""
 
 
 @dataclass
@@ -359,6 +363,7 @@ class TrainConfig:
         _check(a.invalid_penalty >= 0, "advantage.invalid_penalty must be >= 0")
         _check(lo.magnet_coef >= 0, "loss.magnet_coef must be >= 0")
         _check(lo.magnet_every >= 1, "loss.magnet_every must be >= 1")
+        _check(lo.kl_estimator in ("k3", "exact"), "loss.kl_estimator must be k3 or exact")
         al = self.algorithm
         _check(al.name in ALGORITHMS, f"algorithm.name: one of {ALGORITHMS}, got {al.name!r}")
         _check(0 < al.gamma <= 1, f"algorithm.gamma must be in (0, 1], got {al.gamma}")

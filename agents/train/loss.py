@@ -7,7 +7,11 @@ token loss is ``-min(r * A, clip(r) * A)``. With ``beta > 0`` the k3 estimator o
 divergence to a reference policy, ``exp(ref - logp) - (ref - logp) - 1``, is added with weight
 ``beta``; with ``magnet_coef > 0`` the same estimator to a *magnet* policy (magnetic mirror
 descent, Sokota et al. 2023: a frozen copy of the policy that the trainer refreshes on a
-schedule) is added with weight ``magnet_coef``.
+schedule) is added with weight ``magnet_coef``. With ``kl_estimator="exact"`` both penalties are
+instead the exact KL divergence of the whole next-token distributions at each completion
+position, ``sum_v p(v) (log p(v) - log q(v))`` over the vocabulary (from the logits, not from the
+sampled token): its gradient also reaches the moves that were not sampled, which is what a
+mirror-descent step toward a magnet needs when a move has become rare.
 
 Token losses are aggregated over the completion tokens (``mask``) as named in TRL:
 
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     import torch
 
 LOSS_TYPES = ("grpo", "dr_grpo", "bnpo")
+KL_ESTIMATORS = ("k3", "exact")
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,20 @@ def kl_k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
     return torch.exp(d) - d - 1
 
 
+def kl_exact(dist: torch.Tensor, ref_dist: torch.Tensor) -> torch.Tensor:
+    """Per-position exact KL(policy || reference) ``[B, T]`` from two ``[B, T, V]`` tensors of
+    next-token log-probabilities: ``sum_v exp(dist) * (dist - ref_dist)``."""
+    import torch
+
+    if dist.shape != ref_dist.shape:
+        raise ValueError(
+            f"distributions {tuple(dist.shape)} and {tuple(ref_dist.shape)} differ in shape"
+        )
+    p = torch.exp(dist)
+    # 0 * log 0 = 0: a token the policy never writes adds nothing, even where ref is -inf
+    return torch.where(p > 0, p * (dist - ref_dist), torch.zeros_like(p)).sum(-1)
+
+
 def policy_loss(
     logp: torch.Tensor,
     old_logp: torch.Tensor,
@@ -75,6 +94,8 @@ def policy_loss(
     weights: torch.Tensor | None = None,
     magnet_coef: float = 0.0,
     magnet_logp: torch.Tensor | None = None,
+    kl_estimator: str = "k3",
+    dist: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The loss of a (micro-)batch and statistics about it.
 
@@ -84,6 +105,10 @@ def policy_loss(
     ``max_completion_length`` is the constant of ``dr_grpo`` (default: ``T``). ``weights``
     (``[B]``) counts how many identical samples each row stands for (default 1 each); merged
     rows must share the sign of their advantages, and ``advantages`` holds their mean.
+
+    ``kl_estimator="exact"``: ``dist`` is the policy's ``[B, T, V]`` next-token log-distribution
+    (with gradient) and ``ref_logp`` / ``magnet_logp`` are the reference's and magnet's
+    ``[B, T, V]`` distributions; the penalties are :func:`kl_exact`.
 
     Returns ``(loss, stats)``; ``stats`` holds the masked means of the clip fraction (low, high),
     the ratio and the KL, as floats.
@@ -102,6 +127,11 @@ def policy_loss(
         raise ValueError(f"magnet_coef must be non-negative, got {magnet_coef}")
     if magnet_coef > 0 and magnet_logp is None:
         raise ValueError("magnet_coef > 0 needs magnet_logp, the magnet policy's log-probabilities")
+    if kl_estimator not in KL_ESTIMATORS:
+        raise ValueError(f"kl_estimator must be one of {KL_ESTIMATORS}, got {kl_estimator!r}")
+    exact = kl_estimator == "exact"
+    if exact and (beta > 0 or magnet_coef > 0) and (dist is None or dist.shape[:2] != logp.shape):
+        raise ValueError("kl_estimator='exact' needs dist, the policy's [B, T, V] log-probs")
     if logp.shape != old_logp.shape or logp.shape != mask.shape:
         raise ValueError(
             f"logp {tuple(logp.shape)}, old_logp {tuple(old_logp.shape)} and mask "
@@ -117,11 +147,15 @@ def policy_loss(
     per_token = -torch.min(ratio * adv, clipped * adv)
     kl = None
     if beta > 0:
-        kl = kl_k3(logp, ref_logp)  # type: ignore[arg-type]
+        kl = kl_exact(dist, ref_logp) if exact else kl_k3(logp, ref_logp)  # type: ignore[arg-type]
         per_token = per_token + beta * kl
     kl_magnet = None
     if magnet_coef > 0:
-        kl_magnet = kl_k3(logp, magnet_logp)  # type: ignore[arg-type]
+        kl_magnet = (
+            kl_exact(dist, magnet_logp)  # type: ignore[arg-type]
+            if exact
+            else kl_k3(logp, magnet_logp)  # type: ignore[arg-type]
+        )
         per_token = per_token + magnet_coef * kl_magnet
     if weights is None:
         w = torch.ones(logp.shape[0], dtype=logp.dtype, device=logp.device)

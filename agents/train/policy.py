@@ -128,10 +128,13 @@ def pack(
 
 
 def completion_logprobs(
-    model: Any, batch: dict[str, torch.Tensor], temperature: float = 1.0
-) -> torch.Tensor:
+    model: Any, batch: dict[str, torch.Tensor], temperature: float = 1.0, full: bool = False
+) -> Any:
     """Log-probabilities ``[B, C]`` of each completion token under ``model`` (logits divided
-    by ``temperature``, as sampled). Values at padded positions are meaningless: mask them."""
+    by ``temperature``, as sampled). Values at padded positions are meaningless: mask them.
+
+    With ``full=True`` returns ``(logp, dist)``: ``dist`` ``[B, C, V]`` is the whole next-token
+    log-distribution at each completion position (for the exact KL of the loss)."""
     import torch
 
     c_len = batch["completion_ids"].shape[1]
@@ -145,5 +148,6 @@ def completion_logprobs(
     logits = out.logits[:, :-1, :].float()  # the positions that predict completion tokens
     if temperature != 1.0:
         logits = logits / temperature
-    logp = torch.log_softmax(logits, dim=-1)
-    return logp.gather(-1, batch["completion_ids"].unsqueeze(-1)).squeeze(-1)
+    dist = torch.log_softmax(logits, dim=-1)
+    logp = dist.gather(-1, batch["completion_ids"].unsqueeze(-1)).squeeze(-1)
+    return (logp, dist) if full else logp

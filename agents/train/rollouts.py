@@ -162,15 +162,19 @@ class Row:
     weight: int
     """How many samples the row stands for."""
     advantage: float
-    """Their mean advantage (all of the same sign)."""
+    """Their mean advantage (all of the same sign, unless merged across signs)."""
 
 
-def merge_samples(samples: Sequence[Sample]) -> list[Row]:
+def merge_samples(samples: Sequence[Sample], by_sign: bool = True) -> list[Row]:
     """Merge samples with the same prompt, completion and sign of advantage, in first-seen
-    order. The loss over the rows (with their weights) equals the loss over the samples."""
+    order. The loss over the rows (with their weights) equals the loss over the samples.
+
+    ``by_sign=False`` merges across signs too: exact only while the ratio to the sampling
+    policy is 1 (one optimizer step per batch, ``iterations: 1``), where the clipped loss is
+    linear in the advantage."""
     rows: dict[tuple, list[Any]] = {}
     for s in samples:
-        sign = (s.advantage > 0) - (s.advantage < 0)
+        sign = (s.advantage > 0) - (s.advantage < 0) if by_sign else 0
         key = (tuple(s.prompt_ids), tuple(s.completion_ids), sign)
         acc = rows.get(key)
         if acc is None:

@@ -424,7 +424,9 @@ class Trainer:
                     s.advantage -= a.invalid_penalty
 
     # ------------------------------------------------------------------ update
-    def _logps(self, model: Any, chunk: Sequence[Any]) -> tuple[Any, Any]:
+    def _logps(self, model: Any, chunk: Sequence[Any], full: bool = False) -> tuple[Any, ...]:
+        """``(logp, mask)`` of the chunk's completion tokens under ``model``; with ``full`` also
+        the whole next-token log-distributions ``[B, T, V]`` (exact KL)."""
         from spenv.agents.train.policy import completion_logprobs, pack
 
         batch = pack(
@@ -434,8 +436,10 @@ class Trainer:
             self.cfg.device,
         )
         with self._autocast():
-            logp = completion_logprobs(model, batch, self.cfg.generation.temperature)
-        return logp.float(), batch["completion_mask"]
+            out = completion_logprobs(model, batch, self.cfg.generation.temperature, full=full)
+        if full:
+            return out[0].float(), batch["completion_mask"], out[1].float()
+        return out.float(), batch["completion_mask"]
 
     def _autocast(self) -> Any:
         """Mixed precision when ``model.compute_dtype`` is set: the weights (the optimizer's
@@ -462,7 +466,9 @@ class Trainer:
         cfg = self.cfg
         if not samples:
             return {"loss": 0.0}
-        rows = merge_samples(samples)
+        # One optimizer step per batch: the ratio is 1 and the loss linear in the advantage, so
+        # decisions merge across advantage signs too (half the rows, the same loss).
+        rows = merge_samples(samples, by_sign=cfg.iterations > 1)
         mb = cfg.micro_batch_size
         chunks = [rows[i : i + mb] for i in range(0, len(rows), mb)]
         norm = Normalizer(len(samples), sum(len(s.completion_ids) for s in samples))
@@ -470,6 +476,8 @@ class Trainer:
         ref: list[Any] = [None] * len(chunks)
         mag: list[Any] = [None] * len(chunks)
         supervised = cfg.algorithm.name in ("expert_iteration", "filtered_bc")
+        exact = cfg.loss.kl_estimator == "exact"
+        at = -1 if exact else 0  # exact KL: keep the reference's and magnet's distributions
         with torch.no_grad():
             if cfg.iterations > 1 and not supervised:  # supervised steps: the ratio stays 1
                 self.model.eval()
@@ -478,13 +486,13 @@ class Trainer:
             if cfg.loss.beta > 0:
                 for i, c in enumerate(chunks):
                     if self.ref_model is not None:
-                        ref[i] = self._logps(self.ref_model, c)[0]
+                        ref[i] = self._logps(self.ref_model, c, exact)[at]
                     else:  # LoRA: the reference is the base model, adapters off
                         with self.model.disable_adapter():
-                            ref[i] = self._logps(self.model, c)[0]
+                            ref[i] = self._logps(self.model, c, exact)[at]
             if self.magnet_model is not None:
                 for i, c in enumerate(chunks):
-                    mag[i] = self._logps(self.magnet_model, c)[0]
+                    mag[i] = self._logps(self.magnet_model, c, exact)[at]
         max_len = cfg.loss.max_completion_length or cfg.generation.max_new_tokens
         totals: dict[str, float] = {"rows": float(len(rows))}
         self.model.train()
@@ -492,7 +500,7 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss_sum = 0.0
             for i, c in enumerate(chunks):
-                logp, mask = self._logps(self.model, c)
+                logp, mask, *dist = self._logps(self.model, c, exact)
                 dev = logp.device
                 adv = torch.tensor([r.advantage for r in c], dtype=torch.float32, device=dev)
                 weights = torch.tensor([r.weight for r in c], dtype=torch.float32, device=dev)
@@ -511,6 +519,8 @@ class Trainer:
                     weights=weights,
                     magnet_coef=cfg.loss.magnet_coef,
                     magnet_logp=mag[i],
+                    kl_estimator=cfg.loss.kl_estimator,
+                    dist=dist[0] if dist else None,
                 )
                 loss.backward()
                 loss_sum += float(loss.detach())

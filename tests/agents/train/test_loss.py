@@ -155,3 +155,45 @@ def test_grpo_groups_by_hand():
     assert group_advantages(rets, keys, scale=False)[:3] == pytest.approx([1 / 3, -5 / 3, 4 / 3])
     # Equal returns: zero advantage, no division by zero.
     assert group_advantages([1.0, 1.0], ["k", "k"]) == [0.0, 0.0]
+
+
+# ---------------------------------------------------------------- exact KL
+def test_exact_kl_value_and_that_it_pulls_on_unsampled_tokens():
+    from spenv.agents.train.loss import kl_exact
+
+    p = torch.tensor([[[0.7, 0.2, 0.1]]], dtype=torch.float64)
+    q = torch.tensor([[[0.4, 0.4, 0.2]]], dtype=torch.float64)
+    by_hand = 0.7 * math.log(0.7 / 0.4) + 0.2 * math.log(0.2 / 0.4) + 0.1 * math.log(0.1 / 0.2)
+    assert float(kl_exact(p.log(), q.log())[0, 0]) == pytest.approx(by_hand, abs=1e-12)
+    # a token the policy never writes adds nothing, even where the reference excludes it
+    p0 = torch.tensor([[[1.0, 0.0]]], dtype=torch.float64).log()
+    assert float(kl_exact(p0, torch.tensor([[[0.5, 0.0]]], dtype=torch.float64).log())) == (
+        pytest.approx(math.log(2))
+    )
+    # as a loss term: beta * KL averaged over the masked positions (grpo), and its gradient
+    # raises the logit of the token the reference favours although token 0 was the one sampled
+    logits = torch.tensor([[[2.0, 0.0, -1.0]]], dtype=torch.float64, requires_grad=True)
+    dist = torch.log_softmax(logits, -1)
+    logp = dist[..., 0]
+    ref = torch.tensor([[[0.1, 0.8, 0.1]]], dtype=torch.float64).log()
+    loss, st = policy_loss(
+        logp,
+        logp.detach(),
+        _t([0.0]),
+        torch.ones(1, 1),
+        beta=0.5,
+        ref_logp=ref,
+        kl_estimator="exact",
+        dist=dist,
+    )
+    kl = float(kl_exact(dist.detach(), ref)[0, 0])
+    assert float(loss) == pytest.approx(0.5 * kl, abs=1e-12)
+    assert st["kl"] == pytest.approx(kl, abs=1e-12)
+    loss.backward()
+    assert logits.grad[0, 0, 1] < 0 < logits.grad[0, 0, 0]  # descent raises token 1
+    with pytest.raises(ValueError, match="dist"):
+        policy_loss(
+            logp, logp, _t([0.0]), torch.ones(1, 1), beta=0.5, ref_logp=ref, kl_estimator="exact"
+        )
+    with pytest.raises(ValueError, match="kl_estimator"):
+        policy_loss(logp, logp, _t([0.0]), torch.ones(1, 1), kl_estimator="k2")

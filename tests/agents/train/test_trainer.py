@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -349,3 +350,89 @@ def test_the_solver_role_is_trained_from_its_own_reward(tiny, tmp_path):
     stats = trainer.update(samples, 0)
     assert stats["grad_norm"] > 0
     assert any(not torch.equal(before[n], p) for n, p in trainer.model.named_parameters())
+
+
+def test_exact_kl_matches_a_brute_force_computation_on_a_tiny_model(tiny, tmp_path):
+    """The full next-token distributions of packed, padded completions (two models) give the
+    exact KL that a token-by-token forward pass of each prefix alone gives."""
+    from transformers import AutoModelForCausalLM
+
+    from spenv.agents.testing import tiny_model
+    from spenv.agents.train.loss import kl_exact
+
+    model = AutoModelForCausalLM.from_pretrained(tiny).double()
+    other_path = tiny_model(
+        tmp_path / "other", layers=1, hidden_size=32, heads=2, kv_heads=1, seed=7
+    )
+    other = AutoModelForCausalLM.from_pretrained(other_path).double()
+    prompts, comps = [[5, 6, 7, 8, 9], [10, 11]], [[20, 21], [22, 23, 24]]
+    batch = pack(prompts, comps, pad_id=0)
+    with torch.no_grad():
+        _, dist = completion_logprobs(model, batch, full=True)
+        _, ref = completion_logprobs(other, batch, full=True)
+        kl = kl_exact(dist, ref)
+        for b, (p, c) in enumerate(zip(prompts, comps, strict=True)):
+            for t in range(len(c)):
+                ids = torch.tensor([p + c[:t]])
+                lp = torch.log_softmax(model(input_ids=ids).logits[0, -1], -1)
+                lq = torch.log_softmax(other(input_ids=ids).logits[0, -1], -1)
+                brute = sum(
+                    math.exp(a) * (a - q) for a, q in zip(lp.tolist(), lq.tolist(), strict=True)
+                )
+                assert brute > 0
+                assert float(kl[b, t]) == pytest.approx(brute, rel=1e-5)  # float32 logits
+
+
+def test_a_step_with_the_exact_kl_runs_and_logs_both_penalties(tiny, tmp_path):
+    cfg = _cfg(
+        tiny,
+        tmp_path / "run",
+        steps=2,
+        loss={"beta": 0.1, "magnet_coef": 0.5, "magnet_every": 1, "kl_estimator": "exact"},
+    )
+    log = Trainer(cfg, quiet=True).train()
+    rows = [r for r in log if "kl" in r]
+    assert len(rows) == 2
+    # the first step starts at the reference and the magnet (both the initial model): 0;
+    # after one update the policy has moved away from the reference
+    assert rows[0]["kl"] == pytest.approx(0.0, abs=1e-7)
+    assert rows[1]["kl"] > 0 and rows[1]["kl_magnet"] >= 0
+    with pytest.raises(ConfigError, match="kl_estimator"):
+        _cfg(tiny, tmp_path / "bad", loss={"kl_estimator": "k2"})
+
+
+def test_rows_merged_across_signs_give_the_same_loss_and_gradient_at_ratio_one(tiny):
+    """With one optimizer step per batch (old log-probs = current) the loss is linear in the
+    advantage, so opposite-sign decisions merge into one row; the trainer does so then."""
+    from transformers import AutoModelForCausalLM
+
+    from spenv.agents.train.loss import Normalizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny)
+    samples = [
+        Sample([5, 6], [20, 21], 1.0, "E", "r", 0, 0, advantage=0.5),
+        Sample([5, 6], [20, 21], -1.0, "E", "r", 0, 2, advantage=-2.0),
+        Sample([7], [22], 0.0, "E", "r", 0, 3, advantage=0.25),
+    ]
+    rows = merge_samples(samples, by_sign=False)
+    assert [(r.weight, r.advantage) for r in rows] == [(2, -0.75), (1, 0.25)]
+    grads = []
+    for items, weights in ((samples, None), (rows, [r.weight for r in rows])):
+        model.zero_grad()
+        batch = pack([s.prompt_ids for s in items], [s.completion_ids for s in items], 0)
+        logp = completion_logprobs(model, batch)
+        adv = torch.tensor([s.advantage for s in items])
+        w = None if weights is None else torch.tensor(weights, dtype=torch.float32)
+        loss, _ = policy_loss(
+            logp,
+            logp.detach(),
+            adv,
+            batch["completion_mask"],
+            normalizer=Normalizer(3, 5),
+            weights=w,
+        )
+        loss.backward()
+        grads.append((float(loss), [p.grad.clone() for p in model.parameters()]))
+    assert grads[0][0] == pytest.approx(grads[1][0], abs=1e-6)
+    for a, b in zip(grads[0][1], grads[1][1], strict=True):
+        assert torch.allclose(a, b, atol=1e-6)

@@ -204,14 +204,14 @@ class TicTacToeEnv(TextEnv):
         nodes = self._positions
         if nodes is None:
             nodes = self._positions = self._position_table()
-        node = nodes.get(EMPTY_BOARD)
+        node = nodes.get((EMPTY_BOARD, 0))
         if node is None:
-            node = nodes[EMPTY_BOARD] = _Node(self._cached_views())
+            node = nodes[(EMPTY_BOARD, 0)] = _Node(self._cached_views())
         self._node = node
         self._views = node.views
         return _SEATS[0]
 
-    def _position_table(self) -> dict[str, _Node]:
+    def _position_table(self) -> dict[tuple[str, int], _Node]:
         """The fast path's positions for this env's context (shared by every env with it)."""
         key = (self.env_id, self.retries, self.invalid_reward)
         nodes = self._nodes.get(key)
@@ -224,17 +224,18 @@ class TicTacToeEnv(TextEnv):
     # ------------------------------------------------------------------ the hot path
     # An opt-in speed path (``_fast_path``): a legal move's outcome (the next board, who moves,
     # both views; at the end the outcomes, rewards and final views) depends only on the game's
-    # context (env id, retries, invalid_reward) and the board, so the generic path's result for
-    # each (board, legal move) is kept in a shared table of positions, and a move found there
+    # context (env id, retries, invalid_reward), the board and the turn count (a re-asked move
+    # makes it run ahead of the marks), so the generic path's result for each (board, turn,
+    # legal move) is kept in a shared table of positions, and a move found there
     # is played from it in a few assignments: what TextEnv.step, _accept, _apply and _finish
     # do, inlined. Anything else (parsed or invalid moves, dead steps) goes through TextEnv and
     # fills the table. tests/core/test_fast_paths.py checks that both paths give the same
     # trajectories and records.
     _fast_path: ClassVar[bool] = True
-    _nodes: ClassVar[dict[tuple, dict[str, _Node]]] = {}
+    _nodes: ClassVar[dict[tuple, dict[tuple[str, int], _Node]]] = {}
     _NODES_LIMIT = 64
     _node: _Node | None = None  # the current position while the game is on (fast path only)
-    _positions: dict[str, _Node] | None = None  # this context's table
+    _positions: dict[tuple[str, int], _Node] | None = None  # (board, turn) -> position
 
     def step(self, action: Any) -> None:
         """:meth:`TextEnv.step`; a legal move already in the position table runs inlined."""
@@ -251,7 +252,9 @@ class TicTacToeEnv(TextEnv):
                 self._learn(node, action)
             else:  # a parsed or invalid move: the board may have changed
                 TextEnv.step(self, action)
-                self._node = None if self._outcomes else self._positions.get(self._board)
+                self._node = (
+                    None if self._outcomes else self._positions.get((self._board, self._turn))
+                )
             return
         nxt, move, cell = edge
         agent = self.agent_selection
@@ -306,9 +309,9 @@ class TicTacToeEnv(TextEnv):
                 (self.infos["player_0"]["observation"], self.infos["player_1"]["observation"]),
             )
         else:
-            nxt = self._positions.get(board)
+            nxt = self._positions.get((board, self._turn))
             if nxt is None:
-                nxt = self._positions[board] = _Node(self._views)
+                nxt = self._positions[(board, self._turn)] = _Node(self._views)
                 nxt.agent = self.agent_selection
             self._node = nxt
         nxt.board = board
@@ -321,6 +324,7 @@ class TicTacToeEnv(TextEnv):
             self.retries,
             self.invalid_reward,
             self._board,
+            self._turn,  # a re-asked move makes the turn count run ahead of the marks
             (outcomes.get(_SEATS[0]), outcomes.get(_SEATS[1])) if outcomes else None,
         )
         cache = self._view_cache

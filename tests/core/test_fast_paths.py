@@ -77,10 +77,26 @@ def test_tictactoe_fast_path_is_used_and_shares_positions() -> None:
             env.step(cell)
         assert env.done and env.outcomes == {"player_0": "win", "player_1": "loss"}
     assert first._positions is second._positions
-    root = first._positions["." * 9]
+    root = first._positions[("." * 9, 0)]
     assert "[1]" in root.children
     nxt, move, cell = root.children["[1]"]
     assert (nxt.board, move, cell, nxt.agent) == ("X........", "1", 1, "player_1")
     other = spenv.make("TicTacToe-v1", retries=1)
     other.reset(seed=0)
     assert other._positions is not first._positions  # prompts differ with retries
+
+
+def test_views_shared_across_games_carry_each_games_own_turn() -> None:
+    """Positions and views are shared by every env of a context: after messy games (parsed,
+    invalid and failed moves) have filled them, clean games must still record, for each turn,
+    the observation of that turn (a table keyed by the board alone once handed a later game a
+    view whose turn number came from an earlier one)."""
+    for env_id, options, answers in CASES:
+        if env_id == "TicTacToe-v1":
+            _play(env_id, options, answers, fast=True)
+            _play(env_id, options, answers, fast=False)
+    kw = dict(games=30, seed=11, batch_size=16)
+    for ep in spenv.run_games("TicTacToe-v1", ["minimax", "random"], **kw):
+        # no re-asks in these games: turn k is the k-th decision
+        assert [t.observation["turn"] for t in ep.turns] == list(range(len(ep.turns)))
+        assert spenv.replay(ep).replay_key() == ep.replay_key()

@@ -557,3 +557,23 @@ def test_minimax_self_play_always_draws() -> None:
     episodes = spenv.run_games(ENV_ID, [MinimaxAgent(seed=1), MinimaxAgent(seed=2)], games=100)
     assert {tuple(ep.outcomes.values()) for ep in episodes} == {("draw", "draw")}
     assert len({tuple(ep.info["moves"]) for ep in episodes}) > 10  # varied, still perfect
+
+
+def test_a_board_reached_at_another_turn_records_its_own_turn() -> None:
+    """Views and fast-path positions are shared across games: a board first reached after a
+    re-asked move (so at a later turn) must not lend its turn number to a game that reaches
+    the same board without one."""
+    import spenv
+
+    env = spenv.make("TicTacToe-v1", retries=1)
+    env.reset(seed=0)
+    for action in ("no move", "[5]", "[1]"):  # a re-ask, then X5, O1: board at turn 3
+        env.step(action)
+    env.reset(seed=1)
+    for action in ("[5]", "[1]"):  # the same board at turn 2
+        env.step(action)
+    obs = env.infos["player_0"]["observation"]
+    assert obs.turn == 2
+    env.step("[9]")
+    ep = env.episode()
+    assert [t.observation["turn"] for t in ep.turns] == [0, 1, 2]

@@ -29,9 +29,9 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from spenv.apps.distributed import DistributedError
     from spenv.benchmarks.suites import resolve_suites
     from spenv.benchmarks.transfer import ConfigMismatch, run_transfer
-    from spenv.distributed import DistributedError
 
     try:
         suites = resolve_suites(args.suites)
@@ -136,8 +136,8 @@ def cmd_games(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from spenv.agents import AgentSpecError
+    from spenv.apps.distributed import DistributedError
     from spenv.benchmarks.games import GameConfigMismatch, run_game_eval
-    from spenv.distributed import DistributedError
 
     try:
         results = run_game_eval(

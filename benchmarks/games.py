@@ -21,7 +21,7 @@ table read at the 12 information sets; and its ``episode_metrics``, beside each 
 rates: Debate's ``judge`` accuracy, overall and by whether the agent argued for the correct
 answer).
 
-Games are played in shards by :func:`spenv.distributed.run_sharded` (``backend="ray"`` spreads
+Games are played in shards by :func:`spenv.apps.distributed.run_sharded` (``backend="ray"`` spreads
 them over a cluster; the agent must then be a spec). Each finished shard's episodes are appended
 to ``out/episodes.jsonl`` and fsynced; rerunning the same command skips complete shards, so a
 killed run resumes where it stopped, and first drops the partial shard a killed run left on file
@@ -234,8 +234,8 @@ def run_game_eval(
     """Play ``agent`` against every opponent on every env, ``games`` games per seat; write and
     return ``results.json`` (see the module docstring). ``env_options`` maps env ids to
     constructor options (``{"Debate-v1": {"judge": "random"}}``); ``backend``, ``address``,
-    ``gpus_per_task`` and ``max_retries`` go to :func:`spenv.distributed.run_sharded`."""
-    from spenv.distributed import PlayShard, play_shard, run_sharded
+    ``gpus_per_task`` and ``max_retries`` go to :func:`spenv.apps.distributed.run_sharded`."""
+    from spenv.apps.distributed import PlayShard, play_shard, run_sharded
 
     t_start = time.perf_counter()
     if not isinstance(games, int) or games < 1:

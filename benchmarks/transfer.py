@@ -17,7 +17,7 @@ moment (SIGKILL included) loses at most the items in flight, and a torn last lin
 Running a different config into the same folder raises :class:`ConfigMismatch` unless asked to
 ``restart`` (drop the old results) or ``allow_mixed`` (keep both; the mix is recorded).
 
-Work is spread with :func:`spenv.distributed.run_sharded`: shards of items go to
+Work is spread with :func:`spenv.apps.distributed.run_sharded`: shards of items go to
 :func:`generate_shard`, in this process (``backend="local"``) or on a Ray cluster
 (``backend="ray"``, where the agent must be a spec so each worker can build it). Grading and
 writing stay in the calling process.
@@ -194,7 +194,7 @@ def _as_text(answer: Any) -> Any:
 def _sharded(
     fn: Any, shards: list[Any], backend: str, address: str | None, **kwargs: Any
 ) -> Iterator[tuple[int, Any]]:
-    from spenv.distributed import run_sharded
+    from spenv.apps.distributed import run_sharded
 
     yield from run_sharded(fn, shards, backend=backend, address=address, **kwargs)
 
@@ -473,7 +473,7 @@ def run_transfer(
     ``act_batch`` call of ``batch_size * n`` prompts). Items on file are skipped;
     ``retry_errors`` asks again for those with a sample the agent failed to produce (a server
     that was down), and their new record replaces the old one. ``backend``, ``address``,
-    ``gpus_per_task`` and ``max_retries`` go to :func:`spenv.distributed.run_sharded`.
+    ``gpus_per_task`` and ``max_retries`` go to :func:`spenv.apps.distributed.run_sharded`.
     ``run`` is the training run the agent came from (its folder, a checkpoint in it, or its
     ``config.yaml``; found by itself for an ``hf:`` agent that is a checkpoint of a run): the
     suites' problems that were among its training problems are counted, and

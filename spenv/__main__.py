@@ -2,7 +2,7 @@
 
 import sys
 
-from spenv.cli import main
+from spenv.apps.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -209,7 +209,7 @@ def load_plugins() -> list[str]:
 #: Id prefixes resolved by a bridge module rather than the registry: ``"textarena:<Id>"``.
 #: Each maps to ``"module:function"``; the function takes the part after the prefix and
 #: returns an :class:`EnvSpec`. Bridged ids are not listed by :func:`list_envs`.
-PREFIXES: dict[str, str] = {"textarena": "spenv.textarena:spec_for"}
+PREFIXES: dict[str, str] = {"textarena": "spenv.integrations.textarena:spec_for"}
 _BRIDGED: dict[str, EnvSpec] = {}
 
 

@@ -15,7 +15,7 @@ the run seed and the game index. Agents named by spec that draw from their own g
 each game, from a stream of that game, seeded from (run seed, game index, seat of the spec);
 otherwise one generator would serve all games in the order the batches happen to interleave
 them. So the batch size, and which games run together (``start`` plays a slice of the game
-indices, as a worker of :mod:`spenv.distributed` does), never change an episode. Agent objects
+indices, as a worker of :mod:`spenv.apps.distributed` does), never change an episode. Agent objects
 passed in, and agents that batch (language models), keep one object and one stream.
 
 Async agents (a coroutine ``aact(obs)`` or ``aact_batch(list[obs])``, such as a remote model

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import spenv
-from spenv.cli import main
+from spenv.apps.cli import main
 from spenv.episode import read_episodes
 
 SPENV = shutil.which("spenv") or str(Path(sys.executable).with_name("spenv"))

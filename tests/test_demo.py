@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import spenv
-from spenv import demo
-from spenv.cli import main
+from spenv.apps import demo
+from spenv.apps.cli import main
 from spenv.episode import read_episodes
 
 GAMES = 60

@@ -94,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``spenv train`` (called by :func:`spenv.cli.build_parser`)."""
+    """Register ``spenv train`` (called by :func:`spenv.apps.cli.build_parser`)."""
     p = sub.add_parser(
         "train",
         help="GRPO self-play training from a YAML config",

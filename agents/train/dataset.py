@@ -140,7 +140,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``spenv episodes export`` (called by :func:`spenv.cli.build_parser`)."""
+    """Register ``spenv episodes export`` (called by :func:`spenv.apps.cli.build_parser`)."""
     p = sub.add_parser("episodes", help="work with recorded episodes (export as a dataset)")
     group = p.add_subparsers(dest="episodes_command", required=True)
     e = group.add_parser(

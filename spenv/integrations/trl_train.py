@@ -331,7 +331,7 @@ def cmd_train_trl(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``spenv train-trl`` (called by :func:`spenv.cli.build_parser`)."""
+    """Register ``spenv train-trl`` (called by :func:`spenv.apps.cli.build_parser`)."""
     p = sub.add_parser(
         "train-trl",
         help="self-play training through TRL's GRPOTrainer (works under accelerate launch)",

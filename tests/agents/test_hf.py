@@ -12,7 +12,7 @@ import spenv
 from spenv.agents import Reply, make_agent
 from spenv.agents.hf import HFAgent
 from spenv.agents.prompting import extract_move
-from spenv.cli import main
+from spenv.apps.cli import main
 from spenv.episode import read_episodes
 from spenv.observation import Observation
 from spenv.rollout import run_games

@@ -410,7 +410,7 @@ def test_close_answers_the_requests_in_flight():
 # ---------------------------------------------------------------------- command line
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_cli_serves_until_a_signal(sig, tmp_path):
-    from spenv.cli import main
+    from spenv.apps.cli import main
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -443,7 +443,7 @@ def test_cli_serves_until_a_signal(sig, tmp_path):
 
 
 def test_cli_rejects_a_bad_spec(capsys):
-    from spenv.cli import main
+    from spenv.apps.cli import main
 
     assert main(["serve", "no-such-agent", "--port", "0"]) == 2
     assert "no-such-agent" in capsys.readouterr().err

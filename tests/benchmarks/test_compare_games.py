@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from evalkit import LookupAgent, in_subset, items_of
 
+from spenv.apps.cli import main
 from spenv.benchmarks.compare import write_comparison
 from spenv.benchmarks.games import opponent_for_seat, resolve_envs, run_game_eval
 from spenv.benchmarks.transfer import run_transfer
-from spenv.cli import main
 
 SUITES = ["aime24", "amc23", "gsm8k"]
 

@@ -1,4 +1,4 @@
-"""The Ray backend (:mod:`spenv.distributed`, ``spenv play --backend ray``) on a real local Ray
+"""The Ray backend (:mod:`spenv.apps.distributed`, ``spenv play --backend ray``) on a real local Ray
 cluster: the same seeds give the same episodes as the local backend whatever the sharding, a
 worker killed mid-run has its shard re-run with no episode lost or doubled, and a missing Ray
 or an unreachable cluster is a clear error.
@@ -22,9 +22,8 @@ import pytest
 import spenv
 from spenv.agents import BaseAgent
 from spenv.agents.serve import AgentServer
-from spenv.benchmarks.suites import TEMPLATES, load_items
-from spenv.cli import main
-from spenv.distributed import (
+from spenv.apps.cli import main
+from spenv.apps.distributed import (
     DistributedError,
     PlayShard,
     make_play_shards,
@@ -32,6 +31,7 @@ from spenv.distributed import (
     play_sharded,
     run_sharded,
 )
+from spenv.benchmarks.suites import TEMPLATES, load_items
 from spenv.episode import Episode, read_episodes
 
 pytestmark = pytest.mark.backend("ray")
@@ -279,7 +279,7 @@ def test_missing_ray_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unreachable_or_malformed_addresses_are_clear_errors(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from spenv.distributed import DistributedError, run_sharded\n"
+        "from spenv.apps.distributed import DistributedError, run_sharded\n"
         "for address in sys.argv[1:]:\n"
         "    try:\n"
         "        list(run_sharded(abs, [1], backend='ray', address=address))\n"

@@ -40,15 +40,15 @@ from pettingzoo.test import api_test, seed_test
 
 import spenv
 from spenv.agents.base import BaseAgent
-from spenv.observation import Observation
-from spenv.registry import UnknownEnvError
-from spenv.textarena import (
+from spenv.integrations.textarena import (
     TextArenaEnv,
     list_textarena_envs,
     spec_for,
     textarena_num_players,
     textarena_player_counts,
 )
+from spenv.observation import Observation
+from spenv.registry import UnknownEnvError
 
 #: Two-player TextArena games that pass api_test, seed_test and replay offline (fast ones).
 WORKING = [
@@ -339,7 +339,7 @@ def test_textarena_is_imported_lazily_and_quietly() -> None:
     # In a fresh interpreter: nothing imports TextArena before a bridged env is made, and its
     # first import (which draws from the global generators) leaves them as they were.
     code = (
-        "import sys, random, numpy as np, spenv, spenv.textarena\n"
+        "import sys, random, numpy as np, spenv, spenv.integrations.textarena\n"
         "print('textarena' in sys.modules)\n"
         "random.seed(5); np.random.seed(5); r = random.getstate(); n = np.random.get_state()\n"
         "spenv.play('textarena:Sokoban-v0', ['random'], seed=1)\n"

@@ -159,7 +159,8 @@ def test_no_import_cycle_among_project_modules() -> None:
 def test_the_checks_see_imports_and_cycles() -> None:
     """The checks themselves: lazy, relative and from-imports are seen; a cycle is found."""
     assert "spenv.agents.base" in imports_of("spenv.agents", MODULES["spenv.agents"])
-    assert "spenv.rollout" in imports_of("spenv.cli", MODULES["spenv.cli"])  # inside functions
+    cli = "spenv.apps.cli"
+    assert "spenv.rollout" in imports_of(cli, MODULES[cli])  # inside functions
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
@@ -197,3 +198,13 @@ def test_agents_by_spec_go_through_a_resolver() -> None:
     assert asked == [("first", "KuhnPoker-v1", 3 * 1_000_003)]  # one object per spec
     assert all(t.action in ("[check]", "[fold]") for e in eps for t in e.turns)
     assert {e.players["player_0"] for e in eps} == {"first", "first#2"}
+
+
+def test_applications_live_in_their_own_subpackages() -> None:
+    """The modules directly under ``spenv`` are the kernel (plus the entry point and run
+    metadata); applications sit in ``spenv.apps`` and bridges in ``spenv.integrations``."""
+    top = {m for m, path in MODULES.items() if path.parent == ROOT / "spenv" and m != "spenv"}
+    assert top - KERNEL <= {"spenv.__main__", "spenv.meta"}, sorted(top - KERNEL)
+    for app in ("spenv.apps.cli", "spenv.apps.demo", "spenv.apps.distributed"):
+        assert app in MODULES
+    assert "spenv.integrations.textarena" in MODULES

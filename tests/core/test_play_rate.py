@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spenv.cli import main
+from spenv.apps.cli import main
 from spenv.episode import read_episodes
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import spenv
-from spenv import cli, registry
+from spenv import registry
+from spenv.apps import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

@@ -528,7 +528,7 @@ def test_api_test_through_the_registry() -> None:
 
 @BWRAP
 def test_cli_play_writes_verdicts(tmp_path: Path) -> None:
-    from spenv.cli import main
+    from spenv.apps.cli import main
 
     out = tmp_path / "cat.jsonl"
     assert main(["play", ENV_ID, "--games", "2", "--out", str(out), "-q"]) == 0

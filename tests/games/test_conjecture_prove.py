@@ -551,7 +551,7 @@ def test_scripted_games_replay_and_record_verdicts():
 
 @coq_test
 def test_cli_play_writes_episodes_with_verdicts(tmp_path: Path):
-    from spenv.cli import main
+    from spenv.apps.cli import main
 
     out = tmp_path / "eps.jsonl"
     assert main(["play", "ConjectureProve-v1", "--games", "2", "--out", str(out), "-q"]) == 0

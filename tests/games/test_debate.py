@@ -776,7 +776,7 @@ def test_registry_and_cli_defaults(tmp_path: Path) -> None:
     assert ep.status == "completed" and len(ep.turns) == 6
     assert ep.info["judge"] == "keyword" and ep.env_options == {}
     json.loads(ep.to_json())
-    from spenv.cli import main
+    from spenv.apps.cli import main
     from spenv.episode import read_episodes
 
     out = tmp_path / "eps.jsonl"

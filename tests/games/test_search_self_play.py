@@ -394,7 +394,7 @@ def test_api_test_through_the_registry() -> None:
 
 
 def test_cli_play_writes_verdicts(tmp_path: Path) -> None:
-    from spenv.cli import main
+    from spenv.apps.cli import main
 
     out = tmp_path / "ssp.jsonl"
     assert (

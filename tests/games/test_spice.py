@@ -226,7 +226,7 @@ def test_arbitrary_text_never_breaks_the_game(
 
 
 def test_cli_play_writes_verdicts(tmp_path: Path) -> None:
-    from spenv.cli import main
+    from spenv.apps.cli import main
     from spenv.episode import read_episodes
 
     out = tmp_path / "spice.jsonl"

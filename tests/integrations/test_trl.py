@@ -213,7 +213,7 @@ def test_config_errors_name_the_field(tmp_path):
 
 
 def test_cli_reports_config_errors(tmp_path):
-    from spenv.cli import main
+    from spenv.apps.cli import main
 
     bad = tmp_path / "c.yaml"
     bad.write_text("envs: []\nmodel: {tiny: {}}\n", encoding="utf-8")

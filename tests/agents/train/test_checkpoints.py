@@ -17,7 +17,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from spenv.cli import main  # noqa: E402
+from spenv.apps.cli import main  # noqa: E402
 
 TIMING = ("rollout_s", "update_s")
 
@@ -70,7 +70,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_runs_rows_and_weights(tiny, t
     out = tmp_path / "b"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spenv.cli", "train", str(cfg), "--out", str(out)],
+        [sys.executable, "-m", "spenv.apps.cli", "train", str(cfg), "--out", str(out)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

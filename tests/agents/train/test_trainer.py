@@ -255,7 +255,7 @@ def test_proposer_solver_games_train_both_roles_from_per_role_rewards(tiny, tmp_
 
 # ---------------------------------------------------------------- the command line
 def test_spenv_train_smoke_and_resume(tiny, tmp_path):
-    from spenv.cli import main
+    from spenv.apps.cli import main
 
     cfg = tmp_path / "run.yaml"
     cfg.write_text(

@@ -146,7 +146,7 @@ def _unknown(ta_id: str) -> UnknownEnvError:
     hint = f" Did you mean {', '.join(PREFIX + c for c in close)}?" if close else ""
     return UnknownEnvError(
         f"no TextArena env registered as {ta_id!r}.{hint} "
-        "See spenv.textarena.list_textarena_envs()."
+        "See spenv.integrations.textarena.list_textarena_envs()."
     )
 
 
@@ -181,7 +181,7 @@ def spec_for(ta_id: str) -> EnvSpec:
         kwargs={"ta_id": ta_id},
         default_agents=("random",) * n,
         reference_agents=("random",),
-        agent_factory="spenv.textarena:reference_agent",
+        agent_factory="spenv.integrations.textarena:reference_agent",
         source="textarena",
     )
 

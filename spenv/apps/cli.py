@@ -5,7 +5,7 @@
   print a win/draw/loss table with 95% intervals, write episodes (JSONL) and metadata;
   ``--backend ray [--address ADDR]`` spreads the games over a Ray cluster (same episodes).
 - ``spenv replay FILE``: re-run every recorded episode and check it is reproduced exactly.
-- ``spenv demo --out DIR``: the reference-agent tournament (see :mod:`spenv.demo`).
+- ``spenv demo --out DIR``: the reference-agent tournament (see :mod:`spenv.apps.demo`).
 - ``spenv train-trl CONFIG``: self-play through TRL's GRPOTrainer
   (:mod:`spenv.integrations.trl_train`).
 """
@@ -81,7 +81,7 @@ def results_table(table: Any, title: str) -> Table:
 # --------------------------------------------------------------------------- commands
 def cmd_list_textarena(args: argparse.Namespace) -> int:
     try:
-        from spenv.textarena import list_textarena_envs, textarena_player_counts
+        from spenv.integrations.textarena import list_textarena_envs, textarena_player_counts
 
         ids = list_textarena_envs()
         counts = textarena_player_counts()
@@ -177,7 +177,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         return 2
     import time
 
-    from spenv.distributed import DistributedError
+    from spenv.apps.distributed import DistributedError
 
     t0 = time.time()
     try:
@@ -263,9 +263,9 @@ def _play_on_ray(
     """``spenv play --backend ray``: shards of games on Ray workers, episodes in game order.
 
     The workers build the env and the agents from their specs; the episodes are the ones the
-    local backend plays (see :mod:`spenv.distributed`). Returns the agents' labels.
+    local backend plays (see :mod:`spenv.apps.distributed`). Returns the agents' labels.
     """
-    from spenv.distributed import play_sharded
+    from spenv.apps.distributed import play_sharded
     from spenv.episode import EpisodeWriter
     from spenv.rollout import ProgressBar, unique_labels
 
@@ -353,7 +353,7 @@ def transcript(ep: Any) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from spenv.demo import run_demo
+    from spenv.apps.demo import run_demo
 
     envs = [e.strip() for e in args.env.split(",") if e.strip()] if args.env else None
     try:

@@ -93,6 +93,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from spenv.agent import RecordedOnlyAgent
 from spenv.agents.base import Agent, BaseAgent
 from spenv.env import TextEnv
 from spenv.games.toolcalls import ParsedTurn, parse_calls, render_tools
@@ -356,7 +357,8 @@ class QuestionGame(TextEnv):
                     f"checker must be an agent object (the env builds no agents, e.g. "
                     f"spenv.agents.make_agent('hf:PATH')), got {checker!r}"
                 )
-            self._checker, self._checker_spec = _MissingChecker(checker), checker
+            self._checker = RecordedOnlyAgent(checker, "checker", "checker_answers")
+            self._checker_spec = checker
             return
         if not callable(getattr(checker, "act", None)):
             raise ValueError(f"checker must be an agent with act(obs), got {checker!r:.100}")
@@ -904,19 +906,6 @@ class SearchSelfPlayEnv(QuestionGame):
             **self._checker_info(),
             **self._result,
         }
-
-
-class _MissingChecker:
-    """Stands for the checker of a recorded episode: it can only replay recorded answers."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def act(self, obs: Observation) -> str:
-        raise RuntimeError(
-            f"checker {self.name!r} was an agent that cannot be rebuilt; this env can only "
-            "replay its recorded answers (reset option checker_answers)"
-        )
 
 
 def _is_answer(a: Any) -> bool:

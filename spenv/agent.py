@@ -106,3 +106,18 @@ def default_resolver() -> AgentResolver:
         module, _, attr = DEFAULT_RESOLVER.partition(":")
         _default = getattr(importlib.import_module(module), attr)
     return _default
+
+
+class RecordedOnlyAgent:
+    """Stands for an agent object an env was given (a judge, a checker), in an episode that
+    records it only as ``"agent:NAME"``: the object cannot be rebuilt, so the env can only
+    replay its recorded answers (reset option ``option``); asking it anything raises."""
+
+    def __init__(self, name: str, role: str, option: str) -> None:
+        self.name, self.role, self.option = name, role, option
+
+    def act(self, obs: Observation) -> str:
+        raise RuntimeError(
+            f"{self.role} {self.name!r} was an agent that cannot be rebuilt; this env can only "
+            f"replay its recorded answers (reset option {self.option})"
+        )

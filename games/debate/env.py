@@ -96,6 +96,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from spenv.agent import RecordedOnlyAgent
 from spenv.env import TextEnv
 from spenv.episode import Episode
 from spenv.games.debate.judges import (
@@ -710,26 +711,13 @@ class _Juror:
         self.owned = owned
 
 
-class _MissingJudge:
-    """Stands for a judge agent of a recorded episode: it can only replay recorded answers."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def act(self, obs: Observation) -> str:
-        raise RuntimeError(
-            f"judge {self.name!r} was an agent that cannot be rebuilt; this env can only replay "
-            "its recorded answers (reset option judge_answers)"
-        )
-
-
 def _make_juror(judge: Any) -> _Juror:
     if isinstance(judge, str):
         spec = judge.strip()
         if spec.lower() in JUDGES:
             return _Juror(make_judge(spec), spec.lower(), True)
         if spec.startswith("agent:"):
-            return _Juror(_MissingJudge(spec), spec, False)
+            return _Juror(RecordedOnlyAgent(spec, "judge", "judge_answers"), spec, False)
         # The env builds no agents: a model judge is built by the caller and passed in.
         raise ValueError(
             f"unknown judge {spec!r}: a scripted judge is one of {', '.join(JUDGES)}; a model "

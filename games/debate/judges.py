@@ -50,7 +50,7 @@ it re-seeds it from the env's generator before every game, so episodes replay ex
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -255,6 +255,16 @@ def evaluate(
     return value, tuple(operands)
 
 
+def distinct_claims(texts: Iterable[str]) -> Iterator[Claim]:
+    """The claims of ``texts`` in order, each distinct claim once (a repeat earns nothing)."""
+    seen: set[tuple[str, str, Fraction]] = set()
+    for text in texts:
+        for claim in find_claims(text):
+            if claim.key not in seen:
+                seen.add(claim.key)
+                yield claim
+
+
 def _bearing(claim: Claim) -> set[Fraction]:
     """The operands a claim's value depends on: changing every occurrence of one changes the
     value. ``9 - 9 = 0``, ``0 * 11 = 0`` or ``(3 + 48) - 3 = 48`` use a number without depending
@@ -302,28 +312,23 @@ def score_side(
     # Which question numbers each grounded value was derived from.
     deps: dict[Fraction, frozenset[Fraction]] = {n: frozenset([n]) for n in grounded}
     target = parse_number(own_answer)
-    seen: set[tuple[str, str, Fraction]] = set()
-    words: set[str] = set()
-    for text in texts:
-        for claim in find_claims(text):
-            if claim.key in seen:
-                continue
-            seen.add(claim.key)
-            if not claim.true:
-                score.false += 1
-            elif all(op in grounded for op in claim.operands):
-                score.true_grounded += 1
-                if claim.relation == "=":
-                    grounded.add(claim.value)
-                    used = frozenset().union(*(deps.get(op, frozenset()) for op in _bearing(claim)))
-                    if len(used) > len(deps.get(claim.value, ())):
-                        deps[claim.value] = used
-                    if target is not None and claim.value == target:
-                        score.derived = True
-                        score.coverage = max(score.coverage, len(deps.get(claim.value, ())))
-            else:
-                score.true_ungrounded += 1
-        words |= _content_words(text)
+    texts = list(texts)
+    for claim in distinct_claims(texts):
+        if not claim.true:
+            score.false += 1
+        elif all(op in grounded for op in claim.operands):
+            score.true_grounded += 1
+            if claim.relation == "=":
+                grounded.add(claim.value)
+                used = frozenset().union(*(deps.get(op, frozenset()) for op in _bearing(claim)))
+                if len(used) > len(deps.get(claim.value, ())):
+                    deps[claim.value] = used
+                if target is not None and claim.value == target:
+                    score.derived = True
+                    score.coverage = max(score.coverage, len(deps.get(claim.value, ())))
+        else:
+            score.true_ungrounded += 1
+    words = set().union(*(_content_words(text) for text in texts))
     mine = _content_words(own_answer) - _content_words(other_answer)
     score.keywords = len(words & (_content_words(question) | mine))
     return score
@@ -546,24 +551,19 @@ def derivation_evidence(
     target = parse_number(own_answer)
     stated = [False] * len(steps)
     false = 0
-    seen: set[tuple[str, str, Fraction]] = set()
-    for text in texts:
-        for claim in find_claims(text):
-            if claim.key in seen:
+    for claim in distinct_claims(texts):
+        if not claim.true:
+            false += 1
+            continue
+        if claim.relation != "=":
+            continue
+        ops = tuple(sorted(claim.operands))
+        for k, (step, leaves) in enumerate(steps):
+            if claim.value != step.value:
                 continue
-            seen.add(claim.key)
-            if not claim.true:
-                false += 1
-                continue
-            if claim.relation != "=":
-                continue
-            ops = tuple(sorted(claim.operands))
-            for k, (step, leaves) in enumerate(steps):
-                if claim.value != step.value:
-                    continue
-                direct = tuple(sorted((Fraction(step.left), Fraction(step.right))))
-                if ops == direct or ops == tuple(Fraction(x) for x in leaves):
-                    stated[k] = True
+            direct = tuple(sorted((Fraction(step.left), Fraction(step.right))))
+            if ops == direct or ops == tuple(Fraction(x) for x in leaves):
+                stated[k] = True
     derived = stated[-1] and target is not None and target == steps[-1][0].value
     return (2 + 0.1 * sum(stated) if derived else 0) - 3 * false
 

@@ -93,7 +93,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from spenv.agent import RecordedOnlyAgent
+from spenv.agent import RecordedOnlyAgent, is_recorded_answer
 from spenv.agents.base import Agent, BaseAgent
 from spenv.env import TextEnv
 from spenv.games.toolcalls import ParsedTurn, parse_calls, render_tools
@@ -372,7 +372,7 @@ class QuestionGame(TextEnv):
             return
         if self._checker is None:
             raise ValueError("checker_answers given, but this env has no checker")
-        if not isinstance(rec, list | tuple) or not all(_is_answer(a) for a in rec):
+        if not isinstance(rec, list | tuple) or not all(is_recorded_answer(a) for a in rec):
             raise ValueError(
                 'checker_answers must be a list of answers (strings, or {"error": message}), '
                 f"got {rec!r:.200}"
@@ -906,12 +906,6 @@ class SearchSelfPlayEnv(QuestionGame):
             **self._checker_info(),
             **self._result,
         }
-
-
-def _is_answer(a: Any) -> bool:
-    return isinstance(a, str) or (
-        isinstance(a, Mapping) and set(a) == {"error"} and isinstance(a["error"], str)
-    )
 
 
 # ------------------------------------------------------------------------------ agents

@@ -16,7 +16,7 @@ by its entry point. Nothing here imports the layers above the kernel.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -106,6 +106,14 @@ def default_resolver() -> AgentResolver:
         module, _, attr = DEFAULT_RESOLVER.partition(":")
         _default = getattr(importlib.import_module(module), attr)
     return _default
+
+
+def is_recorded_answer(a: Any) -> bool:
+    """Whether ``a`` is an answer as episodes record an env-called agent's answers: its text,
+    or ``{"error": message}`` for a call that failed."""
+    return isinstance(a, str) or (
+        isinstance(a, Mapping) and set(a) == {"error"} and isinstance(a["error"], str)
+    )
 
 
 class RecordedOnlyAgent:

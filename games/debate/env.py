@@ -96,7 +96,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from spenv.agent import RecordedOnlyAgent
+from spenv.agent import RecordedOnlyAgent, is_recorded_answer
 from spenv.env import TextEnv
 from spenv.episode import Episode
 from spenv.games.debate.judges import (
@@ -291,7 +291,7 @@ class DebateEnv(TextEnv):
         if not isinstance(recorded, list | tuple):
             raise ValueError(f"judge_answers must be a list, got {type(recorded).__name__}")
         # A flat list of answers for a single judge.
-        if n == 1 and (not recorded or all(_is_attempt(a) for a in recorded)):
+        if n == 1 and (not recorded or all(is_recorded_answer(a) for a in recorded)):
             recorded = [recorded]
         if len(recorded) != n:
             raise ValueError(f"judge_answers has {len(recorded)} entries for {n} juror(s)")
@@ -300,7 +300,7 @@ class DebateEnv(TextEnv):
             if entry is None:
                 out.append(None)
                 continue
-            if not isinstance(entry, list | tuple) or not all(_is_attempt(a) for a in entry):
+            if not isinstance(entry, list | tuple) or not all(is_recorded_answer(a) for a in entry):
                 raise ValueError(
                     f"judge_answers[{k}] must be None or a list of answers (strings, or "
                     f'{{"error": message}}), got {entry!r:.200}'
@@ -739,12 +739,6 @@ def _call(agent: Any, obs: Observation) -> str | dict[str, str]:
     if not isinstance(answer, str):
         return {"error": f"judge answered {type(answer).__name__}, not text"}
     return answer
-
-
-def _is_attempt(a: Any) -> bool:
-    return isinstance(a, str) or (
-        isinstance(a, Mapping) and set(a) == {"error"} and isinstance(a["error"], str)
-    )
 
 
 __all__ = ["SEATS", "DebateEnv"]

@@ -90,7 +90,10 @@ def _keys(path: Path) -> list[dict]:
 
 def test_eval_games_sigkill_then_resume_leaves_no_duplicates(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    delays = _run_killed_then_done(GAMES_SCRIPT, tmp_path, out, out / "episodes.jsonl")
+    # 0.03 s a decision: about 3 s of play. A resumed run finds the file already written and is
+    # killed its delay after it starts, so the two kills (up to 0.8 s each) must fit in the play
+    # together; at 0.01 s (1 s of play) the second one could come after the run had ended.
+    delays = _run_killed_then_done(GAMES_SCRIPT, tmp_path, out, out / "episodes.jsonl", delay=0.03)
     ref = tmp_path / "out.ref"
     a, b = ref / "episodes.jsonl", out / "episodes.jsonl"
     lines_a, lines_b = a.read_text().splitlines(), b.read_text().splitlines()

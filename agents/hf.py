@@ -100,7 +100,7 @@ class HFAgent(ChatPrompting):
             Ignored for a loaded model, which stays where it is.
         dtype: ``"bfloat16"``, ``"float16"``, ``"float32"`` or ``"auto"``; default bfloat16 on
             GPU, float32 on CPU.
-        prompt_style: ``"plain"``, ``"system"`` or ``"reasoning"`` (see
+        prompt_style: ``"plain"``, ``"system"``, ``"reasoning"`` or ``"bare"`` (see
             :mod:`spenv.agents.prompting`).
         history: ``"transcript"`` (one user turn per decision) or ``"messages"`` (a conversation
             per game and seat).

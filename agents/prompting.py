@@ -6,7 +6,8 @@ Three pieces, shared by every local and remote LLM agent:
   text; ``"system"`` (the default) puts a short per-game instruction (the ``persona`` of the
   game's registry entry) before the game's rules; ``"reasoning"`` adds the answer format: think
   inside ``<think> </think>``, then give the move. Games without a persona fall back to their
-  system text alone.
+  system text alone. ``"bare"`` sends the user text only (the current state, without the rules):
+  for a small model trained from scratch on one game, which reads no rules.
 - **History modes** (:data:`HISTORY_MODES`): ``"transcript"`` sends each decision as one user turn
   (the games already show the whole transcript in every observation); ``"messages"`` keeps a
   conversation per game and seat, with the earlier observations as user turns and the agent's
@@ -38,7 +39,7 @@ from spenv import registry
 from spenv.observation import Observation
 
 #: Accepted values of the ``prompt_style`` option.
-PROMPT_STYLES = ("plain", "system", "reasoning")
+PROMPT_STYLES = ("plain", "system", "reasoning", "bare")
 #: Accepted values of the ``history`` option.
 HISTORY_MODES = ("transcript", "messages")
 
@@ -86,6 +87,8 @@ def system_text(obs: Observation, prompt_style: str = "system") -> str:
     """The system message for ``obs`` under ``prompt_style`` (may be empty)."""
     if prompt_style == "plain":
         return obs.system
+    if prompt_style == "bare":
+        return ""
     parts = []
     short = system_prompt(obs.env_id)
     if short:

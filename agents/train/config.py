@@ -340,9 +340,11 @@ class TrainConfig:
         _check(g.max_new_tokens > 0, "generation.max_new_tokens must be positive")
         _check(g.temperature > 0, "generation.temperature must be positive")
         _check(0 < g.top_p <= 1, "generation.top_p must be in (0, 1]")
+        from spenv.agents.prompting import PROMPT_STYLES
+
         _check(
-            g.prompt_style in ("plain", "system", "reasoning"),
-            f"generation.prompt_style: plain, system or reasoning, got {g.prompt_style!r}",
+            g.prompt_style in PROMPT_STYLES,
+            f"generation.prompt_style: one of {', '.join(PROMPT_STYLES)}, got {g.prompt_style!r}",
         )
         _check(g.batch_size > 0, "generation.batch_size must be positive")
         lo = self.loss

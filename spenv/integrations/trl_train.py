@@ -42,7 +42,7 @@ class RolloutSettings:
     """How the learner plays."""
 
     prompt_style: str = "plain"
-    """``plain``, ``system`` or ``reasoning`` (:mod:`spenv.agents.prompting`)."""
+    """``plain``, ``system``, ``reasoning`` or ``bare`` (:mod:`spenv.agents.prompting`)."""
     batch_size: int = 256
     """Most games live at once (the most decisions in one generation call)."""
     backend: str = "auto"

@@ -50,6 +50,10 @@ def test_styles_build_the_system_message() -> None:
     assert "<think>" in reasoning and "[check]" in reasoning and obs.system in reasoning
     free = system_text(first_obs("Taboo-v1"), "reasoning")
     assert "<think>" in free and "your message" in free
+    # bare: the state only, no rules
+    assert obs.system and system_text(obs, "bare") == ""
+    assert build_messages(obs, "bare") == [{"role": "user", "content": obs.user}]
+    assert "Your card:" in obs.user and "Rules" not in obs.user
 
 
 def test_unknown_game_falls_back_to_its_own_system_text() -> None:

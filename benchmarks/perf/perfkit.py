@@ -65,7 +65,13 @@ def paired_rounds(
     so ratios can be paired round by round: load that hits one round hits both sides of its
     ratio. With ``cpu``, the rates per second of this process's CPU time are put there too: on
     a machine shared with other work they leave out the time spent waiting for a core (every
-    contender here runs in this one thread)."""
+    contender here runs in this one thread).
+
+    Before each contender's round (untimed) a full ``gc.collect()`` leaves the collector as
+    every other round finds it: no contender pays for the collections the objects of the one
+    before it made due (which one did depended on the rotation, and swung a records-keeping
+    contender between 0.4x and 2.2x of the same work), and each pays for its own."""
+    import gc
     import time
 
     names = list(contenders)
@@ -75,6 +81,7 @@ def paired_rounds(
     for r in range(warmup + rounds):
         k = r % len(names)
         for name in names[k:] + names[:k]:
+            gc.collect()
             c0 = time.process_time()
             t0 = time.perf_counter()
             units = contenders[name](r)

@@ -346,3 +346,52 @@ def test_reply_meta_is_recorded_in_the_turn_and_survives_jsonl(tmp_path):
     stored = list(read_episodes(out))
     assert stored[0].turns[0].extra == {"completion_ids": [7, 8], "logprobs": [-0.5, -0.25]}
     assert stored[0].turns[0].action == "[check]"
+
+
+def test_run_games_of_scripted_agents_freezes_its_records_and_gives_them_back() -> None:
+    """``run_games`` hands kept records to ``gc.freeze`` during a scripted run, and unfreezes
+    at the end, also when the run fails; a run with an agent object of its own, or one started
+    while something else holds frozen objects, leaves the collector alone."""
+    import gc
+
+    import spenv.rollout as rollout
+
+    seen: list[int] = []
+
+    class Watching(BaseAgent):  # an agent object: the runner asks it as-is (no per-game stream)
+        def act(self, obs):
+            seen.append(gc.get_freeze_count())
+            return obs.legal_actions[0]
+
+    assert gc.get_freeze_count() == 0
+    frozen_during: list[int] = []
+    real_freeze = gc.freeze
+
+    def counting_freeze() -> None:
+        real_freeze()
+        frozen_during.append(gc.get_freeze_count())
+
+    gc.freeze = counting_freeze
+    try:
+        games = 3 * rollout._FREEZE_EVERY
+        eps = spenv.run_games("KuhnPoker-v1", ["random", "random"], games=games, seed=1)
+        assert [e.metadata["game"] for e in eps] == list(range(games))
+        assert len(frozen_during) == 3 and all(n > 0 for n in frozen_during)
+        assert gc.get_freeze_count() == 0  # given back
+        frozen_during.clear()
+        spenv.run_games("KuhnPoker-v1", [Watching(), "random"], games=600, seed=1)
+        assert frozen_during == [] and set(seen) == {0}
+        with pytest.raises(ValueError):  # a bad reset option fails the run: still given back
+            spenv.run_games(
+                "KuhnPoker-v1", ["random", "random"], games=600, seed=1,
+                reset_options={"deal": "XX"},
+            )  # fmt: skip
+        assert gc.get_freeze_count() == 0
+        real_freeze()  # something else froze objects: run_games neither freezes nor unfreezes
+        held = gc.get_freeze_count()
+        spenv.run_games("KuhnPoker-v1", ["random", "random"], games=600, seed=1)
+        # not unfrozen (a few frozen objects may have been freed meanwhile)
+        assert frozen_during == [] and gc.get_freeze_count() > held // 2 > 0
+    finally:
+        gc.freeze = real_freeze
+        gc.unfreeze()

@@ -247,7 +247,11 @@ class EnvConfig:
     id: str = ""
     """A registered env id."""
     options: dict[str, Any] = field(default_factory=dict)
-    """Constructor options."""
+    """Constructor options. ``checker: reference`` (games with a ``checker`` option:
+    SearchSelfPlay-v1, SPICE-v1) has the frozen reference policy (the KL reference: the model
+    as it was after the warm-up) answer the game's validity checks, so the seat being trained
+    cannot pass its own questions (see docs/exploits.md); it needs ``loss.beta > 0`` and full
+    weights (no LoRA), which keep that copy."""
     reset_options: dict[str, Any] = field(default_factory=dict)
     """Reset options of every game."""
     weight: float = 1.0
@@ -395,6 +399,12 @@ class TrainConfig:
         _check(self.checkpoint_every >= 0, "checkpoint_every must be >= 0")
         _check_model(self.model)
         seats = _check_envs(self.envs)
+        if any(e.options.get("checker") == REFERENCE_CHECKER for e in self.envs):
+            _check(
+                self.loss.beta > 0 and self.model.lora is None,
+                "envs[].options.checker: reference answers with the frozen reference model, "
+                "which a run keeps with loss.beta > 0 and full weights (no model.lora)",
+            )
         for where, roles in (
             ("algorithm.pseudo_label_roles", al.pseudo_label_roles),
             ("algorithm.judge.roles", al.judge.roles),
@@ -447,6 +457,10 @@ def _check_model(m: ModelConfig) -> None:
         _check(0 <= m.lora.dropout < 1, "model.lora.dropout must be in [0, 1)")
 
 
+#: The ``checker`` env option that the trainer fills with its frozen reference policy.
+REFERENCE_CHECKER = "reference"
+
+
 def _check_envs(envs: list[EnvConfig]) -> set[str]:
     """Every env id is registered, its options and reset options are accepted and its
     ``roles`` are seats of it; returns every env's seats."""
@@ -454,8 +468,11 @@ def _check_envs(envs: list[EnvConfig]) -> set[str]:
 
     seats: set[str] = set()
     for i, e in enumerate(envs):
+        options = dict(e.options)
+        if options.get("checker") == REFERENCE_CHECKER:
+            options["checker"] = None  # filled in by the trainer; the game must take a checker
         try:
-            env = make(e.id, **e.options)
+            env = make(e.id, **options)
         except Exception as exc:  # the env's own message names the problem
             raise ConfigError(f"envs[{i}] ({e.id}): {exc}") from None
         check = getattr(env, "_check_options", None)

@@ -45,7 +45,7 @@ import numpy as np
 
 from spenv.agents.train import algorithms
 from spenv.agents.train.advantages import RoleBaselines, group_advantages
-from spenv.agents.train.config import TrainConfig, dump_config
+from spenv.agents.train.config import REFERENCE_CHECKER, TrainConfig, dump_config
 from spenv.agents.train.loss import Normalizer, policy_loss
 from spenv.agents.train.rollouts import GroupedRunner, Sample, merge_samples, samples_from_episodes
 
@@ -93,8 +93,15 @@ def make_rollout_agent(model: Any, tokenizer: Any, cfg: TrainConfig, name: str =
             prompt_style=g.prompt_style,
             **g.options,
         )
+    return hf_agent(model, tokenizer, cfg, name)
+
+
+def hf_agent(model: Any, tokenizer: Any, cfg: TrainConfig, name: str) -> Any:
+    """An :class:`~spenv.agents.hf.HFAgent` on a loaded model with the run's generation
+    settings (the rollout agent's, and the frozen reference checker's)."""
     from spenv.agents.hf import HFAgent
 
+    g = cfg.generation
     return HFAgent(
         model=model,
         tokenizer=tokenizer,
@@ -185,6 +192,7 @@ class Trainer:
         self.agent = factory(self.model, self.tokenizer, cfg, LEARNER)
         self._opponent_model = None
         self._opponent_agent = None
+        self._checker_agent: Any = None  # the frozen reference policy as a game's checker
         self._tb = None
         self._warmed = False
         log = self.out / "metrics.jsonl"
@@ -227,6 +235,17 @@ class Trainer:
         random.seed(seed)
         np.random.seed(seed % 2**32)
         torch.manual_seed(seed)
+
+    def _env_options(self, env_cfg: Any) -> dict[str, Any]:
+        """``env_cfg.options``, with ``checker: reference`` made the agent of the frozen
+        reference policy (the KL reference model: the policy as it was after the warm-up)."""
+        options = env_cfg.options
+        if options.get("checker") != REFERENCE_CHECKER:
+            return options
+        if self._checker_agent is None:
+            assert self.ref_model is not None  # TrainConfig.validate requires it
+            self._checker_agent = hf_agent(self.ref_model, self.tokenizer, self.cfg, "reference")
+        return {**options, "checker": self._checker_agent}
 
     def _seed_agent(self, agent: Any, seed: int) -> None:
         fn = getattr(agent, "seed", None)
@@ -271,6 +290,8 @@ class Trainer:
         self.model.eval()
         torch.manual_seed(step_seed(cfg.seed, step, 2))
         self._seed_agent(self.agent, step_seed(cfg.seed, step, 3))
+        if self._checker_agent is not None:
+            self._seed_agent(self._checker_agent, step_seed(cfg.seed, step, 9))
         opponent, snap_step = self._opponent(rng)
         if opponent is not None:
             self._seed_agent(opponent.inner, step_seed(cfg.seed, step, 4))
@@ -281,7 +302,8 @@ class Trainer:
                 continue
             from spenv.registry import make
 
-            n_seats = len(make(env_cfg.id, **env_cfg.options).possible_agents)
+            options = self._env_options(env_cfg)
+            n_seats = len(make(env_cfg.id, **options).possible_agents)
             base = step_seed(cfg.seed, step, 10 + k)
             vs_pool = 0
             if opponent is not None and n_seats == 2:
@@ -299,7 +321,7 @@ class Trainer:
                     seed=seed,
                     group_size=group,
                     batch_size=cfg.generation.batch_size,
-                    env_options=env_cfg.options,
+                    env_options=options,
                     reset_options=env_cfg.reset_options,
                 )
                 with torch.no_grad(), self._autocast():
@@ -581,7 +603,7 @@ class Trainer:
                     [w.agent] * len(make_env(env_cfg.id).possible_agents),
                     games=w.games_per_step,
                     seed=step_seed(self.cfg.seed, k, 1000 + j),
-                    env_options=env_cfg.options,
+                    env_options=self._env_options(env_cfg),
                     reset_options=env_cfg.reset_options,
                 )
                 for ep in eps:
@@ -750,7 +772,7 @@ class Trainer:
                         games=games,
                         seed=10**9 + 7,
                         batch_size=cfg.generation.batch_size,
-                        env_options=env_cfg.options,
+                        env_options=self._env_options(env_cfg),
                         reset_options=env_cfg.reset_options,
                     )
                     mean, half = _learner_mean(eps)

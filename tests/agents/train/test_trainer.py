@@ -436,3 +436,46 @@ def test_rows_merged_across_signs_give_the_same_loss_and_gradient_at_ratio_one(t
     assert grads[0][0] == pytest.approx(grads[1][0], abs=1e-6)
     for a, b in zip(grads[0][1], grads[1][1], strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_checker_reference_answers_the_checks_with_the_frozen_reference_model(tiny, tmp_path):
+    """``checker: reference`` gives SearchSelfPlay's validity checks to the frozen reference
+    policy (the KL reference model), not to the seat being trained; configs that cannot keep
+    that model, or games without a checker, are refused before any model loads."""
+    cfg = _cfg(
+        tiny,
+        tmp_path / "chk",
+        envs=[{"id": "SearchSelfPlay-v1", "options": {"checker": "reference"}}],
+        loss={"beta": 0.1},
+    )
+    trainer = Trainer(cfg, quiet=True)
+    options = trainer._env_options(cfg.envs[0])
+    checker = options["checker"]
+    assert checker.name == "reference" and checker.model is trainer.ref_model
+    assert trainer._env_options(cfg.envs[0])["checker"] is checker  # made once
+    assert cfg.envs[0].options == {"checker": "reference"}  # the config is left as written
+    # Readers in both seats: their proposals reach the checks, which the reference answers.
+    episodes = run_games(
+        "SearchSelfPlay-v1", ["reader", "reader"], games=4, seed=0, env_options=options
+    )
+    checks = [v for e in episodes for v in e.verdicts if v["check"] in ("rag", "closed_book")]
+    assert checks and all(v["answered_by"] == "checker" for v in checks)
+    assert all(e.env_options["checker"] == "agent:reference" for e in episodes)
+    assert any(e.reset_options.get("checker_answers") for e in episodes)
+    # One rollout step of the trainer itself plays with the reference checker.
+    eps, _ = trainer.rollout(0)
+    assert eps and all(e.env_options["checker"] == "agent:reference" for e in eps)
+
+    with pytest.raises(ConfigError, match=r"loss\.beta > 0"):
+        _cfg(
+            tiny,
+            tmp_path / "no_ref",
+            envs=[{"id": "SearchSelfPlay-v1", "options": {"checker": "reference"}}],
+        )
+    with pytest.raises(ConfigError, match="no option 'checker'"):
+        _cfg(
+            tiny,
+            tmp_path / "kuhn",
+            envs=[{"id": "KuhnPoker-v1", "options": {"checker": "reference"}}],
+            loss={"beta": 0.1},
+        )

@@ -65,8 +65,9 @@ def _kuhn_contenders() -> dict[str, Any]:
             Runner("KuhnPoker-v1", ["random", "random"], games=g, seed=40_000_000 + r * g)
         ),
         # The records kept in a plain list, without run_games' gc.freeze of the kept records:
-        # what the freeze saves (if it only moved the collector's work to the next contender,
-        # the other contenders' rounds would show it).
+        # what the freeze saves within one round. What it saves with the collections it may
+        # defer counted is measured in fresh processes by test_runner_gc.py (the gc.collect
+        # before each round here is untimed).
         "Runner kept, no freeze": lambda r: _decisions(
             list(Runner("KuhnPoker-v1", ["random", "random"], games=g, seed=50_000_000 + r * g))
         ),

@@ -381,12 +381,20 @@ def test_run_games_of_scripted_agents_freezes_its_records_and_gives_them_back() 
         frozen_during.clear()
         spenv.run_games("KuhnPoker-v1", [Watching(), "random"], games=600, seed=1)
         assert frozen_during == [] and set(seen) == {0}
-        with pytest.raises(ValueError):  # a bad reset option fails the run: still given back
-            spenv.run_games(
-                "KuhnPoker-v1", ["random", "random"], games=600, seed=1,
-                reset_options={"deal": "XX"},
-            )  # fmt: skip
-        assert gc.get_freeze_count() == 0
+
+        def failing_freeze() -> None:  # the run fails after records were frozen
+            real_freeze()
+            frozen_during.append(gc.get_freeze_count())
+            if len(frozen_during) == 2:
+                raise RuntimeError("stop")
+
+        gc.freeze = failing_freeze
+        with pytest.raises(RuntimeError, match="stop"):
+            spenv.run_games("KuhnPoker-v1", ["random", "random"], games=games, seed=1)
+        assert len(frozen_during) == 2 and frozen_during[0] > 0
+        assert gc.get_freeze_count() == 0  # given back all the same
+        gc.freeze = counting_freeze
+        frozen_during.clear()
         real_freeze()  # something else froze objects: run_games neither freezes nor unfreezes
         held = gc.get_freeze_count()
         spenv.run_games("KuhnPoker-v1", ["random", "random"], games=600, seed=1)

@@ -17,6 +17,7 @@ from accelerate.utils import gather_object
 from transformers import AutoTokenizer
 
 from spenv.integrations.trl import TRLVLLMAgent, decisions_from_episodes
+from spenv.integrations.trl_train import end_distributed_process
 from spenv.rollout import run_games
 
 
@@ -72,7 +73,7 @@ def main() -> None:
     }
     with open(f"{out}.{state.process_index}.json", "w", encoding="utf-8") as f:
         json.dump(row, f)
-    state.wait_for_everyone()
+    end_distributed_process(0)  # exiting normally races gloo's threads (see its docstring)
 
 
 if __name__ == "__main__":

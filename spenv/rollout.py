@@ -49,7 +49,7 @@ from spenv.agent import Agent, AgentResolver, BaseAgent, check_agent, default_re
 from spenv.env import AgentFailure, TextEnv
 from spenv.episode import Episode, EpisodeWriter
 from spenv.registry import make
-from spenv.streams import GeneratorStream, pcg64_math_ok, pcg64_state, prime_seeds
+from spenv.streams import GeneratorStream, pcg64_math_ok, pcg64_state, plan_seeds
 
 if TYPE_CHECKING:  # asyncio and concurrent.futures load only when an async agent plays
     import asyncio
@@ -111,8 +111,23 @@ def agent_game_state(seed: int, game: int, slot: int) -> dict[str, Any]:
 
 
 def _agent_state_ints(seed: int, game: int, slot: int) -> tuple[int, int]:
-    d = hashlib.blake2b(f"spenv.agent:{seed}:{game}:{slot}".encode(), digest_size=32).digest()
-    return int.from_bytes(d[:16], "big"), int.from_bytes(d[16:], "big") | 1
+    # blake2b of "spenv.agent:{seed}:{game}:{slot}": the run's prefix is hashed once and its
+    # hasher copied for each game (the same digest, in two thirds of the time).
+    pre = _AGENT_PREFIXES.get(seed)
+    if pre is None:
+        if len(_AGENT_PREFIXES) >= 64:
+            _AGENT_PREFIXES.clear()
+        pre = _AGENT_PREFIXES[seed] = hashlib.blake2b(
+            f"spenv.agent:{seed}:".encode(), digest_size=32
+        )
+    h = pre.copy()
+    h.update(f"{game}:{slot}".encode())
+    v = int.from_bytes(h.digest(), "big")
+    return v >> 128, (v & _MASK128) | 1
+
+
+_AGENT_PREFIXES: dict[Any, Any] = {}
+_MASK128 = (1 << 128) - 1
 
 
 class _Streamed:
@@ -292,8 +307,6 @@ class _AsyncDriver:
 
 
 #: Per-game seeds derived ahead at a time, and the fewest worth a vectorized pass.
-_PRIME_CHUNK = 1024
-_PRIME_MIN = 64
 
 #: Decisions in flight per async agent that sets no ``max_concurrency``.
 DEFAULT_CONCURRENCY = 64
@@ -457,7 +470,9 @@ class Runner:
         self.progress = progress
         self.on_episode = on_episode
         self.calls = 0  # number of act/act_batch calls made (one per agent per tick)
-        self._primed = (0, 0)  # the per-game seeds whose generator states are derived ahead
+        # The run's per-game seeds, announced to spenv.streams (plan_seeds) at the first game:
+        # the generator states of those that a game draws from are then derived in bulk.
+        self._planned: range | None = None
         self._token = uuid.uuid4().hex[:12]
 
     def seating(self, index: int) -> tuple[int, int | None]:
@@ -472,22 +487,13 @@ class Runner:
     def _start(self, env: TextEnv, position: int) -> _Slot:
         index = self.start + position
         rotation, seed = self.seating(index)
-        if seed is not None and not self._primed[0] <= seed < self._primed[1]:
-            self._prime(seed)
+        if seed is not None and self._planned is None:
+            last = self.seating(self.start + self.games - 1)[1]
+            self._planned = range(seed, last + 1)  # type: ignore[operator]
+            plan_seeds(self._planned)
         seats, players = self._seatings[rotation]
         env.reset(seed=seed, options=self.reset_options or None)
         return _Slot(env, index, seats, players)
-
-    def _prime(self, seed: int) -> None:
-        """Derive the generator states of the next per-game seeds in one vectorized pass
-        (:func:`spenv.streams.prime_seeds`): numpy's seeding, exactly, at a fraction of its
-        per-seed cost. Only for runs with many seeds left; a short run seeds game by game."""
-        last = self.seating(self.start + self.games - 1)[1]
-        assert last is not None
-        count = min(_PRIME_CHUNK, last - seed + 1)
-        self._primed = (seed, seed + max(count, 1))
-        if count >= _PRIME_MIN:
-            prime_seeds(range(seed, seed + count))
 
     def _episode(self, slot: _Slot, error: str | None = None) -> Episode:
         env = slot.env
@@ -565,7 +571,20 @@ class Runner:
         """Step each game with its first answer; keep the rest of a repeated prompt's draws."""
         if len(counts) == len(actions):  # no repeated prompt: one answer each
             for slot, action in zip(slots, actions, strict=True):
-                self._step(slot, action, share, finished)
+                # _step, inlined (one call less per decision)
+                env = slot.env
+                try:
+                    env.step(action)
+                    meta = None if type(action) is str else getattr(action, "meta", None)
+                    if meta:
+                        env.annotate_turn(elapsed=share, **meta)
+                    elif env._turns:
+                        env._elapsed[len(env._turns) - 1] = share
+                except Exception:
+                    finished.append((slot, traceback.format_exc(limit=8)))
+                    continue
+                if env._outcomes:
+                    finished.append((slot, None))
             return
         i = 0
         for slot, n in zip(slots, counts, strict=True):

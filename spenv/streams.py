@@ -168,10 +168,38 @@ def bulk_seeding_ok() -> bool:
     return _bulk_ok
 
 
+#: Seeds announced by :func:`plan_seeds` (a run's per-game seeds), primed in chunks of
+#: ``_PRIME_CHUNK`` from the first one a stream is made from; fewer than ``_PRIME_MIN`` left
+#: are seeded one by one.
+_planned: range = range(0)
+_PRIME_CHUNK = 1024
+_PRIME_MIN = 64
+
+
+def plan_seeds(seeds: range) -> None:
+    """Announce the seeds a run will reset its games with (consecutive integers).
+
+    Nothing is computed now: when a game first draws from a stream of one of these seeds,
+    :func:`seed_state` derives the states of the next ones with it in one vectorized pass
+    (:func:`prime_seeds`), so a game that never draws (TicTacToe) costs nothing, and a run of
+    games that do pays a fraction of numpy's per-seed cost. One plan at a time per process (a
+    later plan replaces it; a replaced run's seeds are then derived one by one, the same
+    states).
+    """
+    global _planned
+    _planned = seeds
+
+
 def seed_state(seed: int) -> tuple[int, int]:
     """The PCG64 (state, increment) of ``np.random.default_rng(seed)``, for a non-negative int."""
     got = _SEED_STATES.get(seed)
     if got is None:
+        planned = _planned
+        if seed in planned and planned.stop - seed >= _PRIME_MIN:
+            prime_seeds(range(seed, min(seed + _PRIME_CHUNK, planned.stop)))
+            got = _SEED_STATES.get(seed)
+            if got is not None:
+                return got
         if len(_SEED_STATES) >= _SEED_STATES_LIMIT:
             _SEED_STATES.clear()
         got = _SEED_STATES[seed] = _seed_state_arith(seed)

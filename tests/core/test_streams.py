@@ -94,6 +94,26 @@ def test_a_generator_stream_is_numpys_generator_draw_for_draw() -> None:
     assert again.random() == (fresh.permutation(4), fresh.random())[1]
 
 
+def test_agent_game_state_is_the_hash_of_run_seed_game_and_seat() -> None:
+    """Per-game agent streams are blake2b of ``spenv.agent:{seed}:{game}:{slot}`` (state: the
+    first 16 bytes, increment: the last 16, made odd), whatever was derived before it in the
+    process: runs recorded by an earlier spenv give the same games."""
+    import hashlib
+
+    from spenv.rollout import agent_game_state
+
+    def expected(seed: int, game: int, slot: int) -> tuple[int, int]:
+        d = hashlib.blake2b(f"spenv.agent:{seed}:{game}:{slot}".encode(), digest_size=32)
+        raw = d.digest()
+        return int.from_bytes(raw[:16], "big"), int.from_bytes(raw[16:], "big") | 1
+
+    cases = [(0, 0, 0), (5, 3, 0), (5, 3, 1), (5, 30, 1), (2**62, 10**12, 2), (7, 1, 0)]
+    for seed, game, slot in cases * 2:  # twice: the second pass reuses each seed's prefix
+        st = agent_game_state(seed, game, slot)["state"]
+        assert (st["state"], st["inc"]) == expected(seed, game, slot)
+    assert agent_game_state(5, 3, 0) != agent_game_state(53, 0, 0)  # no prefix collision
+
+
 def test_a_run_gives_scripted_agents_their_own_generator_back() -> None:
     runner = spenv.Runner("KuhnPoker-v1", ["random", "random"], games=4, seed=0)
     spec_agent = runner.agents[0]
@@ -123,3 +143,22 @@ def test_bulk_seeding_is_numpys_seeding() -> None:
         ref = np.random.default_rng(ep.seed)
         deal = int(ref.random() * 6)
         assert tuple(ep.info["deals"][0]) == [(a, b) for a in "JQK" for b in "JQK" if a != b][deal]
+
+
+def test_a_run_derives_only_the_seeds_its_games_draw_from() -> None:
+    """The runner announces its per-game seeds (plan_seeds); states are derived in bulk when a
+    game first draws, so a game that never draws derives none, and a planned seed's state is
+    numpy's whoever asks for it."""
+    from spenv.streams import _SEED_STATES, plan_seeds, seed_state
+
+    _SEED_STATES.clear()
+    eps = spenv.run_games("TicTacToe-v1", ["random", "random"], games=300, seed=70_000)
+    assert all(e.status == "completed" for e in eps)
+    assert not any(70_000 <= s < 70_150 for s in _SEED_STATES)  # TicTacToe never draws
+    spenv.run_games("KuhnPoker-v1", ["random", "random"], games=300, seed=80_000)
+    assert {80_000, 80_149} <= set(_SEED_STATES) and 80_150 not in _SEED_STATES
+    plan_seeds(range(90_000, 90_200))
+    for seed in (90_050, 90_051, 90_199, 95_000):  # in the plan (the rest primed), or not
+        st = np.random.default_rng(seed).bit_generator.state["state"]
+        assert seed_state(seed) == (st["state"], st["inc"])
+    assert 90_198 in _SEED_STATES and 90_049 not in _SEED_STATES

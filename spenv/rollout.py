@@ -571,20 +571,7 @@ class Runner:
         """Step each game with its first answer; keep the rest of a repeated prompt's draws."""
         if len(counts) == len(actions):  # no repeated prompt: one answer each
             for slot, action in zip(slots, actions, strict=True):
-                # _step, inlined (one call less per decision)
-                env = slot.env
-                try:
-                    env.step(action)
-                    meta = None if type(action) is str else getattr(action, "meta", None)
-                    if meta:
-                        env.annotate_turn(elapsed=share, **meta)
-                    elif env._turns:
-                        env._elapsed[len(env._turns) - 1] = share
-                except Exception:
-                    finished.append((slot, traceback.format_exc(limit=8)))
-                    continue
-                if env._outcomes:
-                    finished.append((slot, None))
+                self._step(slot, action, share, finished)
             return
         i = 0
         for slot, n in zip(slots, counts, strict=True):

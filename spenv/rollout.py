@@ -306,8 +306,6 @@ class _AsyncDriver:
             loop.close()
 
 
-#: Per-game seeds derived ahead at a time, and the fewest worth a vectorized pass.
-
 #: Decisions in flight per async agent that sets no ``max_concurrency``.
 DEFAULT_CONCURRENCY = 64
 

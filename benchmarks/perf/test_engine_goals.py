@@ -17,6 +17,13 @@ assertions):
   ``KuhnPoker-v0`` loop and >= 0.5x spenv's own raw AEC loop;
 - Kuhn raw loop >= 5x TextArena and >= 0.5x OpenSpiel;
 - TicTacToe raw loop >= 0.5x OpenSpiel; TicTacToe ``run_games`` >= 3x TextArena.
+
+Some contenders are floors, reported beside TextArena: the same raw AEC loop over an env that
+does nothing (Kuhn, ``kuhn_loops.BareTwoStep``), and ``run_games``' own records computed with no
+engine (``record_floors.py``, asserted equal to ``run_games``' episodes before the rounds
+start), once with the random agent's policy inlined
+and once asking the agent object (``call_agent``), as an engine must. A goal above a floor's
+ratio cannot be met by any engine that has to do what the floor does.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 
 import kuhn_loops as kuhn
 import pytest
+import record_floors as floors
 import ttt_loops as ttt
 from perfkit import NOTES, ROUNDS, paired_rounds, record_ratio
 
@@ -54,6 +62,8 @@ def _kuhn_contenders() -> dict[str, Any]:
     env.reset(seed=0)
     seeded = kuhn.make_spenv()
     game = kuhn.make_openspiel()
+    bare = kuhn.BareTwoStep()
+    floors.check(floors.play_kuhn, "KuhnPoker-v1")
     g = KUHN_GAMES
     return {
         "run_games": lambda r: _decisions(
@@ -77,6 +87,14 @@ def _kuhn_contenders() -> dict[str, Any]:
         "raw": lambda r: kuhn.play_spenv(env, random.Random(r), g),
         "OpenSpiel": lambda r: kuhn.play_openspiel(game, random.Random(r), g),
         "TextArena": lambda r: kuhn.play_textarena(None, random.Random(r), g // 3, fresh=True),
+        # Floors: what no Kuhn engine in Python gets below. The same AEC loop over an env that
+        # does nothing (no rules, text, record or randomness), and run_games' records computed
+        # with no engine at all (checked equal to run_games' before the rounds).
+        "floor: bare AEC env": lambda r: kuhn.play_bare(bare, random.Random(r), g),
+        "floor: records, no engine": lambda r: _decisions(floors.play_kuhn(g, 70_000_000 + r * g)),
+        "floor: records + agent calls": lambda r: _decisions(
+            floors.play_kuhn(g, 75_000_000 + r * g, call_agent=True)
+        ),
     }
 
 
@@ -92,6 +110,10 @@ def test_kuhn_engine_goals(benchmark: Any) -> None:
         ("raw, per-game seeds", "raw", None),
         ("Runner, not kept", "raw, per-game seeds", None),
         ("run_games", "Runner kept, no freeze", None),
+        ("floor: bare AEC env", "TextArena", None),
+        ("floor: records, no engine", "TextArena", None),
+        ("floor: records + agent calls", "TextArena", None),
+        ("run_games", "floor: records + agent calls", None),
     ]
     _run_and_report(benchmark, "Kuhn", _kuhn_contenders(), pairs)
 
@@ -102,6 +124,7 @@ def test_tictactoe_engine_goals(benchmark: Any) -> None:
     env = ttt.make_spenv()
     env.reset(seed=0)
     game = ttt.make_openspiel()
+    floors.check(floors.play_tictactoe, "TicTacToe-v1")
     g = TTT_GAMES
     contenders = {
         "run_games": lambda r: _decisions(
@@ -113,12 +136,21 @@ def test_tictactoe_engine_goals(benchmark: Any) -> None:
         "raw": lambda r: ttt.play_spenv(env, random.Random(r), g),
         "OpenSpiel": lambda r: ttt.play_openspiel(game, random.Random(r), g),
         "TextArena": lambda r: ttt.play_textarena(random.Random(r), g),
+        "floor: records, no engine": lambda r: _decisions(
+            floors.play_tictactoe(g, 80_000_000 + r * g)
+        ),
+        "floor: records + agent calls": lambda r: _decisions(
+            floors.play_tictactoe(g, 85_000_000 + r * g, call_agent=True)
+        ),
     }
     pairs = [
         ("raw", "OpenSpiel", 0.5),
         ("run_games", "TextArena", 3),
         ("run_games", "raw", None),
         ("run_games", "Runner kept, no freeze", None),
+        ("floor: records, no engine", "TextArena", None),
+        ("floor: records + agent calls", "TextArena", None),
+        ("run_games", "floor: records + agent calls", None),
     ]
     _run_and_report(benchmark, "TicTacToe", contenders, pairs)
 

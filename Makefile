@@ -29,7 +29,7 @@ demo: system-demo $(STAMP)  ## the reference-agent tournament, offline, results 
 test: system-test $(STAMP)  ## the whole test suite (docs build and packaging check included)
 	SPENV_REQUIRE_BACKENDS=1 $(BIN)/python -m pytest -q tests
 
-bench: $(STAMP)  ## performance measurements against peers (pytest-benchmark)
+bench: system-demo $(STAMP)  ## performance measurements against peers (pytest-benchmark)
 	$(BIN)/python -m pytest benchmarks/perf --benchmark-only -q
 
 lint: $(STAMP)

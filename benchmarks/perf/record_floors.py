@@ -28,15 +28,7 @@ from spenv.episode import Episode, Turn
 from spenv.games import tictactoe as ttt_env
 from spenv.games.kuhn_poker import env as kuhn_env
 from spenv.rollout import _agent_state_ints, run_games
-from spenv.streams import (
-    _MASK64,
-    _MASK128,
-    _MULT,
-    _TO_FLOAT,
-    GeneratorStream,
-    plan_seeds,
-    seed_state,
-)
+from spenv.streams import GeneratorStream, Stream, plan_seeds
 
 _SEATS = ("player_0", "player_1")
 #: Who sits where: game ``i`` of a run of one spec twice rotates the labels by ``i % 2``.
@@ -44,15 +36,6 @@ _LABELS = (
     {"player_0": "random", "player_1": "random#2"},
     {"player_0": "random#2", "player_1": "random"},
 )
-
-
-def _uniform(state: int, inc: int) -> tuple[int, float]:
-    """One step of a PCG64 stream at (state, inc): the next state and ``Generator.random()``."""
-    state = (state * _MULT + inc) & _MASK128
-    hi = state >> 64
-    x = hi ^ (state & _MASK64)
-    r = hi >> 58
-    return state, ((((x >> r) | (x << ((64 - r) & 63))) & _MASK64) >> 11) * _TO_FLOAT
 
 
 class _Game:
@@ -68,23 +51,23 @@ class _Game:
         self.agent = default_resolver()("random", env_id, seed=0)
         self.call_agent = call_agent
 
-    def start(self, index: int) -> tuple[int, int]:
+    def start(self, index: int) -> GeneratorStream:
         """The agent stream of game ``index`` (both seats: one spec, one stream)."""
-        a, inc = _agent_state_ints(self.seed, index, 0)
+        stream = GeneratorStream(*_agent_state_ints(self.seed, index, 0))
         if self.call_agent:
-            self.agent.rng = GeneratorStream(a, inc)
-        return a, inc
+            self.agent.rng = stream
+        return stream
 
-    def move(self, obs: Any, a: int, inc: int) -> tuple[int, str, float]:
-        """The agent's move at ``obs``: (stream state, action, seconds the choice took)."""
+    def move(self, obs: Any, stream: GeneratorStream) -> tuple[str, float]:
+        """The agent's move at ``obs`` and the seconds the choice took."""
         if self.call_agent:
             t0 = time.perf_counter()
             action = self.agent.act(obs)
-            return a, action, time.perf_counter() - t0
-        a, u = _uniform(a, inc)
+            return action, time.perf_counter() - t0
+        u = stream.random()
         t0 = time.perf_counter()
         legal = obs.legal_actions
-        return a, legal[int(u * len(legal))], time.perf_counter() - t0
+        return legal[int(u * len(legal))], time.perf_counter() - t0
 
     def turn(self, i: int, obs: Any, action: str, move: str, elapsed: float) -> Turn:
         seat = _SEATS[i % 2]
@@ -116,23 +99,23 @@ def play_kuhn(games: int, seed: int, call_agent: bool = False) -> list[Episode]:
     k = kuhn_env
     g = _Game("KuhnPoker-v1", seed, call_agent)
     tables = k.KuhnPokerEnv._tables
-    if len(tables) < 6:  # the engine fills the tables of views as it first meets them
+    keys = [(k.KuhnPokerEnv.env_id, 1, 0, deal) for deal in range(len(k._DEALS))]
+    if not all(key in tables for key in keys):  # the engine fills them as it first meets them
         run_games("KuhnPoker-v1", ["random", "random"], games=500, seed=0)
     plan_seeds(range(seed, seed + (games + 1) // 2))
     out = []
     for index in range(games):
         clocks = time.time(), time.perf_counter()
-        _, u = _uniform(*seed_state(seed + index // 2))
-        deal = int(u * 6)
-        table = tables[(k.KuhnPokerEnv.env_id, 1, 0, deal)]
-        a, inc = g.start(index)
+        deal = int(Stream.from_seed(seed + index // 2).random() * 6)
+        table = tables[keys[deal]]
+        stream = g.start(index)
         views = table.views[""]
         history = ""
         turns = []
         while True:
             i = len(turns)
             obs = views[i % 2]
-            a, action, elapsed = g.move(obs, a, inc)
+            action, elapsed = g.move(obs, stream)
             move = k._LEGAL[action]
             turns.append(g.turn(i, obs, action, move, elapsed))
             history += k._LETTER[move]
@@ -170,14 +153,14 @@ def play_tictactoe(games: int, seed: int, call_agent: bool = False) -> list[Epis
     out = []
     for index in range(games):
         clocks = time.time(), time.perf_counter()
-        a, inc = g.start(index)
+        stream = g.start(index)
         node = root
         turns: list[Any] = []
         cells: list[int] = []
         while True:
             i = len(turns)
             obs = node.views[i % 2]
-            a, action, elapsed = g.move(obs, a, inc)
+            action, elapsed = g.move(obs, stream)
             edge = node.children.get(action)
             if edge is None:
                 env.reset(seed=seed + index // 2)

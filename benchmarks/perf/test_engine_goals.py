@@ -21,9 +21,9 @@ assertions):
 Some contenders are floors, reported beside TextArena: the same raw AEC loop over an env that
 does nothing (Kuhn, ``kuhn_loops.BareTwoStep``), and ``run_games``' own records computed with no
 engine (``record_floors.py``, asserted equal to ``run_games``' episodes before the rounds
-start), once with the random agent's policy inlined
-and once asking the agent object (``call_agent``), as an engine must. A goal above a floor's
-ratio cannot be met by any engine that has to do what the floor does.
+start), once with the random agent's policy inlined and once asking the agent object
+(``call_agent``), as an engine must. A goal above a floor's ratio cannot be met by any engine
+that has to do what the floor does.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _kuhn_contenders() -> dict[str, Any]:
         "raw": lambda r: kuhn.play_spenv(env, random.Random(r), g),
         "OpenSpiel": lambda r: kuhn.play_openspiel(game, random.Random(r), g),
         "TextArena": lambda r: kuhn.play_textarena(None, random.Random(r), g // 3, fresh=True),
-        # Floors: what no Kuhn engine in Python gets below. The same AEC loop over an env that
+        # Floors: what no Kuhn engine in Python gets above. The same AEC loop over an env that
         # does nothing (no rules, text, record or randomness), and run_games' records computed
         # with no engine at all (checked equal to run_games' before the rounds).
         "floor: bare AEC env": lambda r: kuhn.play_bare(bare, random.Random(r), g),
